@@ -1,0 +1,276 @@
+#pragma once
+// Orchestration management interface (§5.5.1): service provider → domain orchestration.
+// Registration, querying and deployment, plus the placement function's own messages
+// (§5.4.2.1), which the deployment function and `fusion-node plan` use.
+
+#include "protocols/manifest.hpp"
+#include "protocols/service_lifecycle.hpp"
+
+namespace fusion::protocols {
+
+/// What query_service_by_name returns (§5.5.1.2 InformationType).
+enum class service_info_type : uint8_t {
+  summary = 0,    ///< Identity, owner, revision.
+  manifest = 1,   ///< The manifest as registered (YAML text).
+  instances = 2,  ///< Deployed instances and where they run.
+};
+
+/// FUSIONRegisterService: register a new service type from a YAML manifest.
+struct register_service {
+  static constexpr message_meta meta{0x0501, "register_service", 1, 2};
+  principal caller;
+  std::string service_manifest;  ///< YAML text (docs/manifests.md).
+  friend bool operator==(const register_service&, const register_service&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, register_service& x) {
+  return f(caf::meta::type_name("register_service"), x.caller, x.service_manifest);
+}
+
+/// Reply to register_service: the durable ServiceID and pre-deployed instances.
+struct register_service_reply {
+  static constexpr message_meta meta{0x0502, "register_service_reply", 1, 1};
+  fusion_id service_id;
+  service_uri name;
+  std::vector<fusion_id> pre_deployed;  ///< Instances started by pre-deployment (SR-4).
+  friend bool operator==(const register_service_reply&, const register_service_reply&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, register_service_reply& x) {
+  return f(caf::meta::type_name("register_service_reply"), x.service_id, x.name, x.pre_deployed);
+}
+
+/// FUSIONUnregisterService: remove a service type, optionally stopping its instances first.
+struct unregister_service {
+  static constexpr message_meta meta{0x0503, "unregister_service", 1, 2};
+  principal caller;
+  fusion_id service_id;
+  bool stop_services = false;
+  friend bool operator==(const unregister_service&, const unregister_service&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unregister_service& x) {
+  return f(caf::meta::type_name("unregister_service"), x.caller, x.service_id, x.stop_services);
+}
+
+/// FUSIONUpdateService: replace a service's manifest (same name, new revision).
+struct update_service {
+  static constexpr message_meta meta{0x0504, "update_service", 1, 3};
+  principal caller;
+  service_uri service_name;
+  std::string manifest;  ///< YAML text.
+  friend bool operator==(const update_service&, const update_service&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, update_service& x) {
+  return f(caf::meta::type_name("update_service"), x.caller, x.service_name, x.manifest);
+}
+
+/// FUSIONQueryServiceByName: information about one service (by ServiceID or name).
+struct query_service_by_name {
+  static constexpr message_meta meta{0x0505, "query_service_by_name", 1, 2};
+  principal caller;
+  fusion_id service_id;  ///< A ServiceID, or the service's URI.
+  service_info_type information_type = service_info_type::summary;
+  friend bool operator==(const query_service_by_name&, const query_service_by_name&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_service_by_name& x) {
+  return f(caf::meta::type_name("query_service_by_name"), x.caller, x.service_id,
+           x.information_type);
+}
+
+/// A registered service as the registrar stores it.
+struct service_record {
+  static constexpr message_meta meta{0x0F01, "service_record", 1, 4};
+  fusion_id service_id;
+  principal owner;
+  uint32_t revision = 1;
+  std::string manifest_yaml;
+  manifest parsed;
+  timestamp_ms registered_at = 0;
+  friend bool operator==(const service_record&, const service_record&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_record& x) {
+  return f(caf::meta::type_name("service_record"), x.service_id, x.owner, x.revision,
+           x.manifest_yaml, x.parsed, x.registered_at);
+}
+
+/// Reply to query_service_by_name: the description requested.
+struct service_description {
+  static constexpr message_meta meta{0x0506, "service_description", 1, 1};
+  service_record record;
+  std::vector<fusion_id> instance_ids;  ///< Filled for service_info_type::instances.
+  info_map details;
+  friend bool operator==(const service_description&, const service_description&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_description& x) {
+  return f(caf::meta::type_name("service_description"), x.record, x.instance_ids, x.details);
+}
+
+/// FUSIONQueryServiceByCategory: services matching all the given categories or keywords.
+struct query_service_by_category {
+  static constexpr message_meta meta{0x0507, "query_service_by_category", 1, 2};
+  principal caller;
+  std::vector<std::string> categories;
+  friend bool operator==(const query_service_by_category&,
+                         const query_service_by_category&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_service_by_category& x) {
+  return f(caf::meta::type_name("query_service_by_category"), x.caller, x.categories);
+}
+
+/// Reply to query_service_by_category.
+struct service_list {
+  static constexpr message_meta meta{0x0508, "service_list", 1, 1};
+  std::vector<service_uri> service_names;
+  friend bool operator==(const service_list&, const service_list&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_list& x) {
+  return f(caf::meta::type_name("service_list"), x.service_names);
+}
+
+/// FUSIONDeployService (domain): deploy extra instances of a registered service.
+struct deploy_service {
+  static constexpr message_meta meta{0x0509, "deploy_service", 1, 2};
+  principal caller;
+  fusion_id service_id;
+  blob service_parameters;  ///< Opaque to FUSION, handed to service_start.
+  deploy_parameters deploy;
+  friend bool operator==(const deploy_service&, const deploy_service&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deploy_service& x) {
+  return f(caf::meta::type_name("deploy_service"), x.caller, x.service_id, x.service_parameters,
+           x.deploy);
+}
+
+/// Reply to deploy_service (domain or zone): the instances created.
+struct deploy_service_reply {
+  static constexpr message_meta meta{0x050A, "deploy_service_reply", 1, 1};
+  std::vector<fusion_id> instance_ids;
+  std::vector<locator> instances;  ///< Where each instance can be reached.
+  fusion_id decision_id;           ///< Placement decision that chose the zones (domain only).
+  friend bool operator==(const deploy_service_reply&, const deploy_service_reply&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deploy_service_reply& x) {
+  return f(caf::meta::type_name("deploy_service_reply"), x.instance_ids, x.instances,
+           x.decision_id);
+}
+
+/// How one zone fared in a placement: its scores and offer, or why it was not chosen.
+struct zone_verdict {
+  fusion_id zone_id;
+  std::string zone_name;
+  bool preselected = false;  ///< Passed step 1 (hard constraints).
+  bool answered = false;     ///< Replied before the deadline.
+  bool offered = false;      ///< Made an offer.
+  bool chosen = false;       ///< Offer accepted by step 4.
+  offer zone_offer;          ///< Valid if offered.
+  std::string reason;        ///< Refusal or rejection reason, in words.
+  friend bool operator==(const zone_verdict&, const zone_verdict&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_verdict& x) {
+  return f(caf::meta::type_name("zone_verdict"), x.zone_id, x.zone_name, x.preselected,
+           x.answered, x.offered, x.chosen, x.zone_offer, x.reason);
+}
+
+/// Ask the placement function to choose zones for a service (§5.4.2.1). With `dry_run`
+/// every reservation is released after the decision.
+struct place_service {
+  static constexpr message_meta meta{0x050B, "place_service", 1, 2};
+  principal caller;
+  manifest service;
+  deploy_parameters deploy;
+  bool dry_run = false;
+  friend bool operator==(const place_service&, const place_service&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, place_service& x) {
+  return f(caf::meta::type_name("place_service"), x.caller, x.service, x.deploy, x.dry_run);
+}
+
+/// A recorded placement decision: chosen offers and every zone's verdict.
+struct placement_decision {
+  static constexpr message_meta meta{0x050C, "placement_decision", 1, 2};
+  fusion_id decision_id;
+  service_uri service;
+  placement_policy policy = placement_policy::best_total;
+  uint32_t zones_known = 0;        ///< Zones in the registry at step 1.
+  std::vector<zone_verdict> verdicts;
+  std::vector<offer> chosen;       ///< Accepted offers, best first.
+  bool satisfied = false;          ///< Chosen offers cover the requested instances.
+  std::string summary;             ///< One line for people.
+  timestamp_ms decided_at = 0;
+  friend bool operator==(const placement_decision&, const placement_decision&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, placement_decision& x) {
+  return f(caf::meta::type_name("placement_decision"), x.decision_id, x.service, x.policy,
+           x.zones_known, x.verdicts, x.chosen, x.satisfied, x.summary, x.decided_at);
+}
+
+/// Show a recorded decision again (`explain`).
+struct explain_placement {
+  static constexpr message_meta meta{0x050D, "explain_placement", 1, 1};
+  fusion_id decision_id;
+  friend bool operator==(const explain_placement&, const explain_placement&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, explain_placement& x) {
+  return f(caf::meta::type_name("explain_placement"), x.decision_id);
+}
+
+/// Stop every instance of a service (sent by the registrar on unregister with StopServices).
+struct stop_service_instances {
+  static constexpr message_meta meta{0x050E, "stop_service_instances", 1, 1};
+  fusion_id service_id;
+  duration_ms timeout_ms = 0;  ///< Graceful period per instance; 0 = the manifest's.
+  friend bool operator==(const stop_service_instances&, const stop_service_instances&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stop_service_instances& x) {
+  return f(caf::meta::type_name("stop_service_instances"), x.service_id, x.timeout_ms);
+}
+
+/// Typed interface of the registrar (§5.5.1.1, §5.5.1.2).
+using registrar_actor = caf::typed_actor<
+  caf::replies_to<register_service>::with<register_service_reply>,
+  caf::replies_to<unregister_service>::with<status_reply>,
+  caf::replies_to<update_service>::with<status_reply>,
+  caf::replies_to<query_service_by_name>::with<service_description>,
+  caf::replies_to<query_service_by_category>::with<service_list>>;
+
+/// Typed interface of the domain deployment function (§5.5.1.3, §5.4.4).
+using deployment_actor =
+  caf::typed_actor<caf::replies_to<deploy_service>::with<deploy_service_reply>,
+                   caf::replies_to<stop_service_instances>::with<status_reply>>;
+
+/// Typed interface of the placement function (§5.4.2.1).
+using placement_actor =
+  caf::typed_actor<caf::replies_to<place_service>::with<placement_decision>,
+                   caf::replies_to<explain_placement>::with<placement_decision>>;
+
+}  // namespace fusion::protocols

@@ -1,0 +1,102 @@
+#pragma once
+// The message registry: knows every FUSION message by stable type id and name, and can
+// encode, decode and print any of them. The wire, the durable store, the logs and the
+// shell all go through it, so a message is described in exactly one place.
+
+#include "protocols/codec.hpp"
+#include "protocols/common.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+#include <caf/message.hpp>
+
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <vector>
+
+namespace fusion::protocols {
+
+/// One registered message type.
+struct message_entry {
+  message_meta meta;
+  std::type_index type;
+  /// Packs element 0 of `msg` (which must be of this type) as an envelope.
+  void (*encode)(const caf::message& msg, msgpack::sbuffer& out);
+  /// Converts an envelope body into a message holding this type.
+  caf::expected<caf::message> (*decode)(const msgpack::object& body);
+};
+
+/// Registry of every message type in protocols/all_messages.hpp.
+class message_registry {
+ public:
+  /// The process-wide registry (immutable after construction).
+  static const message_registry& instance();
+
+  /// Entry by type id, name or C++ type; nullptr if unknown.
+  const message_entry* find(uint16_t type_id) const;
+  const message_entry* find(std::string_view name) const;
+  const message_entry* find(std::type_index type) const;
+
+  /// All entries, ordered by type id.
+  const std::vector<message_entry>& entries() const { return entries_; }
+
+  /// Encodes a one-element message holding a registered type as an envelope.
+  caf::expected<std::vector<char>> encode(const caf::message& msg) const;
+
+  /// Decodes an untrusted envelope into a message, within `lim`. Never throws.
+  caf::expected<caf::message> decode(const char* data, size_t size,
+                                     const decode_limits& lim = wire_limits) const;
+
+  /// Renders a message for logs and the shell: "register_service(...)".
+  std::string print(const caf::message& msg) const;
+
+  /// Registers every message type with CAF (names for logs and remoting).
+  void add_message_types(caf::actor_system_config& cfg) const;
+
+ private:
+  message_registry();
+  std::vector<message_entry> entries_;
+};
+
+/// Encodes `x` as an envelope [type_id, version, body] into `out` (fast, typed path).
+template <class T>
+void encode(const T& x, msgpack::sbuffer& out) {
+  msgpack::packer<msgpack::sbuffer> pk{out};
+  pk.pack_array(3);
+  pk.pack(T::meta.type_id);
+  pk.pack(T::meta.version);
+  codec::pack_body(pk, x);
+}
+
+/// Checks an envelope header and returns its body; errors name what is wrong.
+caf::expected<const msgpack::object*> open_envelope(const msgpack::object& env,
+                                                    const message_meta* expected = nullptr);
+
+/// The error for a body with fewer fields than `meta` requires.
+caf::error too_few_fields(const message_meta& meta, size_t got);
+
+/// Converts an envelope body into T, checking T's required field count.
+template <class T>
+caf::expected<T> read_message(const msgpack::object& body) {
+  if (body.type == msgpack::type::ARRAY && body.via.array.size < T::meta.min_fields)
+    return too_few_fields(T::meta, body.via.array.size);
+  T result;
+  if (auto err = codec::read_body(body, result))
+    return err;
+  return result;
+}
+
+/// Decodes an untrusted envelope of the known type T (typed path).
+template <class T>
+caf::expected<T> decode(const char* data, size_t size, const decode_limits& lim = wire_limits) {
+  msgpack::object_handle oh;
+  if (auto err = codec::unpack_bounded(data, size, oh, lim))
+    return err;
+  auto body = open_envelope(oh.get(), &T::meta);
+  if (!body)
+    return body.error();
+  return read_message<T>(**body);
+}
+
+}  // namespace fusion::protocols

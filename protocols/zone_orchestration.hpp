@@ -1,0 +1,162 @@
+#pragma once
+// Zone orchestration interface (§6.4.1): domain orchestration → zone manager. Zone
+// selection (zone_evaluate answered by a binding offer), lifecycle and monitoring.
+
+#include "protocols/manifest.hpp"
+#include "protocols/orchestration_management.hpp"
+#include "protocols/service_lifecycle.hpp"
+
+namespace fusion::protocols {
+
+/// FUSIONZoneEvaluate: evaluate hosting `deploy.instances` instances; answer with an offer.
+struct zone_evaluate {
+  static constexpr message_meta meta{0x0901, "zone_evaluate", 1, 1};
+  service_uri service_name;
+  blob service_parameters;
+  deploy_parameters deploy;
+  duration_ms timeout_ms = 0;  ///< Time the zone has to answer.
+  manifest service;            ///< The manifest, so the zone needs no registrar round trip.
+  friend bool operator==(const zone_evaluate&, const zone_evaluate&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_evaluate& x) {
+  return f(caf::meta::type_name("zone_evaluate"), x.service_name, x.service_parameters, x.deploy,
+           x.timeout_ms, x.service);
+}
+
+/// Reply to zone_evaluate: an offer (a reservation until it expires) or a refusal.
+struct zone_offer {
+  static constexpr message_meta meta{0x0902, "zone_offer", 1, 1};
+  bool accepted = false;
+  offer proposal;      ///< Valid if accepted.
+  std::string reason;  ///< Why the zone declined, if not accepted.
+  friend bool operator==(const zone_offer&, const zone_offer&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_offer& x) {
+  return f(caf::meta::type_name("zone_offer"), x.accepted, x.proposal, x.reason);
+}
+
+/// Give back an offer's reservation before it expires (placement did not choose it).
+struct release_offer {
+  static constexpr message_meta meta{0x0903, "release_offer", 1, 1};
+  fusion_id offer_id;
+  friend bool operator==(const release_offer&, const release_offer&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, release_offer& x) {
+  return f(caf::meta::type_name("release_offer"), x.offer_id);
+}
+
+/// FUSIONDeployService (zone): deploy instances, using the reservation of `offer_id` if set.
+struct zone_deploy_service {
+  static constexpr message_meta meta{0x0904, "zone_deploy_service", 1, 1};
+  service_uri service_name;
+  blob service_parameters;
+  deploy_parameters deploy;
+  duration_ms timeout_ms = 0;
+  fusion_id offer_id;  ///< Reservation to consume; empty = deploy if capacity allows.
+  fusion_id service_id;
+  manifest service;
+  friend bool operator==(const zone_deploy_service&, const zone_deploy_service&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_deploy_service& x) {
+  return f(caf::meta::type_name("zone_deploy_service"), x.service_name, x.service_parameters,
+           x.deploy, x.timeout_ms, x.offer_id, x.service_id, x.service);
+}
+
+/// FUSIONTerminateServiceInstance: graceful stop within `timeout_ms`, then forced.
+struct terminate_service_instance {
+  static constexpr message_meta meta{0x0905, "terminate_service_instance", 1, 1};
+  fusion_id instance_id;
+  duration_ms timeout_ms = 0;
+  friend bool operator==(const terminate_service_instance&,
+                         const terminate_service_instance&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, terminate_service_instance& x) {
+  return f(caf::meta::type_name("terminate_service_instance"), x.instance_id, x.timeout_ms);
+}
+
+/// FUSIONGetServiceInformation: aggregated information about one service type in the zone.
+struct get_service_information {
+  static constexpr message_meta meta{0x0906, "get_service_information", 1, 1};
+  service_uri service_name;
+  info_category category = info_category::summary;
+  friend bool operator==(const get_service_information&, const get_service_information&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_service_information& x) {
+  return f(caf::meta::type_name("get_service_information"), x.service_name, x.category);
+}
+
+/// FUSIONGetZoneInformation: aggregated information about the zone.
+struct get_zone_information {
+  static constexpr message_meta meta{0x0907, "get_zone_information", 1, 0};
+  info_category category = info_category::summary;
+  friend bool operator==(const get_zone_information&, const get_zone_information&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_zone_information& x) {
+  return f(caf::meta::type_name("get_zone_information"), x.category);
+}
+
+/// Typed interface of a zone manager toward its domain (§6.4.1).
+using zone_manager_actor = caf::typed_actor<
+  caf::replies_to<zone_evaluate>::with<zone_offer>,
+  caf::replies_to<release_offer>::with<status_reply>,
+  caf::replies_to<zone_deploy_service>::with<deploy_service_reply>,
+  caf::replies_to<terminate_service_instance>::with<status_reply>,
+  caf::replies_to<get_service_information>::with<information>,
+  caf::replies_to<get_zone_information>::with<information>>;
+
+// --- Evaluators (§5.4.2.2) ---
+
+/// Ask an evaluator to score a zone for a service. `cache_key` (caller-given, §5.4.2.2.3)
+/// lets the evaluator answer repeated questions from its cache; "" = derive from the request.
+struct evaluate {
+  static constexpr message_meta meta{0x1001, "evaluate", 1, 3};
+  std::string cache_key;
+  zone_parameters zone;
+  resource_report free;
+  manifest service;
+  deploy_parameters deploy;
+  friend bool operator==(const evaluate&, const evaluate&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, evaluate& x) {
+  return f(caf::meta::type_name("evaluate"), x.cache_key, x.zone, x.free, x.service, x.deploy);
+}
+
+/// An evaluator's answer.
+struct evaluation {
+  static constexpr message_meta meta{0x1002, "evaluation", 1, 1};
+  bool feasible = false;
+  score scores;
+  double cost = 0;         ///< Per hour for the requested instances.
+  double latency_ms = 0;   ///< Estimated latency to the users (worst of the given locations).
+  uint32_t instances = 0;  ///< Instances the zone can host of those requested.
+  std::string reason;      ///< Why infeasible.
+  bool cached = false;     ///< Answered from the cache.
+  friend bool operator==(const evaluation&, const evaluation&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, evaluation& x) {
+  return f(caf::meta::type_name("evaluation"), x.feasible, x.scores, x.cost, x.latency_ms,
+           x.instances, x.reason, x.cached);
+}
+
+/// Typed interface of an evaluator.
+using evaluator_actor = caf::typed_actor<caf::replies_to<evaluate>::with<evaluation>>;
+
+}  // namespace fusion::protocols

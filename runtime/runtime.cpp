@@ -1,0 +1,2 @@
+#include "runtime/clock.hpp"
+#include "runtime/directory.hpp"
