@@ -1,0 +1,1 @@
+// Anchor translation unit of fusion_actors (the roles live in the subfolders).

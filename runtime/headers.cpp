@@ -1,0 +1,3 @@
+// Anchor translation unit: checks the header-only runtime pieces compile on their own.
+#include "runtime/clock.hpp"
+#include "runtime/directory.hpp"

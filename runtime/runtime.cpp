@@ -1,2 +1,0 @@
-#include "runtime/clock.hpp"
-#include "runtime/directory.hpp"
