@@ -31,7 +31,8 @@ using all_messages = type_list<
   update_resource_information, preselect_zones, preselection, list_zones, zone_list,
   // zone_orchestration (§6.4.1) + evaluators (§5.4.2.2)
   zone_evaluate, zone_offer, release_offer, zone_deploy_service, terminate_service_instance,
-  get_service_information, get_zone_information, evaluate, evaluation,
+  get_service_information, get_zone_information, evaluate, evaluation, zone_evaluate_batch,
+  zone_offer_batch, release_offers,
   // dc_management (§6.4.4)
   prepare_service_environment, environment_reply, reset_service_environment,
   terminate_service_environment, dc_get_information, get_environment_information, enable_probe,

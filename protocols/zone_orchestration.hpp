@@ -109,9 +109,48 @@ typename Inspector::result_type inspect(Inspector& f, get_zone_information& x) {
   return f(caf::meta::type_name("get_zone_information"), x.category);
 }
 
+/// Many zone_evaluate requests in one message (placement batches concurrent placements
+/// per zone: one round trip instead of one per placement). Answered in the same order.
+struct zone_evaluate_batch {
+  static constexpr message_meta meta{0x0908, "zone_evaluate_batch", 1, 1};
+  std::vector<zone_evaluate> requests;
+  friend bool operator==(const zone_evaluate_batch&, const zone_evaluate_batch&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_evaluate_batch& x) {
+  return f(caf::meta::type_name("zone_evaluate_batch"), x.requests);
+}
+
+/// Reply to zone_evaluate_batch: offers[i] answers requests[i].
+struct zone_offer_batch {
+  static constexpr message_meta meta{0x0909, "zone_offer_batch", 1, 1};
+  std::vector<zone_offer> offers;
+  friend bool operator==(const zone_offer_batch&, const zone_offer_batch&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_offer_batch& x) {
+  return f(caf::meta::type_name("zone_offer_batch"), x.offers);
+}
+
+/// Give back many reservations at once; fire-and-forget (no reply), unknown ids ignored.
+struct release_offers {
+  static constexpr message_meta meta{0x090A, "release_offers", 1, 1};
+  std::vector<fusion_id> offer_ids;
+  friend bool operator==(const release_offers&, const release_offers&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, release_offers& x) {
+  return f(caf::meta::type_name("release_offers"), x.offer_ids);
+}
+
 /// Typed interface of a zone manager toward its domain (§6.4.1).
 using zone_manager_actor = caf::typed_actor<
   caf::replies_to<zone_evaluate>::with<zone_offer>,
+  caf::replies_to<zone_evaluate_batch>::with<zone_offer_batch>,
+  caf::reacts_to<release_offers>,
   caf::replies_to<release_offer>::with<status_reply>,
   caf::replies_to<zone_deploy_service>::with<deploy_service_reply>,
   caf::replies_to<terminate_service_instance>::with<status_reply>,
