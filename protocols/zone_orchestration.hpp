@@ -5,6 +5,7 @@
 #include "protocols/manifest.hpp"
 #include "protocols/orchestration_management.hpp"
 #include "protocols/service_lifecycle.hpp"
+#include "protocols/zone_management.hpp"
 
 namespace fusion::protocols {
 

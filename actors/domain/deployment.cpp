@@ -1,0 +1,310 @@
+#include "actors/domain/deployment.hpp"
+
+#include "protocols/names.hpp"
+#include "protocols/records.hpp"
+#include "protocols/zone_orchestration.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/store.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <map>
+#include <memory>
+
+namespace fusion::domain {
+
+using namespace protocols;
+
+namespace {
+
+struct deployment_state {
+  deployment_state() = default;
+  deployment_config cfg;
+  runtime::directory_ptr dir;
+  std::unique_ptr<runtime::store> db;
+  caf::error db_error;  // set if the store could not be opened: every write fails with it
+  std::map<std::string, instance_record> instances;  // by InstanceID
+  static inline const char* name = "deployment";
+};
+
+using self_ptr = deployment_actor::stateful_pointer<deployment_state>;
+
+std::chrono::milliseconds ms(duration_ms x) { return std::chrono::milliseconds{x}; }
+
+// Progress of one deploy_service across its chosen zones.
+struct deploy_job {
+  caf::typed_response_promise<deploy_service_reply> rp;
+  deploy_service request;
+  service_record service;
+  placement_decision decision;
+  deploy_service_reply reply;
+  std::vector<instance_record> records;
+  std::vector<std::string> failures;
+  size_t outstanding = 0;
+};
+
+using job_ptr = std::shared_ptr<deploy_job>;
+
+caf::error persist(self_ptr self, const instance_record& rec) {
+  auto& st = self->state;
+  if (!st.db)
+    return st.db_error;
+  return st.db->put_record(instances_table, rec.instance_id.value, rec);
+}
+
+void terminate_instances(self_ptr self, const std::vector<instance_record>& recs) {
+  for (const auto& r : recs)
+    if (auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(r.zone_name)))
+      self->request(zm, ms(self->state.cfg.stop_timeout_ms * 2),
+                    terminate_service_instance{r.instance_id, self->state.cfg.stop_timeout_ms})
+        .then([](const status_reply&) {}, [](const caf::error&) {});
+}
+
+// All zones answered: commit (store records, answer) or roll back (terminate, fail).
+void finish(self_ptr self, const job_ptr& job) {
+  if (job->failures.empty()) {
+    for (const auto& rec : job->records) {
+      if (auto err = persist(self, rec)) {
+        terminate_instances(self, job->records);
+        job->rp.deliver(err);
+        return;
+      }
+    }
+    for (auto& rec : job->records)
+      self->state.instances[rec.instance_id.value] = rec;
+    job->reply.decision_id = job->decision.decision_id;
+    runtime::logger("deployment")
+      ->info("deployed {} instance(s) of {} ({})", job->records.size(), job->service.parsed.name,
+             job->decision.decision_id.value);
+    job->rp.deliver(std::move(job->reply));
+    return;
+  }
+  terminate_instances(self, job->records);
+  std::string why = "deployment of " + job->service.parsed.name + " failed, rolled back " +
+                    std::to_string(job->records.size()) + " started instance(s):";
+  for (const auto& f : job->failures)
+    why += " " + f + ";";
+  job->rp.deliver(make_error(errc::insufficient_capacity, std::move(why)));
+}
+
+void deploy_in_zones(self_ptr self, const job_ptr& job) {
+  auto& d = job->decision;
+  if (!d.satisfied) {
+    // Offers chosen for a partial cover are still reserved: give them back.
+    for (const auto& o : d.chosen)
+      if (auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(o.zone_name)))
+        self->send(zm, release_offers{{o.offer_id}});
+    std::string why = "no placement for " + job->service.parsed.name + " (" + d.summary + ")";
+    size_t shown = 0;
+    for (const auto& v : d.verdicts)
+      if (!v.reason.empty() && !v.chosen && shown++ < 16)
+        why += "; zone " + v.zone_name + ": " + v.reason;
+    job->rp.deliver(make_error(errc::no_feasible_zone, std::move(why)));
+    return;
+  }
+  uint32_t remaining = job->request.deploy.instances;
+  for (const auto& o : d.chosen) {
+    if (remaining == 0)
+      break;
+    auto n = std::min(remaining, o.instances);
+    remaining -= n;
+    auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(o.zone_name));
+    if (!zm) {
+      job->failures.push_back("zone " + o.zone_name + " is not reachable");
+      continue;
+    }
+    zone_deploy_service req;
+    req.service_name = job->service.parsed.name;
+    req.service_parameters = job->request.service_parameters;
+    req.deploy = job->request.deploy;
+    req.deploy.instances = n;
+    req.timeout_ms = self->state.cfg.step_timeout_ms;
+    req.offer_id = o.offer_id;
+    req.service_id = job->service.service_id;
+    req.service = job->service.parsed;
+    ++job->outstanding;
+    auto zone_name = o.zone_name;
+    auto zone_id = o.zone_id;
+    self->request(zm, ms(self->state.cfg.step_timeout_ms), std::move(req))
+      .then(
+        [=](deploy_service_reply& r) {
+          for (size_t i = 0; i < r.instance_ids.size(); ++i) {
+            instance_record rec;
+            rec.instance_id = r.instance_ids[i];
+            rec.service_id = job->service.service_id;
+            rec.service = job->service.parsed.name;
+            rec.zone_name = zone_name;
+            rec.zone_id = zone_id;
+            if (i < r.instances.size())
+              rec.instance = r.instances[i];
+            rec.decision_id = job->decision.decision_id;
+            rec.deployed_at = runtime::now_ms(self);
+            job->reply.instance_ids.push_back(rec.instance_id);
+            job->reply.instances.push_back(rec.instance);
+            job->records.push_back(std::move(rec));
+          }
+          if (--job->outstanding == 0)
+            finish(self, job);
+        },
+        [=](caf::error& e) {
+          job->failures.push_back("zone " + zone_name + ": " + describe(e));
+          if (--job->outstanding == 0)
+            finish(self, job);
+        });
+  }
+  if (job->outstanding == 0)
+    finish(self, job);
+}
+
+caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) {
+  auto& st = self->state;
+  if (req.deploy.instances == 0)
+    return make_error(errc::invalid_argument, "deploy.instances must be at least 1");
+  auto registrar = st.dir->get_as<registrar_actor>(names::registrar);
+  auto placement = st.dir->get_as<placement_actor>(names::placement);
+  if (!registrar || !placement)
+    return make_error(errc::unknown_service,
+                      "this domain has no registrar or placement function to deploy with");
+  auto job = std::make_shared<deploy_job>();
+  job->rp = self->make_response_promise<deploy_service_reply>();
+  job->request = std::move(req);
+  // Asking for the manifest also checks the caller owns the service (or is domain admin).
+  self
+    ->request(registrar, ms(st.cfg.step_timeout_ms),
+              query_service_by_name{job->request.caller, job->request.service_id,
+                                    service_info_type::manifest})
+    .then(
+      [=](service_description& desc) {
+        job->service = std::move(desc.record);
+        const auto& m = job->service.parsed;
+        if (m.max_instances > 0) {
+          uint32_t running = 0;
+          for (const auto& [id, rec] : self->state.instances)
+            running += rec.service_id == job->service.service_id ? 1 : 0;
+          if (running + job->request.deploy.instances > m.max_instances) {
+            job->rp.deliver(make_error(
+              errc::invalid_argument,
+              m.name + " allows at most " + std::to_string(m.max_instances) +
+                " instances (business.max_instances); " + std::to_string(running) +
+                " running, " + std::to_string(job->request.deploy.instances) + " requested"));
+            return;
+          }
+        }
+        self
+          ->request(placement, ms(self->state.cfg.step_timeout_ms),
+                    place_service{job->request.caller, m, job->request.deploy, false})
+          .then(
+            [=](placement_decision& d) {
+              job->decision = std::move(d);
+              deploy_in_zones(self, job);
+            },
+            [=](caf::error& e) { job->rp.deliver(std::move(e)); });
+      },
+      [=](caf::error& e) { job->rp.deliver(std::move(e)); });
+  return job->rp;
+}
+
+caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
+  auto& st = self->state;
+  std::vector<instance_record> victims;
+  for (const auto& [id, rec] : st.instances)
+    if (rec.service_id == req.service_id)
+      victims.push_back(rec);
+  if (victims.empty())
+    return status_reply{status::ok, "no instances of " + req.service_id.value};
+  auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.stop_timeout_ms;
+  auto rp = self->make_response_promise<status_reply>();
+  struct progress {
+    size_t outstanding = 0;
+    size_t stopped = 0;
+    std::vector<std::string> failures;
+  };
+  auto prog = std::make_shared<progress>();
+  prog->outstanding = victims.size();
+  auto done = [=]() mutable {
+    if (--prog->outstanding > 0)
+      return;
+    if (prog->failures.empty()) {
+      rp.deliver(status_reply{status::ok, "stopped " + std::to_string(prog->stopped) +
+                                            " instance(s) of " + req.service_id.value});
+      return;
+    }
+    std::string why = "could not stop every instance:";
+    for (const auto& f : prog->failures)
+      why += " " + f + ";";
+    rp.deliver(make_error(errc::deadline_exceeded, std::move(why)));
+  };
+  auto forget = [=](const fusion_id& id) {
+    self->state.instances.erase(id.value);
+    if (self->state.db)
+      if (auto err = self->state.db->erase(instances_table, id.value))
+        runtime::logger("deployment")->error("{}", describe(err));
+  };
+  for (const auto& rec : victims) {
+    auto zm = st.dir->get_as<zone_manager_actor>(names::zone_manager(rec.zone_name));
+    if (!zm) {
+      prog->failures.push_back(rec.instance_id.value + ": zone " + rec.zone_name +
+                               " is not reachable");
+      done();
+      continue;
+    }
+    auto id = rec.instance_id;
+    // The zone waits `timeout` for a graceful stop, then forces: allow for both.
+    self->request(zm, ms(timeout * 2 + st.cfg.step_timeout_ms), terminate_service_instance{id, timeout})
+      .then(
+        [=](const status_reply&) mutable {
+          ++prog->stopped;
+          forget(id);
+          done();
+        },
+        [=](caf::error& e) mutable {
+          if (is(e, errc::unknown_instance)) {
+            forget(id);  // already gone
+            ++prog->stopped;
+          } else {
+            prog->failures.push_back(id.value + ": " + describe(e));
+          }
+          done();
+        });
+  }
+  return rp;
+}
+
+deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_config cfg,
+                                                runtime::directory_ptr dir) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.dir = std::move(dir);
+  if (auto db = runtime::store::open(st.cfg.db_path)) {
+    st.db = std::move(*db);
+    std::vector<caf::error> corrupt;
+    if (auto recs = st.db->load_records<instance_record>(instances_table, &corrupt)) {
+      for (auto& [key, rec] : *recs)
+        st.instances.emplace(key, std::move(rec));
+    } else {
+      runtime::logger("deployment")->error("{}", describe(recs.error()));
+    }
+    for (const auto& e : corrupt)
+      runtime::logger("deployment")->error("{}", describe(e));
+  } else {
+    st.db_error = db.error();
+    runtime::logger("deployment")->error("{}", describe(st.db_error));
+  }
+  return {
+    [=](deploy_service& req) { return on_deploy(self, req); },
+    [=](stop_service_instances& req) { return on_stop(self, req); },
+  };
+}
+
+}  // namespace
+
+deployment_actor spawn_deployment(caf::actor_system& sys, deployment_config cfg,
+                                  runtime::directory_ptr dir) {
+  auto handle = sys.spawn(deployment_impl, std::move(cfg), dir);
+  dir->put(names::deployment, caf::actor_cast<caf::actor>(handle));
+  return handle;
+}
+
+}  // namespace fusion::domain

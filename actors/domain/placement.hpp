@@ -1,0 +1,47 @@
+#pragma once
+// The placement function of a domain (§5.4.2.1): four-step placement.
+//   1. preselect feasible zones from the zone registry (hard constraints, at most k);
+//   2. ask them in parallel to evaluate, with a deadline;
+//   3. zones score through their evaluators and answer with binding offers;
+//   4. pick offers by the manifest's or the request's policy.
+// Late or failing zones never block the decision. Evaluations of concurrent placements
+// bound for the same zone travel in one zone_evaluate_batch. Every decision is recorded
+// with each zone's verdict and can be shown again (explain_placement).
+
+#include "protocols/orchestration_management.hpp"
+#include "protocols/zone_orchestration.hpp"
+#include "runtime/directory.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <vector>
+
+namespace fusion::domain {
+
+/// Tunables of the placement function (defaults in runtime/defaults.hpp).
+struct placement_config {
+  placement_config() = default;
+  uint32_t k = 16;                           ///< Zones asked per placement.
+  protocols::duration_ms deadline_ms = 200;  ///< Time zones have to answer.
+  size_t decisions_kept = 1024;              ///< Recent decisions kept for explain.
+};
+
+/// The policy a placement uses: the request's if it sets one, else the manifest's.
+protocols::placement_policy effective_policy(const protocols::manifest& m,
+                                             const protocols::deploy_parameters& d);
+
+/// Step 4: orders the offered verdicts by `policy` and picks offers until `instances`
+/// are covered. Returns indices into `verdicts`, best first. Offers beyond the cost
+/// ceiling or (for lowest_latency) the latency budget are skipped and get a reason.
+std::vector<size_t> select_offers(std::vector<protocols::zone_verdict>& verdicts,
+                                  protocols::placement_policy policy, uint32_t instances,
+                                  double latency_budget_ms, double max_cost);
+
+/// Renders a decision for people: one line per zone with scores or the refusal reason.
+std::string render_decision(const protocols::placement_decision& d);
+
+/// Spawns the placement function and registers it as protocols::names::placement.
+protocols::placement_actor spawn_placement(caf::actor_system& sys, placement_config cfg,
+                                           runtime::directory_ptr dir);
+
+}  // namespace fusion::domain

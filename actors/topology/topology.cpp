@@ -1,0 +1,175 @@
+#include "actors/topology/topology.hpp"
+
+#include "actors/domain/registrar.hpp"
+#include "actors/domain/zone_registry.hpp"
+#include "actors/zone/zone_manager.hpp"
+#include "protocols/names.hpp"
+#include "runtime/defaults.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+namespace fusion::topology {
+
+using namespace protocols;
+
+zone_builder::zone_builder(std::string name) {
+  p_.name = std::move(name);
+  p_.location.region = "default";
+  p_.cpu_cores = 16;
+  p_.memory_mb = 64 * 1024;
+}
+
+zone_builder& zone_builder::region(std::string region, double latitude, double longitude) {
+  p_.location = geo_location{std::move(region), latitude, longitude};
+  return *this;
+}
+
+zone_builder& zone_builder::cores(uint32_t n) {
+  p_.cpu_cores = n;
+  return *this;
+}
+
+zone_builder& zone_builder::memory_gb(uint64_t gb) {
+  p_.memory_mb = gb * 1024;
+  return *this;
+}
+
+zone_builder& zone_builder::gpu(std::string model, uint64_t memory_mb, double shader_model,
+                                uint32_t count) {
+  p_.gpus.push_back(gpu_spec{std::move(model), memory_mb, shader_model, count});
+  return *this;
+}
+
+zone_builder& zone_builder::accelerator(std::string name) {
+  p_.accelerators.push_back(std::move(name));
+  return *this;
+}
+
+zone_builder& zone_builder::latency(std::string region, double ms) {
+  p_.latency_ms[std::move(region)] = ms;
+  return *this;
+}
+
+zone_builder& zone_builder::cost(double per_instance_hour, double per_core_hour,
+                                 double per_gpu_hour) {
+  p_.cost_per_instance_hour = per_instance_hour;
+  p_.cost_per_core_hour = per_core_hour;
+  p_.cost_per_gpu_hour = per_gpu_hour;
+  return *this;
+}
+
+zone_builder& zone_builder::max_instances(uint32_t n) {
+  p_.max_instances = n;
+  return *this;
+}
+
+zone_builder& zone_builder::isolation(std::vector<std::string> kinds) {
+  p_.isolation = std::move(kinds);
+  return *this;
+}
+
+zone_builder& zone_builder::evaluator(std::string name) {
+  p_.evaluators.push_back(std::move(name));
+  return *this;
+}
+
+options::options()
+  : offer_ttl_ms(defaults::placement::offer_ttl_ms),
+    evaluator_timeout_ms(defaults::evaluator::timeout_ms),
+    stop_timeout_ms(defaults::instance::stop_timeout_ms),
+    force_grace_ms(defaults::instance::force_grace_ms),
+    step_timeout_ms(5'000),
+    cache_entries(defaults::evaluator::cache_entries),
+    cache_ttl_ms(defaults::evaluator::cache_ttl_ms) {
+  placement.k = defaults::placement::k;
+  placement.deadline_ms = defaults::placement::deadline_ms;
+}
+
+topology::topology(caf::actor_system& sys, options opts)
+  : sys_(sys), opts_(std::move(opts)), dir_(std::make_shared<runtime::directory>()) {
+}
+
+topology::~topology() {
+  shutdown();
+}
+
+namespace {
+
+std::string db_file(const std::string& dir, const char* name) {
+  return dir.empty() ? std::string{} : dir + "/" + name;
+}
+
+}  // namespace
+
+topology& topology::with_domain() {
+  domain::registrar_config rc;
+  rc.db_path = db_file(opts_.data_dir, "registrar.db");
+  rc.deploy_timeout_ms = opts_.step_timeout_ms;
+  spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_registrar(sys_, rc, dir_)));
+  domain::zone_registry_config zc;
+  zc.db_path = db_file(opts_.data_dir, "zones.db");
+  spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_zone_registry(sys_, zc, dir_)));
+  spawned_.push_back(
+    caf::actor_cast<caf::actor>(domain::spawn_placement(sys_, opts_.placement, dir_)));
+  domain::deployment_config dc;
+  dc.db_path = db_file(opts_.data_dir, "deployment.db");
+  dc.step_timeout_ms = opts_.step_timeout_ms;
+  dc.stop_timeout_ms = opts_.stop_timeout_ms;
+  spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_deployment(sys_, dc, dir_)));
+  return *this;
+}
+
+topology& topology::with_zone(const zone_parameters& zone) {
+  zone::zone_manager_config cfg;
+  cfg.parameters = zone;
+  cfg.offer_ttl_ms = opts_.offer_ttl_ms;
+  cfg.evaluator_timeout_ms = opts_.evaluator_timeout_ms;
+  cfg.stop_timeout_ms = opts_.stop_timeout_ms;
+  cfg.force_grace_ms = opts_.force_grace_ms;
+  cfg.step_timeout_ms = opts_.step_timeout_ms;
+  cfg.cache_entries = opts_.cache_entries;
+  cfg.cache_ttl_ms = opts_.cache_ttl_ms;
+  spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
+  zones_.push_back(zone.name);
+  return *this;
+}
+
+topology& topology::with_evaluator(const std::string& name, caf::actor evaluator) {
+  dir_->put(names::evaluator(name), evaluator);
+  spawned_.push_back(std::move(evaluator));
+  return *this;
+}
+
+registrar_actor topology::registrar() const {
+  return dir_->get_as<registrar_actor>(names::registrar);
+}
+
+zone_registry_actor topology::zone_registry() const {
+  return dir_->get_as<zone_registry_actor>(names::zone_registry);
+}
+
+placement_actor topology::placement() const {
+  return dir_->get_as<placement_actor>(names::placement);
+}
+
+deployment_actor topology::deployment() const {
+  return dir_->get_as<deployment_actor>(names::deployment);
+}
+
+zone_manager_actor topology::zone(const std::string& zone_name) const {
+  return dir_->get_as<zone_manager_actor>(names::zone_manager(zone_name));
+}
+
+void topology::shutdown() {
+  // Zone managers own their DC agents and instances; the directory holds the rest.
+  for (const auto& name : dir_->names())
+    if (auto h = dir_->get(name))
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& h : spawned_)
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  spawned_.clear();
+  dir_->clear();
+}
+
+}  // namespace fusion::topology

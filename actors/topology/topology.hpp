@@ -1,0 +1,107 @@
+#pragma once
+// The topology builder: declares, in a few lines of C++, a whole orchestration domain in one
+// process — domain functions, zones (location, capabilities, capacity, costs) and
+// service-specific evaluators — for tests, `fusion-node plan` and the embedded demo.
+//
+//   topology::topology topo{sys};
+//   topo.with_domain()
+//       .with_zone(zone_builder{"edge-paris"}.region("eu-west", 48.85, 2.35).cores(32))
+//       .with_zone(zone_builder{"gpu-dc"}.cores(512).gpu("nvidia-a100", 40960, 8.0, 16));
+//
+// Roles still talk only through protocols/: the builder spawns them and keeps handles.
+
+#include "actors/domain/deployment.hpp"
+#include "actors/domain/placement.hpp"
+#include "protocols/orchestration_management.hpp"
+#include "protocols/zone_management.hpp"
+#include "protocols/zone_orchestration.hpp"
+#include "runtime/directory.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <string>
+#include <vector>
+
+namespace fusion::topology {
+
+/// Fluent description of one execution zone (protocols::zone_parameters).
+class zone_builder {
+ public:
+  /// A Linux zone called `name` with 16 cores and 64 GiB, no GPUs, in region "default".
+  explicit zone_builder(std::string name);
+
+  zone_builder& region(std::string region, double latitude, double longitude);
+  zone_builder& cores(uint32_t n);
+  zone_builder& memory_gb(uint64_t gb);
+  /// Adds `count` GPUs of `model`.
+  zone_builder& gpu(std::string model, uint64_t memory_mb, double shader_model, uint32_t count);
+  zone_builder& accelerator(std::string name);
+  /// Measured latency from users in `region`; overrides distance-based estimates.
+  zone_builder& latency(std::string region, double ms);
+  zone_builder& cost(double per_instance_hour, double per_core_hour, double per_gpu_hour = 0);
+  zone_builder& max_instances(uint32_t n);
+  zone_builder& isolation(std::vector<std::string> kinds);
+  /// Declares that the service-specific evaluator `name` is reachable from this zone.
+  zone_builder& evaluator(std::string name);
+
+  const protocols::zone_parameters& params() const { return p_; }
+  operator const protocols::zone_parameters&() const { return p_; }
+
+ private:
+  protocols::zone_parameters p_;
+};
+
+/// Settings of every role the builder spawns (defaults from runtime/defaults.hpp).
+struct options {
+  options();
+  std::string data_dir;  ///< Folder for SQLite files; "" = in-memory state.
+  domain::placement_config placement;
+  protocols::duration_ms offer_ttl_ms;
+  protocols::duration_ms evaluator_timeout_ms;
+  protocols::duration_ms stop_timeout_ms;
+  protocols::duration_ms force_grace_ms;
+  protocols::duration_ms step_timeout_ms;
+  size_t cache_entries;
+  protocols::duration_ms cache_ttl_ms;
+};
+
+/// A domain with zones in one actor system. Shuts every role down when destroyed.
+class topology {
+ public:
+  explicit topology(caf::actor_system& sys, options opts = {});
+  ~topology();
+  topology(const topology&) = delete;
+  topology& operator=(const topology&) = delete;
+
+  /// Spawns the domain functions: registrar, zone registry, placement, deployment.
+  topology& with_domain();
+
+  /// Spawns a zone manager; it registers with the zone registry once it runs.
+  topology& with_zone(const protocols::zone_parameters& zone);
+
+  /// Registers `evaluator` as the service-specific evaluator `name`.
+  topology& with_evaluator(const std::string& name, caf::actor evaluator);
+
+  protocols::registrar_actor registrar() const;
+  protocols::zone_registry_actor zone_registry() const;
+  protocols::placement_actor placement() const;
+  protocols::deployment_actor deployment() const;
+  /// The zone manager of `zone_name`; invalid if there is none.
+  protocols::zone_manager_actor zone(const std::string& zone_name) const;
+  /// Names of the zones spawned, in order.
+  const std::vector<std::string>& zone_names() const { return zones_; }
+  const runtime::directory_ptr& directory() const { return dir_; }
+  const options& settings() const { return opts_; }
+
+  /// Stops every actor the builder spawned and clears the directory. Idempotent.
+  void shutdown();
+
+ private:
+  caf::actor_system& sys_;
+  options opts_;
+  runtime::directory_ptr dir_;
+  std::vector<std::string> zones_;
+  std::vector<caf::actor> spawned_;
+};
+
+}  // namespace fusion::topology
