@@ -31,7 +31,9 @@ struct deployment_state {
 
 using self_ptr = deployment_actor::stateful_pointer<deployment_state>;
 
-std::chrono::milliseconds ms(duration_ms x) { return std::chrono::milliseconds{x}; }
+std::chrono::milliseconds ms(duration_ms x) {
+  return std::chrono::milliseconds{x};
+}
 
 // Progress of one deploy_service across its chosen zones.
 struct deploy_job {
@@ -49,8 +51,7 @@ using job_ptr = std::shared_ptr<deploy_job>;
 
 caf::error persist(self_ptr self, const instance_record& rec) {
   auto& st = self->state;
-  if (!st.db)
-    return st.db_error;
+  if (!st.db) return st.db_error;
   return st.db->put_record(instances_table, rec.instance_id.value, rec);
 }
 
@@ -59,7 +60,7 @@ void terminate_instances(self_ptr self, const std::vector<instance_record>& recs
     if (auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(r.zone_name)))
       self->request(zm, ms(self->state.cfg.stop_timeout_ms * 2),
                     terminate_service_instance{r.instance_id, self->state.cfg.stop_timeout_ms})
-        .then([](const status_reply&) {}, [](const caf::error&) {});
+          .then([](const status_reply&) {}, [](const caf::error&) {});
 }
 
 // All zones answered: commit (store records, answer) or roll back (terminate, fail).
@@ -72,20 +73,18 @@ void finish(self_ptr self, const job_ptr& job) {
         return;
       }
     }
-    for (auto& rec : job->records)
-      self->state.instances[rec.instance_id.value] = rec;
+    for (auto& rec : job->records) self->state.instances[rec.instance_id.value] = rec;
     job->reply.decision_id = job->decision.decision_id;
     runtime::logger("deployment")
-      ->info("deployed {} instance(s) of {} ({})", job->records.size(), job->service.parsed.name,
-             job->decision.decision_id.value);
+        ->info("deployed {} instance(s) of {} ({})", job->records.size(), job->service.parsed.name,
+               job->decision.decision_id.value);
     job->rp.deliver(std::move(job->reply));
     return;
   }
   terminate_instances(self, job->records);
   std::string why = "deployment of " + job->service.parsed.name + " failed, rolled back " +
                     std::to_string(job->records.size()) + " started instance(s):";
-  for (const auto& f : job->failures)
-    why += " " + f + ";";
+  for (const auto& f : job->failures) why += " " + f + ";";
   job->rp.deliver(make_error(errc::insufficient_capacity, std::move(why)));
 }
 
@@ -106,8 +105,7 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
   }
   uint32_t remaining = job->request.deploy.instances;
   for (const auto& o : d.chosen) {
-    if (remaining == 0)
-      break;
+    if (remaining == 0) break;
     auto n = std::min(remaining, o.instances);
     remaining -= n;
     auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(o.zone_name));
@@ -128,34 +126,30 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
     auto zone_name = o.zone_name;
     auto zone_id = o.zone_id;
     self->request(zm, ms(self->state.cfg.step_timeout_ms), std::move(req))
-      .then(
-        [=](deploy_service_reply& r) {
-          for (size_t i = 0; i < r.instance_ids.size(); ++i) {
-            instance_record rec;
-            rec.instance_id = r.instance_ids[i];
-            rec.service_id = job->service.service_id;
-            rec.service = job->service.parsed.name;
-            rec.zone_name = zone_name;
-            rec.zone_id = zone_id;
-            if (i < r.instances.size())
-              rec.instance = r.instances[i];
-            rec.decision_id = job->decision.decision_id;
-            rec.deployed_at = runtime::now_ms(self);
-            job->reply.instance_ids.push_back(rec.instance_id);
-            job->reply.instances.push_back(rec.instance);
-            job->records.push_back(std::move(rec));
-          }
-          if (--job->outstanding == 0)
-            finish(self, job);
-        },
-        [=](caf::error& e) {
-          job->failures.push_back("zone " + zone_name + ": " + describe(e));
-          if (--job->outstanding == 0)
-            finish(self, job);
-        });
+        .then(
+            [=](deploy_service_reply& r) {
+              for (size_t i = 0; i < r.instance_ids.size(); ++i) {
+                instance_record rec;
+                rec.instance_id = r.instance_ids[i];
+                rec.service_id = job->service.service_id;
+                rec.service = job->service.parsed.name;
+                rec.zone_name = zone_name;
+                rec.zone_id = zone_id;
+                if (i < r.instances.size()) rec.instance = r.instances[i];
+                rec.decision_id = job->decision.decision_id;
+                rec.deployed_at = runtime::now_ms(self);
+                job->reply.instance_ids.push_back(rec.instance_id);
+                job->reply.instances.push_back(rec.instance);
+                job->records.push_back(std::move(rec));
+              }
+              if (--job->outstanding == 0) finish(self, job);
+            },
+            [=](caf::error& e) {
+              job->failures.push_back("zone " + zone_name + ": " + describe(e));
+              if (--job->outstanding == 0) finish(self, job);
+            });
   }
-  if (job->outstanding == 0)
-    finish(self, job);
+  if (job->outstanding == 0) finish(self, job);
 }
 
 caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) {
@@ -171,38 +165,37 @@ caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) 
   job->rp = self->make_response_promise<deploy_service_reply>();
   job->request = std::move(req);
   // Asking for the manifest also checks the caller owns the service (or is domain admin).
-  self
-    ->request(registrar, ms(st.cfg.step_timeout_ms),
-              query_service_by_name{job->request.caller, job->request.service_id,
-                                    service_info_type::manifest})
-    .then(
-      [=](service_description& desc) {
-        job->service = std::move(desc.record);
-        const auto& m = job->service.parsed;
-        if (m.max_instances > 0) {
-          uint32_t running = 0;
-          for (const auto& [id, rec] : self->state.instances)
-            running += rec.service_id == job->service.service_id ? 1 : 0;
-          if (running + job->request.deploy.instances > m.max_instances) {
-            job->rp.deliver(make_error(
-              errc::invalid_argument,
-              m.name + " allows at most " + std::to_string(m.max_instances) +
-                " instances (business.max_instances); " + std::to_string(running) +
-                " running, " + std::to_string(job->request.deploy.instances) + " requested"));
-            return;
-          }
-        }
-        self
-          ->request(placement, ms(self->state.cfg.step_timeout_ms),
-                    place_service{job->request.caller, m, job->request.deploy, false})
-          .then(
-            [=](placement_decision& d) {
-              job->decision = std::move(d);
-              deploy_in_zones(self, job);
-            },
-            [=](caf::error& e) { job->rp.deliver(std::move(e)); });
-      },
-      [=](caf::error& e) { job->rp.deliver(std::move(e)); });
+  self->request(registrar, ms(st.cfg.step_timeout_ms),
+                query_service_by_name{job->request.caller, job->request.service_id,
+                                      service_info_type::manifest})
+      .then(
+          [=](service_description& desc) {
+            job->service = std::move(desc.record);
+            const auto& m = job->service.parsed;
+            if (m.max_instances > 0) {
+              uint32_t running = 0;
+              for (const auto& [id, rec] : self->state.instances)
+                running += rec.service_id == job->service.service_id ? 1 : 0;
+              if (running + job->request.deploy.instances > m.max_instances) {
+                job->rp.deliver(
+                    make_error(errc::invalid_argument,
+                               m.name + " allows at most " + std::to_string(m.max_instances) +
+                                   " instances (business.max_instances); " +
+                                   std::to_string(running) + " running, " +
+                                   std::to_string(job->request.deploy.instances) + " requested"));
+                return;
+              }
+            }
+            self->request(placement, ms(self->state.cfg.step_timeout_ms),
+                          place_service{job->request.caller, m, job->request.deploy, false})
+                .then(
+                    [=](placement_decision& d) {
+                      job->decision = std::move(d);
+                      deploy_in_zones(self, job);
+                    },
+                    [=](caf::error& e) { job->rp.deliver(std::move(e)); });
+          },
+          [=](caf::error& e) { job->rp.deliver(std::move(e)); });
   return job->rp;
 }
 
@@ -210,10 +203,8 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
   auto& st = self->state;
   std::vector<instance_record> victims;
   for (const auto& [id, rec] : st.instances)
-    if (rec.service_id == req.service_id)
-      victims.push_back(rec);
-  if (victims.empty())
-    return status_reply{status::ok, "no instances of " + req.service_id.value};
+    if (rec.service_id == req.service_id) victims.push_back(rec);
+  if (victims.empty()) return status_reply{status::ok, "no instances of " + req.service_id.value};
   auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.stop_timeout_ms;
   auto rp = self->make_response_promise<status_reply>();
   struct progress {
@@ -224,16 +215,14 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
   auto prog = std::make_shared<progress>();
   prog->outstanding = victims.size();
   auto done = [=]() mutable {
-    if (--prog->outstanding > 0)
-      return;
+    if (--prog->outstanding > 0) return;
     if (prog->failures.empty()) {
       rp.deliver(status_reply{status::ok, "stopped " + std::to_string(prog->stopped) +
-                                            " instance(s) of " + req.service_id.value});
+                                              " instance(s) of " + req.service_id.value});
       return;
     }
     std::string why = "could not stop every instance:";
-    for (const auto& f : prog->failures)
-      why += " " + f + ";";
+    for (const auto& f : prog->failures) why += " " + f + ";";
     rp.deliver(make_error(errc::deadline_exceeded, std::move(why)));
   };
   auto forget = [=](const fusion_id& id) {
@@ -252,22 +241,23 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
     }
     auto id = rec.instance_id;
     // The zone waits `timeout` for a graceful stop, then forces: allow for both.
-    self->request(zm, ms(timeout * 2 + st.cfg.step_timeout_ms), terminate_service_instance{id, timeout})
-      .then(
-        [=](const status_reply&) mutable {
-          ++prog->stopped;
-          forget(id);
-          done();
-        },
-        [=](caf::error& e) mutable {
-          if (is(e, errc::unknown_instance)) {
-            forget(id);  // already gone
-            ++prog->stopped;
-          } else {
-            prog->failures.push_back(id.value + ": " + describe(e));
-          }
-          done();
-        });
+    self->request(zm, ms(timeout * 2 + st.cfg.step_timeout_ms),
+                  terminate_service_instance{id, timeout})
+        .then(
+            [=](const status_reply&) mutable {
+              ++prog->stopped;
+              forget(id);
+              done();
+            },
+            [=](caf::error& e) mutable {
+              if (is(e, errc::unknown_instance)) {
+                forget(id);  // already gone
+                ++prog->stopped;
+              } else {
+                prog->failures.push_back(id.value + ": " + describe(e));
+              }
+              done();
+            });
   }
   return rp;
 }
@@ -281,20 +271,18 @@ deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_config
     st.db = std::move(*db);
     std::vector<caf::error> corrupt;
     if (auto recs = st.db->load_records<instance_record>(instances_table, &corrupt)) {
-      for (auto& [key, rec] : *recs)
-        st.instances.emplace(key, std::move(rec));
+      for (auto& [key, rec] : *recs) st.instances.emplace(key, std::move(rec));
     } else {
       runtime::logger("deployment")->error("{}", describe(recs.error()));
     }
-    for (const auto& e : corrupt)
-      runtime::logger("deployment")->error("{}", describe(e));
+    for (const auto& e : corrupt) runtime::logger("deployment")->error("{}", describe(e));
   } else {
     st.db_error = db.error();
     runtime::logger("deployment")->error("{}", describe(st.db_error));
   }
   return {
-    [=](deploy_service& req) { return on_deploy(self, req); },
-    [=](stop_service_instances& req) { return on_stop(self, req); },
+      [=](deploy_service& req) { return on_deploy(self, req); },
+      [=](stop_service_instances& req) { return on_stop(self, req); },
   };
 }
 

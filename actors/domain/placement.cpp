@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <unordered_map>
@@ -26,8 +27,11 @@ struct pending_placement {
   caf::typed_response_promise<placement_decision> rp;
   place_service request;
   placement_decision decision;
+  uint64_t seq = 0;
   timestamp_ms started = 0;
-  size_t outstanding = 0;  // evaluations not yet answered
+  bool preselected = false;  // the zone registry answered step 1
+  bool decided = false;      // answered; late replies are ignored (their offers released)
+  size_t outstanding = 0;    // evaluations not yet answered
 };
 
 using pending_ptr = std::shared_ptr<pending_placement>;
@@ -47,8 +51,16 @@ struct placement_state {
   std::deque<placement_decision> recent;
   std::unordered_map<std::string, zone_batch> outgoing;  // by zone actor name
   bool flush_pending = false;
+  // Deadlines: one periodic tick, armed while placements are in flight, instead of a
+  // timer per request (CAF 0.17 never cancels request timers: each one costs a wakeup of
+  // the clock thread and lingers until it fires).
+  std::map<uint64_t, pending_ptr> inflight;
+  uint64_t next_seq = 1;
+  bool tick_armed = false;
   static inline const char* name = "placement";
 };
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 using self_ptr = caf::stateful_actor<placement_state>*;
 
@@ -62,6 +74,8 @@ double latency_budget(const manifest& m, const deploy_parameters& d) {
 
 // Step 4 and the record: choose, release what was not chosen, remember, answer.
 void decide(self_ptr self, const pending_ptr& p) {
+  p->decided = true;
+  self->state.inflight.erase(p->seq);
   auto& d = p->decision;
   auto& req = p->request;
   auto chosen =
@@ -105,28 +119,63 @@ void answered(self_ptr self, const pending_ptr& p) {
   if (--p->outstanding == 0) decide(self, p);
 }
 
+void arm_tick(self_ptr self) {
+  if (self->state.tick_armed || self->state.inflight.empty()) return;
+  self->state.tick_armed = true;
+  auto interval = std::max<duration_ms>(1, self->state.cfg.deadline_ms / 10);
+  self->delayed_send(self, std::chrono::milliseconds{interval}, tick_atom::value);
+}
+
+// Decides every placement whose deadline has passed, with whatever offers arrived.
+void on_tick(self_ptr self) {
+  auto& st = self->state;
+  st.tick_armed = false;
+  auto now = runtime::now_ms(self);
+  std::vector<pending_ptr> due;
+  for (auto& [seq, p] : st.inflight)
+    if (p->started + st.cfg.deadline_ms <= now) due.push_back(p);
+  for (auto& p : due) {
+    if (!p->preselected) {
+      p->decided = true;
+      st.inflight.erase(p->seq);
+      p->rp.deliver(make_error(errc::deadline_exceeded,
+                               "the zone registry did not preselect zones within the " +
+                                   std::to_string(st.cfg.deadline_ms) + " ms deadline"));
+      continue;
+    }
+    for (auto& v : p->decision.verdicts)
+      if (v.preselected && !v.answered && v.reason.empty())
+        v.reason =
+            "did not answer within the " + std::to_string(st.cfg.deadline_ms) + " ms deadline";
+    decide(self, p);
+  }
+  arm_tick(self);
+}
+
 void flush(self_ptr self) {
   self->state.flush_pending = false;
   auto batches = std::move(self->state.outgoing);
   self->state.outgoing.clear();
-  auto now = runtime::now_ms(self);
   for (auto& [name, b] : batches) {
-    // The batch waits no longer than its most urgent placement's deadline.
-    duration_ms wait = self->state.cfg.deadline_ms;
-    for (auto& [p, idx] : b.waiters)
-      wait = std::min(wait, p->started + self->state.cfg.deadline_ms - now);
-    wait = std::max<duration_ms>(wait, 1);
     auto waiters =
         std::make_shared<std::vector<std::pair<pending_ptr, size_t>>>(std::move(b.waiters));
-    self->request(b.zone, std::chrono::milliseconds{wait},
-                  zone_evaluate_batch{std::move(b.requests)})
+    auto zone = b.zone;
+    // No request timeout: the deadline tick decides without late zones (see state).
+    self->request(b.zone, caf::infinite, zone_evaluate_batch{std::move(b.requests)})
         .then(
             [=](zone_offer_batch& reply) {
+              std::vector<fusion_id> late;
               for (size_t i = 0; i < waiters->size(); ++i) {
                 auto& [p, idx] = (*waiters)[i];
+                bool has_offer = i < reply.offers.size();
+                if (p->decided) {
+                  if (has_offer && reply.offers[i].accepted)
+                    late.push_back(std::move(reply.offers[i].proposal.offer_id));
+                  continue;
+                }
                 auto& v = p->decision.verdicts[idx];
                 v.answered = true;
-                if (i >= reply.offers.size()) {
+                if (!has_offer) {
                   v.reason = "zone answered without an offer for this request";
                 } else if (auto& o = reply.offers[i]; o.accepted) {
                   v.offered = true;
@@ -136,14 +185,15 @@ void flush(self_ptr self) {
                 }
                 answered(self, p);
               }
+              if (!late.empty())  // the placement was decided without them: give them back
+                self->send(zone, release_offers{std::move(late)});
             },
             [=](caf::error& e) {
               for (auto& [p, idx] : *waiters) {
+                if (p->decided) continue;
                 auto& v = p->decision.verdicts[idx];
-                v.reason = e == caf::sec::request_timeout
-                               ? "did not answer within the " +
-                                     std::to_string(self->state.cfg.deadline_ms) + " ms deadline"
-                               : "evaluation failed: " + describe(e);
+                v.answered = true;
+                v.reason = "evaluation failed: " + describe(e);
                 answered(self, p);
               }
             });
@@ -152,6 +202,8 @@ void flush(self_ptr self) {
 
 // Steps 2 and 3 for one placement: queue an evaluation per candidate zone.
 void ask_zones(self_ptr self, const pending_ptr& p, preselection& pre) {
+  if (p->decided) return;
+  p->preselected = true;
   auto& d = p->decision;
   d.zones_known = pre.zones_known;
   for (auto& r : pre.rejected) {
@@ -179,7 +231,8 @@ void ask_zones(self_ptr self, const pending_ptr& p, preselection& pre) {
     zone_evaluate ev;
     ev.service_name = p->request.service.name;
     ev.deploy = p->request.deploy;
-    ev.timeout_ms = self->state.cfg.deadline_ms;
+    ev.timeout_ms =
+        std::max<duration_ms>(1, p->started + self->state.cfg.deadline_ms - runtime::now_ms(self));
     ev.service = p->request.service;
     b.requests.push_back(std::move(ev));
     b.waiters.emplace_back(p, d.verdicts.size() - 1);
@@ -208,15 +261,21 @@ caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::direc
         auto p = std::make_shared<pending_placement>();
         p->rp = self->make_response_promise<placement_decision>();
         p->started = runtime::now_ms(self);
+        p->seq = self->state.next_seq++;
+        self->state.inflight.emplace(p->seq, p);
+        arm_tick(self);
         p->decision.decision_id = self->state.decision_ids.make();
         p->decision.service = req.service.name;
         p->decision.policy = effective_policy(req.service, req.deploy);
         p->request = std::move(req);
         auto k = self->state.cfg.k;
-        self->request(registry, std::chrono::milliseconds{self->state.cfg.deadline_ms},
+        self->request(registry, caf::infinite,
                       preselect_zones{p->request.service, p->request.deploy, k})
             .then([=](preselection& pre) { ask_zones(self, p, pre); },
                   [=](caf::error& e) {
+                    if (p->decided) return;
+                    p->decided = true;
+                    self->state.inflight.erase(p->seq);
                     p->rp.deliver(make_error(errc::no_feasible_zone,
                                              "zone registry did not preselect: " + describe(e)));
                   });
@@ -231,6 +290,7 @@ caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::direc
                               " are kept)");
       },
       [=](flush_atom) { flush(self); },
+      [=](tick_atom) { on_tick(self); },
   };
 }
 

@@ -75,20 +75,19 @@ zone_builder& zone_builder::evaluator(std::string name) {
 }
 
 options::options()
-  : offer_ttl_ms(defaults::placement::offer_ttl_ms),
-    evaluator_timeout_ms(defaults::evaluator::timeout_ms),
-    stop_timeout_ms(defaults::instance::stop_timeout_ms),
-    force_grace_ms(defaults::instance::force_grace_ms),
-    step_timeout_ms(5'000),
-    cache_entries(defaults::evaluator::cache_entries),
-    cache_ttl_ms(defaults::evaluator::cache_ttl_ms) {
+    : offer_ttl_ms(defaults::placement::offer_ttl_ms),
+      evaluator_timeout_ms(defaults::evaluator::timeout_ms),
+      stop_timeout_ms(defaults::instance::stop_timeout_ms),
+      force_grace_ms(defaults::instance::force_grace_ms),
+      step_timeout_ms(5'000),
+      cache_entries(defaults::evaluator::cache_entries),
+      cache_ttl_ms(defaults::evaluator::cache_ttl_ms) {
   placement.k = defaults::placement::k;
   placement.deadline_ms = defaults::placement::deadline_ms;
 }
 
 topology::topology(caf::actor_system& sys, options opts)
-  : sys_(sys), opts_(std::move(opts)), dir_(std::make_shared<runtime::directory>()) {
-}
+    : sys_(sys), opts_(std::move(opts)), dir_(std::make_shared<runtime::directory>()) {}
 
 topology::~topology() {
   shutdown();
@@ -111,7 +110,7 @@ topology& topology::with_domain() {
   zc.db_path = db_file(opts_.data_dir, "zones.db");
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_zone_registry(sys_, zc, dir_)));
   spawned_.push_back(
-    caf::actor_cast<caf::actor>(domain::spawn_placement(sys_, opts_.placement, dir_)));
+      caf::actor_cast<caf::actor>(domain::spawn_placement(sys_, opts_.placement, dir_)));
   domain::deployment_config dc;
   dc.db_path = db_file(opts_.data_dir, "deployment.db");
   dc.step_timeout_ms = opts_.step_timeout_ms;
@@ -164,10 +163,8 @@ zone_manager_actor topology::zone(const std::string& zone_name) const {
 void topology::shutdown() {
   // Zone managers own their DC agents and instances; the directory holds the rest.
   for (const auto& name : dir_->names())
-    if (auto h = dir_->get(name))
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
-  for (auto& h : spawned_)
-    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    if (auto h = dir_->get(name)) caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& h : spawned_) caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   spawned_.clear();
   dir_->clear();
 }

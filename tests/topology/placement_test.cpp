@@ -45,8 +45,8 @@ struct domain_fixture : test::det_fixture {
   }
 
   manifest parsed(const fusion_id& id) {
-    auto d = ask<service_description>(
-      topo.registrar(), query_service_by_name{acme, id, service_info_type::manifest});
+    auto d = ask<service_description>(topo.registrar(),
+                                      query_service_by_name{acme, id, service_info_type::manifest});
     REQUIRE_MESSAGE(d, describe(d.error()));
     return d->record.parsed;
   }
@@ -61,22 +61,22 @@ struct domain_fixture : test::det_fixture {
 // A zone manager that accepts every request and never answers.
 caf::behavior mute_zone(caf::event_based_actor* self) {
   return {
-    [=](zone_evaluate_batch&) {
-      return self->make_response_promise<zone_offer_batch>();  // never delivered
-    },
-    [=](release_offers&) {},
+      [=](zone_evaluate_batch&) {
+        return self->make_response_promise<zone_offer_batch>();  // never delivered
+      },
+      [=](release_offers&) {},
   };
 }
 
 }  // namespace
 
-TEST_CASE_FIXTURE(domain_fixture, "placement: preselection excludes zones failing hard "
-                                  "constraints and says why") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: preselection excludes zones failing hard "
+                  "constraints and says why") {
   topo.with_zone(zone_builder{"cpu-only"}.cores(8))
-    .with_zone(zone_builder{"gpu-dc"}.cores(64).gpu("nvidia-a100", 40960, 8.0, 4));
+      .with_zone(zone_builder{"gpu-dc"}.cores(64).gpu("nvidia-a100", 40960, 8.0, 4));
   run();
-  auto id = register_service(
-    manifest_yaml("renderer", "    gpus: 1\n    min_shader_model: 6.0\n"));
+  auto id = register_service(manifest_yaml("renderer", "    gpus: 1\n    min_shader_model: 6.0\n"));
   auto d = place(parsed(id), {}, true);
   REQUIRE_MESSAGE(d, describe(d.error()));
   CHECK(d->satisfied);
@@ -93,8 +93,9 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: preselection excludes zones failin
   CHECK(saw_cpu_only);
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "placement: an impossible placement lists why each zone "
-                                  "was rejected") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: an impossible placement lists why each zone "
+                  "was rejected") {
   topo.with_zone(zone_builder{"a"}.cores(4)).with_zone(zone_builder{"b"}.cores(4));
   run();
   auto id = register_service(manifest_yaml("needs-fpga", "    accelerators: [fpga]\n"));
@@ -107,8 +108,9 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: an impossible placement lists why 
   CHECK(why.find("fpga") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "placement: a zone that misses the deadline does not block "
-                                  "the decision") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: a zone that misses the deadline does not block "
+                  "the decision") {
   topo.with_zone(zone_builder{"good"}.cores(8));
   run();
   // A registered zone whose manager never answers.
@@ -116,7 +118,8 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: a zone that misses the deadline do
   topo.directory()->put(names::zone_manager("mute"), mute);
   zone_parameters zp = zone_builder{"mute"}.cores(8);
   auto reg = ask<register_zone_reply>(
-    topo.zone_registry(), register_zone{zone_admin, zp, locator{"", names::zone_manager("mute")}});
+      topo.zone_registry(),
+      register_zone{zone_admin, zp, locator{"", names::zone_manager("mute")}});
   REQUIRE(reg);
   auto id = register_service(manifest_yaml("web"));
   auto m = parsed(id);
@@ -136,8 +139,9 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: a zone that misses the deadline do
   caf::anon_send_exit(mute, caf::exit_reason::kill);
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "placement: 50 concurrent deployments racing for a zone with "
-                                  "10 slots never over-commit it") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: 50 concurrent deployments racing for a zone with "
+                  "10 slots never over-commit it") {
   topo.with_zone(zone_builder{"small"}.cores(10).memory_gb(64));
   run();
   auto id = register_service(manifest_yaml("game"));
@@ -151,15 +155,14 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: 50 concurrent deployments racing f
   std::set<std::string> instances;
   for (auto& rh : pending)
     rh.receive(
-      [&](deploy_service_reply& r) {
-        ++ok;
-        for (auto& i : r.instance_ids)
-          instances.insert(i.value);
-      },
-      [&](caf::error& e) {
-        ++refused;
-        CHECK(is(e, errc::no_feasible_zone));
-      });
+        [&](deploy_service_reply& r) {
+          ++ok;
+          for (auto& i : r.instance_ids) instances.insert(i.value);
+        },
+        [&](caf::error& e) {
+          ++refused;
+          CHECK(is(e, errc::no_feasible_zone));
+        });
   CHECK(ok == 10);
   CHECK(refused == 40);
   CHECK(instances.size() == 10);
@@ -170,8 +173,8 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: 50 concurrent deployments racing f
 
 TEST_CASE_FIXTURE(domain_fixture, "placement: lowest_cost picks the cheapest offer") {
   topo.with_zone(zone_builder{"pricey"}.cores(32).cost(2.0, 0.1))
-    .with_zone(zone_builder{"cheap"}.cores(32).cost(0.2, 0.01))
-    .with_zone(zone_builder{"middle"}.cores(32).cost(1.0, 0.05));
+      .with_zone(zone_builder{"cheap"}.cores(32).cost(0.2, 0.01))
+      .with_zone(zone_builder{"middle"}.cores(32).cost(1.0, 0.05));
   run();
   auto id = register_service(manifest_yaml("batch", "mapping:\n  policy: lowest_cost\n"));
   auto d = place(parsed(id), {}, true);
@@ -181,15 +184,18 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: lowest_cost picks the cheapest off
   CHECK(d->chosen[0].zone_name == "cheap");
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "placement: lowest_latency picks the zone nearest the users "
-                                  "within the cost budget") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: lowest_latency picks the zone nearest the users "
+                  "within the cost budget") {
   topo.with_zone(zone_builder{"paris"}.region("eu-west", 48.85, 2.35).cores(32).cost(3.0, 0.1))
-    .with_zone(zone_builder{"frankfurt"}.region("eu-central", 50.11, 8.68).cores(32).cost(0.5, 0.01))
-    .with_zone(zone_builder{"tokyo"}.region("ap-east", 35.68, 139.69).cores(32).cost(0.1, 0.01));
+      .with_zone(
+          zone_builder{"frankfurt"}.region("eu-central", 50.11, 8.68).cores(32).cost(0.5, 0.01))
+      .with_zone(zone_builder{"tokyo"}.region("ap-east", 35.68, 139.69).cores(32).cost(0.1, 0.01));
   run();
-  auto id = register_service(manifest_yaml(
-    "ar", "mapping:\n  policy: lowest_latency\n  user_locations:\n"
-          "    - {region: eu-west, latitude: 48.86, longitude: 2.34}\n"));
+  auto id = register_service(
+      manifest_yaml("ar",
+                    "mapping:\n  policy: lowest_latency\n  user_locations:\n"
+                    "    - {region: eu-west, latitude: 48.86, longitude: 2.34}\n"));
   auto m = parsed(id);
   auto d = place(m, {}, true);
   REQUIRE(d);
@@ -204,11 +210,12 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: lowest_latency picks the zone near
   CHECK(d2->chosen[0].zone_name == "frankfurt");
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "placement: best_total picks the offer with the highest total "
-                                  "score, and a request's policy overrides the manifest's") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: best_total picks the offer with the highest total "
+                  "score, and a request's policy overrides the manifest's") {
   topo.with_zone(zone_builder{"tiny"}.cores(2).cost(0.01, 0.001))
-    .with_zone(zone_builder{"large"}.cores(256).memory_gb(1024).cost(1.0, 0.05))
-    .with_zone(zone_builder{"medium"}.cores(16).cost(0.5, 0.02));
+      .with_zone(zone_builder{"large"}.cores(256).memory_gb(1024).cost(1.0, 0.05))
+      .with_zone(zone_builder{"medium"}.cores(16).cost(0.5, 0.02));
   run();
   auto id = register_service(manifest_yaml("svc"));
   deploy_parameters d;
@@ -218,8 +225,7 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: best_total picks the offer with th
   CHECK(best->policy == placement_policy::best_total);
   REQUIRE_FALSE(best->chosen.empty());
   for (const auto& v : best->verdicts)
-    if (v.offered)
-      CHECK(v.zone_offer.scores.total <= best->chosen[0].scores.total);
+    if (v.offered) CHECK(v.zone_offer.scores.total <= best->chosen[0].scores.total);
   d.has_policy = true;
   d.policy = placement_policy::lowest_cost;
   auto cheap = place(parsed(id), d, true);
@@ -227,8 +233,7 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: best_total picks the offer with th
   CHECK(cheap->policy == placement_policy::lowest_cost);
   REQUIRE_FALSE(cheap->chosen.empty());
   for (const auto& v : cheap->verdicts)
-    if (v.offered)
-      CHECK(v.zone_offer.cost >= cheap->chosen[0].cost);
+    if (v.offered) CHECK(v.zone_offer.cost >= cheap->chosen[0].cost);
 }
 
 TEST_CASE_FIXTURE(domain_fixture, "placement: a dry run releases every reservation") {
@@ -244,8 +249,9 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: a dry run releases every reservati
   }
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "deployment: deploys instances in the chosen zone and records "
-                                  "the decision") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "deployment: deploys instances in the chosen zone and records "
+                  "the decision") {
   topo.with_zone(zone_builder{"edge"}.cores(16));
   run();
   auto id = register_service(manifest_yaml("web", "resources:\n  sessions_per_instance: 4\n"));
@@ -270,8 +276,9 @@ TEST_CASE_FIXTURE(domain_fixture, "deployment: deploys instances in the chosen z
   }
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "deployment: a provider cannot deploy another provider's "
-                                  "service") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "deployment: a provider cannot deploy another provider's "
+                  "service") {
   topo.with_zone(zone_builder{"edge"}.cores(16));
   run();
   auto id = register_service(manifest_yaml("private"));
@@ -279,7 +286,7 @@ TEST_CASE_FIXTURE(domain_fixture, "deployment: a provider cannot deploy another 
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), errc::not_authorized));
   auto admin = ask<deploy_service_reply>(
-    topo.deployment(), deploy_service{principal{"root", role::domain_admin}, id, {}, {}});
+      topo.deployment(), deploy_service{principal{"root", role::domain_admin}, id, {}, {}});
   CHECK_MESSAGE(admin, describe(admin.error()));
 }
 
@@ -295,8 +302,9 @@ TEST_CASE_FIXTURE(domain_fixture, "deployment: business.max_instances caps deplo
   CHECK(reason_of(third.error()).find("at most 2") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "deployment: unregistering with StopServices terminates the "
-                                  "instances and frees the zone") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "deployment: unregistering with StopServices terminates the "
+                  "instances and frees the zone") {
   topo.with_zone(zone_builder{"edge"}.cores(2));
   run();
   auto id = register_service(manifest_yaml("temp"));
@@ -310,13 +318,15 @@ TEST_CASE_FIXTURE(domain_fixture, "deployment: unregistering with StopServices t
   CHECK(info->values["instances"] == "0");
 }
 
-TEST_CASE_FIXTURE(domain_fixture, "deployment: pre-deployment at registration starts the "
-                                  "instances the manifest asks for") {
+TEST_CASE_FIXTURE(domain_fixture,
+                  "deployment: pre-deployment at registration starts the "
+                  "instances the manifest asks for") {
   topo.with_zone(zone_builder{"edge"}.cores(8));
   run();
   auto r = ask<register_service_reply>(
-    topo.registrar(),
-    protocols::register_service{acme, manifest_yaml("eager", "policies:\n  pre_deploy_instances: 2\n")});
+      topo.registrar(),
+      protocols::register_service{
+          acme, manifest_yaml("eager", "policies:\n  pre_deploy_instances: 2\n")});
   REQUIRE_MESSAGE(r, describe(r.error()));
   CHECK(r->pre_deployed.size() == 2);
 }

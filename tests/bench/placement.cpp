@@ -1,0 +1,176 @@
+// fusion-bench placement: four-step placements per second over a large domain (issue 3's
+// goal: >= 20,000/s on 2 cores with k = 16 offers each and the generic evaluator), next to
+// the raw CAF request/response rate measured in the same run, and the memory per zone.
+
+#include "actors/topology/topology.hpp"
+#include "protocols/all_messages.hpp"
+#include "protocols/registry.hpp"
+#include "runtime/clock.hpp"
+#include "tests/bench/bench.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <unistd.h>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+namespace fusion::bench {
+
+namespace {
+
+using namespace protocols;
+
+size_t option(const options& opts, const std::string& key, size_t fallback) {
+  auto i = opts.extra.find(key);
+  return i == opts.extra.end() ? fallback : std::stoul(i->second);
+}
+
+// Resident set size of this process, in bytes.
+size_t rss_bytes() {
+  std::ifstream statm{"/proc/self/statm"};
+  size_t pages = 0;
+  size_t resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// A heterogeneous zone: location, size, GPUs and prices vary with the index.
+zone_parameters make_zone(size_t i, runtime::rng& gen) {
+  static const char* regions[] = {"eu-west", "eu-central", "us-east", "us-west", "ap-east"};
+  topology::zone_builder z{"zone-" + std::to_string(i)};
+  z.region(regions[i % 5], -60 + gen.uniform() * 120, -180 + gen.uniform() * 360)
+      .cores(static_cast<uint32_t>(64 + gen.next() % 448))
+      .memory_gb(256 + gen.next() % 768)
+      .cost(0.05 + gen.uniform(), 0.01 + gen.uniform() * 0.05, 0.5 + gen.uniform());
+  if (i % 5 == 0) z.gpu("nvidia-a100", 40960, 8.0, 8);
+  if (i % 3 == 0) z.accelerator("h264-encoder");
+  return z.params();
+}
+
+manifest bench_manifest() {
+  manifest m;
+  m.name = "fusion://bench/interactive";
+  m.hardware.cpu_cores = 1;
+  m.hardware.memory_mb = 512;
+  m.sessions_per_instance = 8;
+  m.user_locations = {geo_location{"eu-west", 48.85, 2.35}};
+  return m;
+}
+
+struct driver_state {
+  driver_state() = default;
+  size_t sent = 0;
+  size_t done = 0;
+  size_t failed = 0;
+  size_t offers = 0;
+  static inline const char* name = "placement-driver";
+};
+
+// Keeps `window` placements in flight until `total` are decided, then reports to `report`.
+caf::behavior driver(caf::stateful_actor<driver_state>* self, placement_actor placement,
+                     size_t total, size_t window, caf::actor report) {
+  auto req = place_service{principal{"bench", role::service_provider}, bench_manifest(), {}, true};
+  auto send_one = std::make_shared<std::function<void()>>();
+  *send_one = [=] {
+    ++self->state.sent;
+    self->request(placement, std::chrono::seconds(30), req)
+        .then(
+            [=](placement_decision& d) {
+              auto& st = self->state;
+              ++st.done;
+              st.offers += static_cast<size_t>(std::count_if(
+                  d.verdicts.begin(), d.verdicts.end(), [](const auto& v) { return v.offered; }));
+              if (!d.satisfied) ++st.failed;
+              if (st.sent < total)
+                (*send_one)();
+              else if (st.done == total)
+                self->send(report, st.done, st.failed, st.offers);
+            },
+            [=](caf::error&) {
+              auto& st = self->state;
+              ++st.done;
+              ++st.failed;
+              if (st.sent < total)
+                (*send_one)();
+              else if (st.done == total)
+                self->send(report, st.done, st.failed, st.offers);
+            });
+  };
+  for (size_t i = 0; i < std::min(window, total); ++i) (*send_one)();
+  return {[](caf::unit_t) {}};
+}
+
+}  // namespace
+
+int run_placement(const options& opts) {
+  using clock = std::chrono::steady_clock;
+  const size_t zones = option(opts, "zones", 5000);
+  const size_t total = opts.iterations_or(option(opts, "placements", 50'000));
+  const size_t window = option(opts, "window", 64);
+  const size_t k = option(opts, "k", 16);
+  const size_t threads = option(opts, "threads", 2);
+  const double caf_rate = measure_caf_request_response_per_s(500'000, 64, threads);
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", threads);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  message_registry::instance().add_message_types(cfg);
+  caf::actor_system sys{cfg};
+  topology::options topts;
+  topts.placement.k = static_cast<uint32_t>(k);
+  topts.placement.deadline_ms = 2000;  // the bench measures throughput, not the deadline
+  topts.placement.decisions_kept = 64;
+  topology::topology topo{sys, topts};
+  topo.with_domain();
+  const size_t rss_before = rss_bytes();
+  runtime::rng gen{42};
+  for (size_t i = 0; i < zones; ++i) topo.with_zone(make_zone(i, gen));
+  // Wait until every zone has registered with the zone registry.
+  caf::scoped_actor self{sys};
+  size_t registered = 0;
+  for (int attempt = 0; attempt < 600 && registered < zones; ++attempt) {
+    self->request(topo.zone_registry(), std::chrono::seconds(5), list_zones{})
+        .receive([&](const zone_list& l) { registered = l.zones.size(); }, [&](caf::error&) {});
+    if (registered < zones) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const size_t rss_after = rss_bytes();
+  if (registered < zones) {
+    std::cerr << "placement bench: only " << registered << " of " << zones << " zones registered\n";
+    return 1;
+  }
+  std::vector<std::pair<std::string, config_value>> conf{
+      {"zones", static_cast<int64_t>(zones)},     {"k", static_cast<int64_t>(k)},
+      {"window", static_cast<int64_t>(window)},   {"placements", static_cast<int64_t>(total)},
+      {"threads", static_cast<int64_t>(threads)}, {"evaluator", std::string{"generic"}}};
+  // Warm-up: fills the zones' evaluation caches the way a running domain would have.
+  auto run = [&](size_t n) {
+    auto d = sys.spawn(driver, topo.placement(), n, window, caf::actor{self});
+    size_t done = 0;
+    size_t failed = 0;
+    size_t offers = 0;
+    self->receive([&](size_t x, size_t y, size_t z) { done = x, failed = y, offers = z; });
+    caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+    return std::make_tuple(done, failed, offers);
+  };
+  run(std::min<size_t>(total, 2000));
+  auto t0 = clock::now();
+  auto [done, failed, offers] = run(total);
+  double secs = std::chrono::duration<double>(clock::now() - t0).count();
+  print_figure("placement", "placements_per_s", static_cast<double>(done) / secs, "1/s", conf);
+  print_figure("placement", "caf_request_response_per_s", caf_rate, "1/s", conf);
+  print_figure("placement", "offers_per_placement",
+               static_cast<double>(offers) / static_cast<double>(done), "offers", conf);
+  print_figure("placement", "failed_placements", static_cast<double>(failed), "placements", conf);
+  print_figure("placement", "bytes_per_zone",
+               static_cast<double>(rss_after - rss_before) / static_cast<double>(zones), "B", conf);
+  topo.shutdown();
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace fusion::bench
