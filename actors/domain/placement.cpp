@@ -356,15 +356,20 @@ std::string render_decision(const placement_decision& d) {
   out << "decision " << d.decision_id.value << ": " << d.summary << "\n";
   for (const auto& v : d.verdicts) {
     out << "  " << (v.chosen ? "* " : "  ") << v.zone_name << ": ";
+    // Reasons from the zone registry may already name the zone.
+    auto reason = v.reason;
+    if (auto prefix = "zone " + v.zone_name + ": "; reason.rfind(prefix, 0) == 0)
+      reason.erase(0, prefix.size());
     if (v.offered) {
       const auto& o = v.zone_offer;
-      out << "offer total=" << o.scores.total << " hardware=" << o.scores.hardware
+      out << "scores[total=" << o.scores.total << " hardware=" << o.scores.hardware
           << " capacity=" << o.scores.capacity;
       for (const auto& [k, x] : o.scores.extra) out << " " << k << "=" << x;
-      out << " cost=" << o.cost << "/h latency=" << o.latency_ms << "ms instances=" << o.instances;
-      if (!v.chosen && !v.reason.empty()) out << " — " << v.reason;
+      out << "] price=" << o.cost << "/h latency=" << o.latency_ms
+          << "ms instances=" << o.instances;
+      if (!v.chosen && !reason.empty()) out << " — " << reason;
     } else {
-      out << (v.preselected ? "refused: " : "excluded: ") << v.reason;
+      out << (v.preselected ? "refused: " : "excluded: ") << reason;
     }
     out << "\n";
   }

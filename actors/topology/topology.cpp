@@ -89,6 +89,23 @@ options::options()
 topology::topology(caf::actor_system& sys, options opts)
     : sys_(sys), opts_(std::move(opts)), dir_(std::make_shared<runtime::directory>()) {}
 
+topology::topology(caf::actor_system& sys, options opts, runtime::directory_ptr dir)
+    : sys_(sys), opts_(std::move(opts)), dir_(std::move(dir)) {}
+
+options options_from(const runtime::node_config& nc) {
+  options o;
+  o.data_dir = nc.node.data_dir;
+  o.placement.k = nc.placement.k;
+  o.placement.deadline_ms = nc.placement.deadline_ms;
+  o.offer_ttl_ms = nc.placement.offer_ttl_ms;
+  o.evaluator_timeout_ms = nc.evaluator.timeout_ms;
+  o.cache_entries = nc.evaluator.cache_entries;
+  o.cache_ttl_ms = nc.evaluator.cache_ttl_ms;
+  o.stop_timeout_ms = nc.instance.stop_timeout_ms;
+  o.force_grace_ms = nc.instance.force_grace_ms;
+  return o;
+}
+
 topology::~topology() {
   shutdown();
 }

@@ -15,6 +15,7 @@
 #include "protocols/orchestration_management.hpp"
 #include "protocols/zone_management.hpp"
 #include "protocols/zone_orchestration.hpp"
+#include "runtime/config.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor_system.hpp>
@@ -65,10 +66,16 @@ struct options {
   protocols::duration_ms cache_ttl_ms;
 };
 
+/// Role settings from a node config ([placement], [evaluator], [instance], node.data_dir).
+options options_from(const runtime::node_config& nc);
+
 /// A domain with zones in one actor system. Shuts every role down when destroyed.
 class topology {
  public:
   explicit topology(caf::actor_system& sys, options opts = {});
+
+  /// A topology whose roles register in an existing directory (a node's shared one).
+  topology(caf::actor_system& sys, options opts, runtime::directory_ptr dir);
   ~topology();
   topology(const topology&) = delete;
   topology& operator=(const topology&) = delete;

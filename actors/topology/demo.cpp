@@ -1,0 +1,237 @@
+#include "actors/topology/demo.hpp"
+
+#include "actors/topology/topology.hpp"
+#include "protocols/names.hpp"
+#include "protocols/zone_management.hpp"
+#include "protocols/zone_orchestration.hpp"
+#include "runtime/files.hpp"
+#include "runtime/manifest.hpp"
+#include "runtime/system.hpp"
+
+#include <caf/scoped_actor.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <thread>
+
+namespace fusion::topology {
+
+using namespace protocols;
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Blocking request from bootstrap code (never from an actor): the answer or the error.
+template <class Reply, class Handle, class Request>
+caf::expected<Reply> call(caf::scoped_actor& self, const Handle& dst, Request req,
+                          duration_ms timeout = 10'000) {
+  caf::expected<Reply> res{caf::sec::request_timeout};
+  self->request(dst, milliseconds{timeout}, std::move(req))
+      .receive([&](Reply& x) { res = std::move(x); }, [&](caf::error& e) { res = std::move(e); });
+  return res;
+}
+
+// Polls the zone registry until `expected` zones are registered or `settle_ms` passes.
+caf::expected<zone_list> wait_for_zones(caf::scoped_actor& self, const zone_registry_actor& reg,
+                                        size_t expected, duration_ms settle_ms) {
+  auto deadline = std::chrono::steady_clock::now() + milliseconds{settle_ms};
+  for (;;) {
+    auto zones = call<zone_list>(self, reg, list_zones{});
+    if (!zones || zones->zones.size() >= expected || std::chrono::steady_clock::now() >= deadline)
+      return zones;
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+}
+
+void print_zones(std::ostream& out, const zone_list& zones) {
+  out << "zones (" << zones.zones.size() << "):\n";
+  for (const auto& z : zones.zones) {
+    const auto& p = z.parameters;
+    out << "  " << std::left << std::setw(18) << p.name << std::setw(11) << p.location.region
+        << std::right << std::setw(5) << p.cpu_cores << " cores " << std::setw(5)
+        << p.memory_mb / 1024 << " GiB";
+    for (const auto& g : p.gpus)
+      out << "  " << g.count << "x " << g.model << " (sm " << g.shader_model << ")";
+    for (const auto& a : p.accelerators) out << "  +" << a;
+    out << "  cost " << p.cost_per_instance_hour << "/inst-h + " << p.cost_per_core_hour
+        << "/core-h";
+    if (p.cost_per_gpu_hour > 0) out << " + " << p.cost_per_gpu_hour << "/gpu-h";
+    out << "\n";
+  }
+}
+
+std::string indent(const std::string& text, const std::string& prefix) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    auto end = nl == std::string::npos ? text.size() : nl + 1;
+    out += prefix + text.substr(pos, end - pos);
+    pos = end;
+  }
+  return out;
+}
+
+bool hosts(const runtime::node_config& nc, const char* role) {
+  return std::find(nc.node.roles.begin(), nc.node.roles.end(), role) != nc.node.roles.end();
+}
+
+}  // namespace
+
+caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config& nc,
+                              const runtime::directory_ptr& dir, std::ostream& out,
+                              duration_ms settle_ms) {
+  caf::scoped_actor self{sys};
+  auto registry = dir->get_as<zone_registry_actor>(names::zone_registry);
+  auto registrar = dir->get_as<registrar_actor>(names::registrar);
+  auto deployment = dir->get_as<deployment_actor>(names::deployment);
+  auto placement = dir->get_as<placement_actor>(names::placement);
+  if (!registry || !registrar || !deployment || !placement)
+    return make_error(errc::invalid_config,
+                      "the services role needs the domain role in the same node");
+  auto zones = wait_for_zones(self, registry, hosts(nc, "zones") ? nc.zones.size() : 0, settle_ms);
+  if (!zones) return zones.error();
+  out << "FUSION domain '" << nc.node.name << "'\n";
+  print_zones(out, *zones);
+  std::vector<locator> instances;
+  for (const auto& entry : nc.services) {
+    auto yaml = runtime::read_text_file(entry.manifest);
+    if (!yaml) return yaml.error();
+    principal provider{entry.provider, role::service_provider};
+    auto reg = call<register_service_reply>(self, registrar, register_service{provider, *yaml});
+    if (!reg)
+      return make_error(errc::invalid_manifest, entry.manifest + ": " + describe(reg.error()));
+    out << "\nregistered " << reg->name << " as " << reg->service_id.value << " (provider "
+        << entry.provider << ")";
+    if (!reg->pre_deployed.empty())
+      out << ", pre-deployed " << reg->pre_deployed.size() << " instance(s)";
+    for (const auto& id : reg->pre_deployed)
+      instances.push_back(locator{"", names::instance(id.value)});
+    out << "\n";
+    if (entry.deploy == 0) continue;
+    deploy_parameters dp;
+    dp.instances = static_cast<uint32_t>(entry.deploy);
+    auto dep = call<deploy_service_reply>(self, deployment,
+                                          deploy_service{provider, reg->service_id, {}, dp});
+    if (!dep) {
+      out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
+          << "\n";
+      continue;
+    }
+    out << "  deploy " << entry.deploy << " instance(s):\n";
+    if (auto d = call<placement_decision>(self, placement, explain_placement{dep->decision_id}))
+      out << indent(domain::render_decision(*d), "    ");
+    instances.insert(instances.end(), dep->instances.begin(), dep->instances.end());
+  }
+  out << "\ninstances (" << instances.size() << "):\n";
+  for (const auto& loc : instances) {
+    auto inst = dir->get_as<service_lifecycle_actor>(loc.actor);
+    auto info = call<information>(self, inst, get_information{info_category::summary});
+    if (!info) {
+      out << "  " << loc.actor << ": " << describe(info.error()) << "\n";
+      continue;
+    }
+    auto& v = info->values;
+    out << "  " << std::left << std::setw(26) << loc.actor.substr(loc.actor.find('/') + 1)
+        << std::setw(32) << v["service"] << " zone " << std::setw(16) << v["zone"] << " slots "
+        << v["available"] << "/" << v["max_sessions"] << " free\n";
+  }
+  out << "\nzone capacity after deployment:\n";
+  for (const auto& z : zones->zones) {
+    auto zm = dir->get_as<zone_manager_actor>(names::zone_manager(z.parameters.name));
+    auto info = call<information>(self, zm, get_zone_information{});
+    if (!info) continue;
+    auto& v = info->values;
+    out << "  " << std::left << std::setw(18) << z.parameters.name << " instances " << std::setw(3)
+        << v["instances"] << " free cores " << std::setw(5) << v["free_cpu_cores"] << " free GPUs "
+        << v["free_gpus"] << "\n";
+  }
+  out.flush();
+  return caf::none;
+}
+
+std::string decision_json(const placement_decision& d) {
+  using nlohmann::json;
+  auto offer_json = [](const offer& o) {
+    json scores = {{"total", o.scores.total},
+                   {"hardware", o.scores.hardware},
+                   {"capacity", o.scores.capacity}};
+    for (const auto& [k, x] : o.scores.extra) scores[k] = x;
+    return json{
+        {"offer_id", o.offer_id.value}, {"zone", o.zone_name},      {"scores", scores},
+        {"cost_per_hour", o.cost},      {"instances", o.instances}, {"latency_ms", o.latency_ms},
+        {"expires_at_ms", o.expires_at}};
+  };
+  json verdicts = json::array();
+  for (const auto& v : d.verdicts) {
+    json j = {{"zone", v.zone_name},          {"zone_id", v.zone_id.value},
+              {"preselected", v.preselected}, {"answered", v.answered},
+              {"offered", v.offered},         {"chosen", v.chosen}};
+    if (v.offered) j["offer"] = offer_json(v.zone_offer);
+    if (!v.reason.empty()) j["reason"] = v.reason;
+    verdicts.push_back(std::move(j));
+  }
+  json chosen = json::array();
+  for (const auto& o : d.chosen) chosen.push_back(offer_json(o));
+  json out = {{"decision_id", d.decision_id.value},
+              {"service", d.service},
+              {"policy", std::string{to_string(d.policy)}},
+              {"satisfied", d.satisfied},
+              {"zones_known", d.zones_known},
+              {"summary", d.summary},
+              {"chosen", chosen},
+              {"zones", verdicts}};
+  return out.dump(2);
+}
+
+int run_plan(const runtime::node_config& nc, const std::string& manifest_path, uint32_t instances,
+             bool json, std::ostream& out, std::ostream& err) {
+  auto yaml = runtime::read_text_file(manifest_path);
+  if (!yaml) {
+    err << "fusion-node plan: " << describe(yaml.error()) << "\n";
+    return 3;
+  }
+  auto m = runtime::parse_manifest(*yaml, manifest_path);
+  if (!m) {
+    err << "fusion-node plan: " << describe(m.error()) << "\n";
+    return 3;
+  }
+  if (nc.zones.empty()) {
+    err << "fusion-node plan: the config declares no [[zone]] to place on\n";
+    return 3;
+  }
+  caf::actor_system_config cfg;
+  runtime::configure_actor_system(cfg, nc);
+  caf::actor_system sys{cfg};
+  auto opts = options_from(nc);
+  opts.data_dir.clear();  // a dry run: nothing is written anywhere
+  topology topo{sys, opts};
+  topo.with_domain();
+  for (const auto& z : nc.zones) topo.with_zone(z);
+  int code = 0;
+  {
+    caf::scoped_actor self{sys};
+    auto zones = wait_for_zones(self, topo.zone_registry(), nc.zones.size(), 5000);
+    deploy_parameters dp;
+    dp.instances = instances;
+    auto d = zones ? call<placement_decision>(
+                         self, topo.placement(),
+                         place_service{principal{"plan", role::domain_admin}, *m, dp, true})
+                   : caf::expected<placement_decision>{zones.error()};
+    if (!d) {
+      err << "fusion-node plan: " << describe(d.error()) << "\n";
+      code = 1;
+    } else {
+      out << (json ? decision_json(*d) + "\n" : domain::render_decision(*d));
+      code = d->satisfied ? 0 : 1;
+    }
+  }
+  topo.shutdown();
+  return code;
+}
+
+}  // namespace fusion::topology

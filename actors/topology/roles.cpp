@@ -1,0 +1,50 @@
+// The roles a fusion-node config can name (node.roles), registered with runtime/roles.hpp:
+//   domain    registrar, zone registry, placement and deployment functions
+//   zones     one zone manager (with its in-process DC backend) per [[zone]]
+//   services  registers the [[service]] manifests, deploys them and prints what happened
+// Started in the order the config lists them.
+
+#include "runtime/roles.hpp"
+#include "actors/topology/demo.hpp"
+#include "actors/topology/topology.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace fusion::topology {
+
+namespace {
+
+// Keeps `topo` alive until the node stops, then shuts its roles down.
+void keep(runtime::role_context& ctx, std::shared_ptr<topology> topo) {
+  ctx.on_stop.push_back([topo] { topo->shutdown(); });
+}
+
+caf::error start_domain(caf::actor_system& sys, const runtime::node_config& nc,
+                        runtime::role_context& ctx) {
+  auto topo = std::make_shared<topology>(sys, options_from(nc), ctx.directory);
+  topo->with_domain();
+  keep(ctx, topo);
+  return caf::none;
+}
+
+caf::error start_zones(caf::actor_system& sys, const runtime::node_config& nc,
+                       runtime::role_context& ctx) {
+  auto topo = std::make_shared<topology>(sys, options_from(nc), ctx.directory);
+  for (const auto& z : nc.zones) topo->with_zone(z);
+  keep(ctx, topo);
+  return caf::none;
+}
+
+caf::error start_services(caf::actor_system& sys, const runtime::node_config& nc,
+                          runtime::role_context& ctx) {
+  return bootstrap_services(sys, nc, ctx.directory, std::cout);
+}
+
+}  // namespace
+
+FUSION_REGISTER_ROLE(domain, "domain", start_domain);
+FUSION_REGISTER_ROLE(zones, "zones", start_zones);
+FUSION_REGISTER_ROLE(services, "services", start_services);
+
+}  // namespace fusion::topology
