@@ -6,26 +6,40 @@ namespace {
 
 const char* type_text(msgpack::type::object_type t) {
   switch (t) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "a boolean";
+    case msgpack::type::NIL:
+      return "nil";
+    case msgpack::type::BOOLEAN:
+      return "a boolean";
     case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER: return "an integer";
+    case msgpack::type::NEGATIVE_INTEGER:
+      return "an integer";
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "a float";
-    case msgpack::type::STR: return "a string";
-    case msgpack::type::BIN: return "binary data";
-    case msgpack::type::ARRAY: return "an array";
-    case msgpack::type::MAP: return "a map";
-    case msgpack::type::EXT: return "an extension";
+    case msgpack::type::FLOAT64:
+      return "a float";
+    case msgpack::type::STR:
+      return "a string";
+    case msgpack::type::BIN:
+      return "binary data";
+    case msgpack::type::ARRAY:
+      return "an array";
+    case msgpack::type::MAP:
+      return "a map";
+    case msgpack::type::EXT:
+      return "an extension";
   }
   return "an unknown type";
 }
 
-// Walks the frame without building objects and rejects any container that claims more
-// elements than bytes remain (each element needs at least one byte), before msgpack's
-// object builder would reserve memory for it.
-struct claim_check : msgpack::null_visitor {
-  claim_check(size_t len, const decode_limits& lim) : budget(len), lim(lim) {}
+// Builds the msgpack object tree in one pass, but checks every container before msgpack
+// reserves memory for it: nesting depth, the count limits, and that it does not claim more
+// elements than bytes remain (each element needs at least one byte). So 5 bytes claiming
+// 2^32 elements are refused before anything is allocated.
+struct bounded_builder : msgpack::detail::create_object_visitor {
+  using base = msgpack::detail::create_object_visitor;
+
+  bounded_builder(size_t len, const decode_limits& lim, const msgpack::unpack_limit& ul)
+      : base(nullptr, nullptr, ul), budget(len), lim(lim) {}
+
   bool claim(uint64_t n) {
     if (n > budget) {
       why = "a container claims " + std::to_string(n) + " elements but only " +
@@ -38,6 +52,7 @@ struct claim_check : msgpack::null_visitor {
   bool enter() {
     if (++depth > lim.max_depth) {
       why = "nesting deeper than " + std::to_string(lim.max_depth);
+      too_large = true;
       return false;
     }
     return true;
@@ -49,24 +64,24 @@ struct claim_check : msgpack::null_visitor {
       too_large = true;
       return false;
     }
-    return enter() && claim(n);
+    return enter() && claim(n) && base::start_array(n);
   }
   bool end_array() {
     --depth;
-    return true;
+    return base::end_array();
   }
   bool start_map(uint32_t n) {
     if (n > lim.max_map) {
-      why = "map of " + std::to_string(n) + " pairs exceeds the limit " +
-            std::to_string(lim.max_map);
+      why =
+          "map of " + std::to_string(n) + " pairs exceeds the limit " + std::to_string(lim.max_map);
       too_large = true;
       return false;
     }
-    return enter() && claim(uint64_t{n} * 2);
+    return enter() && claim(uint64_t{n} * 2) && base::start_map(n);
   }
   bool end_map() {
     --depth;
-    return true;
+    return base::end_map();
   }
   bool visit_ext(const char*, uint32_t) {
     why = "msgpack extension types are not allowed";
@@ -89,36 +104,26 @@ void reader::fail(std::string what, const msgpack::object& obj) {
                     ", found " + type_text(obj.type)};
 }
 
-caf::error unpack_bounded(const char* data, size_t size, msgpack::object_handle& out,
-                          const decode_limits& lim) {
+caf::error parse_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object& out,
+                         const decode_limits& lim) {
   if (size > lim.max_frame)
     return make_error(errc::frame_too_large, "frame of " + std::to_string(size) +
                                                  " bytes exceeds the limit of " +
                                                  std::to_string(lim.max_frame));
-  if (size == 0)
-    return make_error(errc::malformed_frame, "empty frame");
-  claim_check check{size, lim};
+  if (size == 0) return make_error(errc::malformed_frame, "empty frame");
+  const msgpack::unpack_limit limit(lim.max_array, lim.max_map, lim.max_str, lim.max_bin, 0,
+                                    lim.max_depth);
+  bounded_builder builder{size, lim, limit};
+  builder.set_zone(zone);
+  bool referenced = false;
+  builder.set_referenced(referenced);
   size_t off = 0;
   bool parsed = false;
   try {
-    parsed = msgpack::parse(data, size, off, check);
-  } catch (const std::exception& e) {
-    // msgpack's parser reports str/bin lengths above its own limits by throwing
-    return make_error(errc::malformed_frame, std::string{"not valid msgpack: "} + e.what());
-  }
-  if (!parsed)
-    return make_error(check.too_large ? errc::frame_too_large : errc::malformed_frame,
-                      check.why.empty() ? "not valid msgpack" : check.why);
-  if (off != size)
-    return make_error(errc::malformed_frame,
-                      std::to_string(size - off) + " trailing bytes after the message");
-  const msgpack::unpack_limit limit(lim.max_array, lim.max_map, lim.max_str, lim.max_bin, 0,
-                                    lim.max_depth);
-  off = 0;
-  try {
-    out = msgpack::unpack(data, size, off, nullptr, nullptr, limit);
+    parsed = msgpack::parse(data, size, off, builder);
   } catch (const msgpack::depth_size_overflow&) {
-    return make_error(errc::frame_too_large, "nesting deeper than " + std::to_string(lim.max_depth));
+    return make_error(errc::frame_too_large,
+                      "nesting deeper than " + std::to_string(lim.max_depth));
   } catch (const msgpack::str_size_overflow&) {
     return make_error(errc::frame_too_large,
                       "string longer than " + std::to_string(lim.max_str) + " bytes");
@@ -132,7 +137,29 @@ caf::error unpack_bounded(const char* data, size_t size, msgpack::object_handle&
   } catch (const std::exception& e) {
     return make_error(errc::malformed_frame, std::string{"not valid msgpack: "} + e.what());
   }
+  if (!parsed)
+    return make_error(builder.too_large ? errc::frame_too_large : errc::malformed_frame,
+                      builder.why.empty() ? "not valid msgpack" : builder.why);
+  if (off != size)
+    return make_error(errc::malformed_frame,
+                      std::to_string(size - off) + " trailing bytes after the message");
+  out = builder.data();
   return caf::none;
+}
+
+caf::error unpack_bounded(const char* data, size_t size, msgpack::object_handle& out,
+                          const decode_limits& lim) {
+  auto zone = std::make_unique<msgpack::zone>();
+  msgpack::object obj;
+  if (auto err = parse_bounded(data, size, *zone, obj, lim)) return err;
+  out = msgpack::object_handle{obj, std::move(zone)};
+  return caf::none;
+}
+
+msgpack::zone& scratch_zone() {
+  thread_local msgpack::zone zone;
+  zone.clear();
+  return zone;
 }
 
 }  // namespace fusion::protocols::codec

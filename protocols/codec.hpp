@@ -98,8 +98,7 @@ class writer {
       pk_.pack_bin_body(reinterpret_cast<const char*>(x.data()), static_cast<uint32_t>(x.size()));
     } else if constexpr (is_vector<T>::value) {
       pk_.pack_array(static_cast<uint32_t>(x.size()));
-      for (const auto& e : x)
-        put(e);
+      for (const auto& e : x) put(e);
     } else if constexpr (is_map<T>::value) {
       pk_.pack_map(static_cast<uint32_t>(x.size()));
       for (const auto& [k, v] : x) {
@@ -126,8 +125,7 @@ class reader {
 
   template <class... Ts>
   void operator()(Ts&&... xs) {
-    if (cur_->type != msgpack::type::ARRAY)
-      fail("expected an array of fields", *cur_);
+    if (cur_->type != msgpack::type::ARRAY) fail("expected an array of fields", *cur_);
     const auto arr = cur_->via.array;
     uint32_t idx = 0;
     (get_field(arr, idx, xs), ...);
@@ -137,32 +135,26 @@ class reader {
   template <class T>
   void get(const msgpack::object& obj, T& x) {
     if constexpr (std::is_same_v<T, bool>) {
-      if (obj.type != msgpack::type::BOOLEAN)
-        fail("expected a boolean", obj);
+      if (obj.type != msgpack::type::BOOLEAN) fail("expected a boolean", obj);
       x = obj.via.boolean;
     } else if constexpr (std::is_enum_v<T>) {
       x = static_cast<T>(as<std::underlying_type_t<T>>(obj, "an enum value"));
     } else if constexpr (std::is_arithmetic_v<T>) {
       x = as<T>(obj, std::is_floating_point_v<T> ? "a number" : "an integer in range");
     } else if constexpr (std::is_same_v<T, std::string>) {
-      if (obj.type != msgpack::type::STR)
-        fail("expected a string", obj);
+      if (obj.type != msgpack::type::STR) fail("expected a string", obj);
       x.assign(obj.via.str.ptr, obj.via.str.size);
     } else if constexpr (std::is_same_v<T, blob>) {
-      if (obj.type != msgpack::type::BIN)
-        fail("expected binary data", obj);
+      if (obj.type != msgpack::type::BIN) fail("expected binary data", obj);
       auto p = reinterpret_cast<const uint8_t*>(obj.via.bin.ptr);
       x.assign(p, p + obj.via.bin.size);
     } else if constexpr (is_vector<T>::value) {
-      if (obj.type != msgpack::type::ARRAY)
-        fail("expected an array", obj);
+      if (obj.type != msgpack::type::ARRAY) fail("expected an array", obj);
       x.clear();
       x.resize(obj.via.array.size);
-      for (uint32_t i = 0; i < obj.via.array.size; ++i)
-        get(obj.via.array.ptr[i], x[i]);
+      for (uint32_t i = 0; i < obj.via.array.size; ++i) get(obj.via.array.ptr[i], x[i]);
     } else if constexpr (is_map<T>::value) {
-      if (obj.type != msgpack::type::MAP)
-        fail("expected a map", obj);
+      if (obj.type != msgpack::type::MAP) fail("expected a map", obj);
       x.clear();
       for (uint32_t i = 0; i < obj.via.map.size; ++i) {
         typename T::key_type k{};
@@ -172,10 +164,21 @@ class reader {
         x.emplace(std::move(k), std::move(v));
       }
     } else {
-      auto saved = cur_;
+      // nested struct: errors inside it are prefixed with where it sits in the outer one
+      if (obj.type != msgpack::type::ARRAY) fail("expected an array of fields", obj);
+      const auto saved = cur_;
+      const auto saved_name = type_name_;
+      const auto saved_field = field_;
       cur_ = &obj;
-      inspect(*this, x);
+      try {
+        inspect(*this, x);
+      } catch (shape_error& e) {
+        e.what = std::string{saved_name} + " field #" + std::to_string(saved_field) + ": " + e.what;
+        throw;
+      }
       cur_ = saved;
+      type_name_ = saved_name;
+      field_ = saved_field;
     }
   }
 
@@ -183,8 +186,7 @@ class reader {
   template <class T>
   void get_field(const msgpack::object_array& arr, uint32_t& idx, T& x) {
     if constexpr (is_annotation_v<T>) {
-      if constexpr (std::is_same_v<std::decay_t<T>, caf::meta::type_name_t>)
-        type_name_ = x.value;
+      if constexpr (std::is_same_v<std::decay_t<T>, caf::meta::type_name_t>) type_name_ = x.value;
     } else if (idx < arr.size) {
       // absent trailing fields keep their defaults (frame from an older writer)
       field_ = idx;
@@ -215,7 +217,18 @@ void pack_body(msgpack::packer<msgpack::sbuffer>& pk, const T& body) {
   w.put(body);
 }
 
-/// Parses `size` untrusted bytes into `out`, enforcing `lim`. Rejects trailing bytes.
+/// Parses `size` untrusted bytes into `out`, allocating in `zone`, enforcing `lim`: frame
+/// size, container counts (against the limits and the bytes that remain), nesting depth,
+/// string/binary lengths. Rejects trailing bytes. One pass; never throws.
+caf::error parse_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object& out,
+                         const decode_limits& lim = wire_limits);
+
+/// This thread's reusable zone for decoding, emptied: objects parsed into it live until the
+/// next call on this thread (decode paths copy them out at once).
+msgpack::zone& scratch_zone();
+
+/// Parses `size` untrusted bytes into `out` (which owns its memory), enforcing `lim`.
+/// Rejects trailing bytes.
 caf::error unpack_bounded(const char* data, size_t size, msgpack::object_handle& out,
                           const decode_limits& lim = wire_limits);
 
@@ -224,7 +237,7 @@ template <class T>
 caf::error read_body(const msgpack::object& obj, T& x) {
   try {
     reader r{obj};
-    r.get(obj, x);
+    inspect(r, x);
     return caf::none;
   } catch (const shape_error& e) {
     return make_error(errc::malformed_frame, e.what);

@@ -7,6 +7,8 @@
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
 
+#include <caf/fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -79,11 +81,15 @@ inline caf::error make_error(errc x, std::string why) {
 
 /// True if `e` is the fusion error `x`.
 inline bool is(const caf::error& e, errc x) {
-  return e.category() == errc_category && e.code() == static_cast<uint8_t>(x);
+  return e && e.category() == errc_category && e.code() == static_cast<uint8_t>(x);
 }
 
 /// The explanation carried by a fusion error, or "" if it has none.
 std::string reason_of(const caf::error& e);
+
+/// Registers fusion::errc with CAF, so actor_system::render() and CAF's logs print
+/// "fusion::<name>: <reason>". message_registry::add_message_types calls it.
+void add_error_category(caf::actor_system_config& cfg);
 
 /// Human-readable text of any error: "unknown_service: no service 'x'" for fusion errors,
 /// CAF's own rendering for others.

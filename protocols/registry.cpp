@@ -14,15 +14,14 @@ namespace {
 template <class T>
 message_entry make_entry() {
   return message_entry{
-    T::meta,
-    std::type_index{typeid(T)},
-    [](const caf::message& msg, msgpack::sbuffer& out) { encode(msg.get_as<T>(0), out); },
-    [](const msgpack::object& body) -> caf::expected<caf::message> {
-      auto x = read_message<T>(body);
-      if (!x)
-        return x.error();
-      return caf::make_message(std::move(*x));
-    },
+      T::meta,
+      std::type_index{typeid(T)},
+      [](const caf::message& msg, msgpack::sbuffer& out) { encode(msg.get_as<T>(0), out); },
+      [](const msgpack::object& body) -> caf::expected<caf::message> {
+        auto x = read_message<T>(body);
+        if (!x) return x.error();
+        return caf::make_message(std::move(*x));
+      },
   };
 }
 
@@ -56,15 +55,13 @@ const message_entry* message_registry::find(uint16_t type_id) const {
 
 const message_entry* message_registry::find(std::string_view name) const {
   for (const auto& e : entries_)
-    if (name == e.meta.name)
-      return &e;
+    if (name == e.meta.name) return &e;
   return nullptr;
 }
 
 const message_entry* message_registry::find(std::type_index type) const {
   for (const auto& e : entries_)
-    if (e.type == type)
-      return &e;
+    if (e.type == type) return &e;
   return nullptr;
 }
 
@@ -72,12 +69,12 @@ caf::expected<std::vector<char>> message_registry::encode(const caf::message& ms
   if (msg.size() != 1)
     return make_error(errc::unknown_message_type,
                       "only single-element messages can be encoded, got " +
-                        std::to_string(msg.size()) + " elements");
+                          std::to_string(msg.size()) + " elements");
   auto rtti = msg.type(0);
   const auto* entry = rtti.second ? find(std::type_index{*rtti.second}) : nullptr;
   if (entry == nullptr)
-    return make_error(errc::unknown_message_type, "not a registered FUSION message: " +
-                                                    caf::to_string(msg));
+    return make_error(errc::unknown_message_type,
+                      "not a registered FUSION message: " + caf::to_string(msg));
   msgpack::sbuffer buf;
   entry->encode(msg, buf);
   return std::vector<char>(buf.data(), buf.data() + buf.size());
@@ -85,8 +82,8 @@ caf::expected<std::vector<char>> message_registry::encode(const caf::message& ms
 
 caf::error too_few_fields(const message_meta& meta, size_t got) {
   return make_error(errc::malformed_frame, std::string{meta.name} + " needs at least " +
-                                             std::to_string(meta.min_fields) + " fields, got " +
-                                             std::to_string(got));
+                                               std::to_string(meta.min_fields) + " fields, got " +
+                                               std::to_string(got));
 }
 
 caf::expected<const msgpack::object*> open_envelope(const msgpack::object& env,
@@ -107,20 +104,18 @@ caf::expected<const msgpack::object*> open_envelope(const msgpack::object& env,
   if (expected != nullptr && id.via.u64 != expected->type_id)
     return make_error(errc::unknown_message_type,
                       "expected " + std::string{expected->name} + " (type id " +
-                        std::to_string(expected->type_id) + "), got type id " +
-                        std::to_string(id.via.u64));
+                          std::to_string(expected->type_id) + "), got type id " +
+                          std::to_string(id.via.u64));
   return &body;
 }
 
 caf::expected<caf::message> message_registry::decode(const char* data, size_t size,
                                                      const decode_limits& lim) const {
-  msgpack::object_handle oh;
-  if (auto err = codec::unpack_bounded(data, size, oh, lim))
-    return err;
-  auto body = open_envelope(oh.get());
-  if (!body)
-    return body.error();
-  auto id = static_cast<uint16_t>(oh.get().via.array.ptr[0].via.u64);
+  msgpack::object obj;
+  if (auto err = codec::parse_bounded(data, size, codec::scratch_zone(), obj, lim)) return err;
+  auto body = open_envelope(obj);
+  if (!body) return body.error();
+  auto id = static_cast<uint16_t>(obj.via.array.ptr[0].via.u64);
   const auto* entry = find(id);
   if (entry == nullptr)
     return make_error(errc::unknown_message_type,
@@ -134,6 +129,7 @@ std::string message_registry::print(const caf::message& msg) const {
 
 void message_registry::add_message_types(caf::actor_system_config& cfg) const {
   add_types(cfg, all_messages{});
+  add_error_category(cfg);
 }
 
 }  // namespace fusion::protocols

@@ -51,7 +51,8 @@ class message_registry {
   /// Renders a message for logs and the shell: "register_service(...)".
   std::string print(const caf::message& msg) const;
 
-  /// Registers every message type with CAF (names for logs and remoting).
+  /// Registers every message type with CAF (names for logs and remoting) and the
+  /// fusion::errc error category: the one call that sets up a CAF config for FUSION.
   void add_message_types(caf::actor_system_config& cfg) const;
 
  private:
@@ -82,20 +83,17 @@ caf::expected<T> read_message(const msgpack::object& body) {
   if (body.type == msgpack::type::ARRAY && body.via.array.size < T::meta.min_fields)
     return too_few_fields(T::meta, body.via.array.size);
   T result;
-  if (auto err = codec::read_body(body, result))
-    return err;
+  if (auto err = codec::read_body(body, result)) return err;
   return result;
 }
 
 /// Decodes an untrusted envelope of the known type T (typed path).
 template <class T>
 caf::expected<T> decode(const char* data, size_t size, const decode_limits& lim = wire_limits) {
-  msgpack::object_handle oh;
-  if (auto err = codec::unpack_bounded(data, size, oh, lim))
-    return err;
-  auto body = open_envelope(oh.get(), &T::meta);
-  if (!body)
-    return body.error();
+  msgpack::object obj;
+  if (auto err = codec::parse_bounded(data, size, codec::scratch_zone(), obj, lim)) return err;
+  auto body = open_envelope(obj, &T::meta);
+  if (!body) return body.error();
   return read_message<T>(**body);
 }
 

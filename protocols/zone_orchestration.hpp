@@ -6,6 +6,7 @@
 #include "protocols/orchestration_management.hpp"
 #include "protocols/service_lifecycle.hpp"
 #include "protocols/zone_management.hpp"
+#include "protocols/zone_management.hpp"
 
 namespace fusion::protocols {
 

@@ -1,0 +1,209 @@
+#include "tests/bench/bench.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace fusion::bench {
+
+namespace {
+
+/// Tells the waiting benchmark that a request failed.
+using rr_failed_atom = caf::atom_constant<caf::atom("rr_failed")>;
+
+// Minimal JSON string escaping for names and configuration strings.
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+struct rr_client_state {
+  rr_client_state() = default;
+  size_t sent = 0;
+  size_t received = 0;
+};
+
+// Keeps `window` int requests in flight to `server` until `n` answers came back, then tells
+// `done`.
+caf::behavior rr_client(caf::stateful_actor<rr_client_state>* self, caf::actor server,
+                        caf::actor done, size_t n, size_t window) {
+  auto send_one = std::make_shared<std::function<void()>>();
+  *send_one = [=] {
+    auto& st = self->state;
+    ++st.sent;
+    self->request(server, caf::infinite, static_cast<int32_t>(st.sent))
+        .then(
+            [=](int32_t) {
+              auto& s = self->state;
+              if (++s.received == n) {
+                self->send(done, caf::ok_atom::value);
+                self->quit();
+              } else if (s.sent < n) {
+                (*send_one)();
+              }
+            },
+            [=](caf::error&) {
+              self->send(done, rr_failed_atom::value);
+              self->quit();
+            });
+  };
+  for (size_t i = 0; i < std::min(window, n); ++i) (*send_one)();
+  return {[](int32_t) {}};
+}
+
+}  // namespace
+
+void print_figure(std::string_view bench, std::string_view figure, double value,
+                  std::string_view unit,
+                  const std::vector<std::pair<std::string, config_value>>& config) {
+  std::string line = "{\"bench\": " + json_string(bench) + ", \"figure\": " + json_string(figure) +
+                     ", \"value\": " + json_number(value) + ", \"unit\": " + json_string(unit);
+  for (const auto& [key, val] : config) {
+    line += ", " + json_string(key) + ": ";
+    if (auto i = std::get_if<int64_t>(&val))
+      line += std::to_string(*i);
+    else if (auto d = std::get_if<double>(&val))
+      line += json_number(*d);
+    else
+      line += json_string(std::get<std::string>(val));
+  }
+  line += ", \"cores\": " + std::to_string(std::thread::hardware_concurrency()) + "}";
+  std::cout << line << std::endl;
+}
+
+double measure_caf_request_response_per_s(size_t n, size_t window, size_t threads) {
+  if (n == 0) return 0;
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", threads);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto server = sys.spawn([]() -> caf::behavior { return {[](int32_t x) { return x; }}; });
+  caf::scoped_actor self{sys};
+  auto start = std::chrono::steady_clock::now();
+  sys.spawn(rr_client, server, caf::actor{self}, n, window);
+  bool ok = false;
+  self->receive([&](caf::ok_atom) { ok = true; }, [&](rr_failed_atom) { ok = false; });
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  self->send_exit(server, caf::exit_reason::user_shutdown);
+  return ok && secs > 0 ? static_cast<double>(n) / secs : 0.0;
+}
+
+const std::vector<subcommand>& subcommands() {
+  static const std::vector<subcommand> table{
+#define FUSION_BENCH(name, help) subcommand{#name, help, &run_##name},
+#include "tests/bench/subcommands.def"
+#undef FUSION_BENCH
+  };
+  return table;
+}
+
+bool parse_options(int argc, char** argv, options& out, std::string& error) {
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
+      error = "unexpected argument '" + arg + "'; options look like --key value";
+      return false;
+    }
+    std::string key;
+    std::string value;
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      key = arg.substr(2, eq - 2);
+      value = arg.substr(eq + 1);
+    } else {
+      key = arg.substr(2);
+      if (i + 1 >= argc) {
+        error = "option --" + key + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    if (key == "iterations") {
+      char* end = nullptr;
+      auto n = std::strtoull(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n == 0 || value[0] == '-') {
+        error = "--iterations needs a positive integer, got '" + value + "'";
+        return false;
+      }
+      out.iterations = static_cast<size_t>(n);
+    } else {
+      out.extra[key] = value;
+    }
+  }
+  return true;
+}
+
+int main(int argc, char** argv) {
+  auto usage = [](std::ostream& os) {
+    os << "usage: fusion-bench <subcommand> [--iterations N] [--key value ...]\n"
+          "       fusion-bench list | --help\n"
+          "Prints one JSON object per line and per figure.\n\nsubcommands:\n";
+    for (const auto& s : subcommands()) os << "  " << s.name << "  " << s.help << "\n";
+  };
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  if (cmd == "list") {
+    for (const auto& s : subcommands()) std::cout << s.name << "\n";
+    return 0;
+  }
+  for (const auto& s : subcommands()) {
+    if (cmd != s.name) continue;
+    for (int i = 2; i < argc; ++i)
+      if (std::string_view{argv[i]} == "--help" || std::string_view{argv[i]} == "-h") {
+        usage(std::cout);
+        return 0;
+      }
+    options opts;
+    std::string error;
+    if (!parse_options(argc - 2, argv + 2, opts, error)) {
+      std::cerr << "fusion-bench " << cmd << ": " << error << "\n";
+      return 2;
+    }
+    return s.run(opts);
+  }
+  std::cerr << "fusion-bench: unknown subcommand '" << cmd << "'; try 'fusion-bench list'\n";
+  return 2;
+}
+
+}  // namespace fusion::bench

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+# Prints the 'Messages by family' tables of docs/protocols.md from the protocols/ headers.
+# Usage: python3 tests/unit/protocols/gen_protocol_doc.py > /tmp/messages.md, then paste.
+import re, glob, os
+os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'protocols'))
+families = [
+ ('service_lifecycle.hpp', 'Service lifecycle (§4.5.1), session (0x0E) and common replies'),
+ ('inter_service.hpp', 'Inter-service (§4.5.2), family 0x03'),
+ ('resource_management.hpp', 'Resource management (§4.5.3), family 0x04'),
+ ('orchestration_management.hpp', 'Orchestration management (§5.5.1), family 0x05, and service records (0x0F)'),
+ ('zone_management.hpp', 'Zone management (§5.5.2), family 0x06, and zone records (0x0F)'),
+ ('inter_domain_routing.hpp', 'Inter-domain routing (§5.5.3.1), family 0x07'),
+ ('routing_management.hpp', 'Routing management (§5.5.4), family 0x08'),
+ ('zone_orchestration.hpp', 'Zone orchestration (§6.4.1), family 0x09, and evaluators (0x10)'),
+ ('dc_management.hpp', 'DC management (§6.4.4), family 0x0A'),
+ ('slots.hpp', 'Session slots (§4.3), family 0x0B'),
+ ('gossip.hpp', 'Gossip membership and discovery (§6.2), family 0x0C'),
+ ('auction.hpp', 'Auctions (§7.2), family 0x0D'),
+]
+alltext = ''.join(open(f).read() for f in glob.glob('*.hpp'))
+# handlers
+handlers = {}
+for m in re.finditer(r'using (\w+_actor)\s*=\s*caf::typed_actor<(.*?)>;', alltext, re.S):
+    iface, body = m.group(1), m.group(2)
+    for r in re.finditer(r'replies_to<(\w+)>::with<(\w+)>', body):
+        handlers.setdefault(r.group(1), []).append((iface, r.group(2)))
+    for r in re.finditer(r'reacts_to<(\w+)>', body):
+        handlers.setdefault(r.group(1), []).append((iface, None))
+replies = {}
+for k, v in handlers.items():
+    for iface, rep in v:
+        if rep: replies.setdefault(rep, set()).add(k)
+def struct_fields(text, name):
+    m = re.search(r'struct %s \{(.*?)\n\};' % name, text, re.S)
+    fields = {}
+    if not m: return fields
+    for line in m.group(1).split('\n'):
+        line = line.strip()
+        if line.startswith('static') or line.startswith('friend') or line.startswith('//') or not line: continue
+        fm = re.match(r'(.+?)\s+(\w+)(\s*=\s*[^;]+)?;\s*(///<\s*(.*))?', line)
+        if fm and '(' not in fm.group(1):
+            fields[fm.group(2)] = (fm.group(1).strip(), (fm.group(3) or '').replace('=', '').strip(), fm.group(5) or '')
+    return fields
+def inspect_order(text, name):
+    m = re.search(r'inspect\(Inspector& f, %s&( x)?\) \{(.*?)\n\}' % name, text, re.S)
+    if not m: return []
+    return re.findall(r'x\.(\w+)', m.group(2))
+out = []
+for fname, title in families:
+    text = open(fname).read()
+    out.append('### %s\n\n`protocols/%s`\n' % (title, fname))
+    nested = []
+    for m in re.finditer(r'struct (\w+) \{\n(?!\s*static constexpr message_meta)', text):
+        sname = m.group(1)
+        order = inspect_order(text, sname)
+        if not order: continue
+        fields = struct_fields(text, sname)
+        nested.append('- `%s` = `[%s]`' % (sname, ', '.join('%s: %s' % (f, fields.get(f, ('?',))[0]) for f in order)))
+    if nested:
+        out.append('Nested types (arrays of their fields, in this order):\n')
+        out.extend(nested)
+        out.append('')
+    for m in re.finditer(r'(///[^\n]*\n(?:///[^\n]*\n)*)struct (\w+) \{\n\s*static constexpr message_meta meta\{(0x[0-9A-F]+), "(\w+)", (\d+), (\d+)\};', text):
+        doc, sname, tid, name, ver, minf = m.groups()
+        doc = ' '.join(l.strip()[3:].strip() for l in doc.strip().split('\n'))
+        fields = struct_fields(text, sname)
+        order = inspect_order(text, sname)
+        out.append('#### `%s` — %s, version %s, min_fields %s\n' % (name, tid, ver, minf))
+        out.append(doc + '\n')
+        if order:
+            out.append('| # | field | type | default | meaning |')
+            out.append('|---|---|---|---|---|')
+            for i, f in enumerate(order):
+                t, d, c = fields.get(f, ('?', '', ''))
+                req = ' (required)' if i < int(minf) else ''
+                out.append('| %d | `%s`%s | `%s` | %s | %s |' % (i, f, req, t, ('`%s`' % d) if d else '', c))
+            out.append('')
+        else:
+            out.append('No fields.\n')
+        hs = handlers.get(name, [])
+        if hs:
+            parts = []
+            for iface, rep in hs:
+                parts.append('`%s` → %s' % (iface, ('`%s`' % rep) if rep else 'no reply (fire-and-forget)'))
+            out.append('Handled by: ' + '; '.join(parts) + '.\n')
+        if name in replies:
+            out.append('Reply to: ' + ', '.join('`%s`' % r for r in sorted(replies[name])) + '.\n')
+        if not hs and name not in replies:
+            out.append('Durable record: written to the store through the registry codec (and embedded in replies); not sent as a request.\n')
+print('\n'.join(out))
