@@ -1,0 +1,93 @@
+// fusion-node: hosts the FUSION roles named in a node config (DESIGN §5). Thin main:
+// parses the command line, loads the config, hands over to runtime::run_node().
+
+#include "fusion_node_embedded.hpp"
+#include "protocols/errc.hpp"
+#include "runtime/config.hpp"
+#include "runtime/system.hpp"
+
+#include <caf/config.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace {
+
+/// Exit codes, documented in --help and docs/operations.md.
+enum exit_code : int { ok = 0, runtime_failure = 1, usage_error = 2, invalid_config = 3 };
+
+constexpr const char* usage = R"(Usage:
+  fusion-node [--config FILE] [--run-for SECONDS]   run a node (no --config: embedded demo)
+  fusion-node check-config FILE                     validate FILE, print the effective config
+  fusion-node --help | --version
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid config.
+Config reference: configs/reference.toml, docs/operations.md.
+
+Options)";
+
+int fail(int code, const std::string& msg) {
+  std::cerr << "fusion-node: " << msg << "\n";
+  if (code == usage_error) std::cerr << "Try 'fusion-node --help'.\n";
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description visible{usage};
+  visible.add_options()("help,h", "print this help and exit")(
+      "version", "print the version and exit")("config,c", po::value<std::string>(),
+                                               "node config file (TOML)")(
+      "run-for", po::value<double>(), "stop after SECONDS (overrides node.run_for_s)");
+  po::options_description all;
+  all.add(visible).add_options()("args", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("args", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return fail(usage_error, e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << visible << "\n";
+    return ok;
+  }
+  if (vm.count("version")) {
+    std::cout << "fusion-node " << FUSION_VERSION << " (CAF " << CAF_VERSION / 10000 << '.'
+              << CAF_VERSION / 100 % 100 << '.' << CAF_VERSION % 100 << ")\n";
+    return ok;
+  }
+  auto args =
+      vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (!args.empty()) {
+    if (args[0] != "check-config") return fail(usage_error, "unknown command '" + args[0] + "'");
+    if (args.size() != 2 || vm.count("config") || vm.count("run-for"))
+      return fail(usage_error, "check-config takes exactly one FILE and no options");
+    auto cfg = fusion::runtime::load_config(args[1]);
+    if (!cfg) return fail(invalid_config, fusion::describe(cfg.error()));
+    std::cout << fusion::runtime::to_toml(*cfg);
+    return ok;
+  }
+  auto cfg = vm.count("config") ? fusion::runtime::load_config(vm["config"].as<std::string>())
+                                : fusion::runtime::load_config_string(
+                                      fusion_node_embedded_toml, "<embedded>", FUSION_CONFIG_DIR);
+  if (!cfg) return fail(invalid_config, fusion::describe(cfg.error()));
+  if (vm.count("run-for")) {
+    auto s = vm["run-for"].as<double>();
+    if (!(s >= 0 && s <= 1e9))
+      return fail(usage_error, "--run-for: expected seconds >= 0, found " + std::to_string(s));
+    cfg->node.run_for_s = s;
+  }
+  if (auto err = fusion::runtime::run_node(*cfg))
+    return fail(fusion::is(err, fusion::errc::invalid_config) ? invalid_config : runtime_failure,
+                fusion::describe(err));
+  return ok;
+}

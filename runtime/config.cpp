@@ -1,0 +1,708 @@
+#include "runtime/config.hpp"
+
+#include "protocols/errc.hpp"
+#include "runtime/defaults.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <sstream>
+
+namespace fusion::runtime {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Keys accepted in each scope. A new option must be added here, in defaults.hpp and in
+// configs/reference.toml (the config test compares all three).
+const std::vector<std::string_view> top_keys = {"node",      "log",      "scheduler", "placement",
+                                                "evaluator", "instance", "zone",      "service"};
+const std::vector<std::string_view> node_keys = {"name", "roles", "data_dir", "seed", "run_for_s"};
+const std::vector<std::string_view> log_keys = {"level", "format", "file"};
+const std::vector<std::string_view> scheduler_keys = {"threads", "policy"};
+const std::vector<std::string_view> placement_keys = {"k", "deadline_ms", "offer_ttl_ms", "policy"};
+const std::vector<std::string_view> evaluator_keys = {"timeout_ms", "cache_entries",
+                                                      "cache_ttl_ms"};
+const std::vector<std::string_view> instance_keys = {"stop_timeout_ms", "force_grace_ms"};
+const std::vector<std::string_view> zone_keys = {"name",
+                                                 "region",
+                                                 "latitude",
+                                                 "longitude",
+                                                 "os",
+                                                 "cpu_cores",
+                                                 "memory_mb",
+                                                 "accelerators",
+                                                 "isolation",
+                                                 "max_instances",
+                                                 "cost_per_instance_hour",
+                                                 "cost_per_core_hour",
+                                                 "cost_per_gpu_hour",
+                                                 "evaluators",
+                                                 "gpu",
+                                                 "latency_ms"};
+const std::vector<std::string_view> gpu_keys = {"model", "memory_mb", "shader_model", "count"};
+const std::vector<std::string_view> service_keys = {"manifest", "provider", "deploy"};
+
+const std::vector<std::string_view> role_names = {"domain", "zones", "services"};
+const std::vector<std::string_view> level_names = {"trace", "debug", "info",
+                                                   "warn",  "error", "off"};
+const std::vector<std::string_view> format_names = {"text", "json"};
+const std::vector<std::string_view> sched_policies = {"stealing", "sharing"};
+const std::vector<std::string_view> placement_policies = {"best_total", "lowest_cost",
+                                                          "lowest_latency"};
+const std::vector<std::string_view> isolation_names = {"container", "vm", "bare-metal"};
+
+constexpr int64_t max_u32 = std::numeric_limits<uint32_t>::max();
+// Integers above 2^53 lose precision in JSON and in the shell; nobody has that much memory.
+constexpr int64_t max_exact = int64_t{1} << 53;
+constexpr double max_cost = 1e9;
+constexpr double max_latency_ms = 1e6;
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string join(const std::vector<std::string_view>& xs, std::string_view sep = ", ") {
+  std::string out;
+  for (auto x : xs) {
+    if (!out.empty()) out += sep;
+    out += x;
+  }
+  return out;
+}
+
+// "a", "b" or "c"
+std::string one_of(const std::vector<std::string_view>& xs) {
+  std::string out;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0) out += (i + 1 == xs.size()) ? " or " : ", ";
+    out += '"';
+    out += xs[i];
+    out += '"';
+  }
+  return out;
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+std::string toml_quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f)
+          out += fmt::format("\\u{:04X}", static_cast<unsigned>(c));
+        else
+          out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// Describes a value as found in the file: numbers as written, strings quoted.
+std::string render(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::integer:
+      return std::to_string(n.as_integer()->get());
+    case toml::node_type::floating_point:
+      return fmt::format("{}", n.as_floating_point()->get());
+    case toml::node_type::string:
+      return "the string " + toml_quote(n.as_string()->get());
+    case toml::node_type::boolean:
+      return n.as_boolean()->get() ? "true" : "false";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date/time";
+  }
+}
+
+// Validates one TOML document into a node_config; stops at the first error.
+class parser {
+ public:
+  parser(std::string source, std::string base_dir)
+      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+
+  caf::error parse(const toml::table& root, node_config& cfg) {
+    if (auto err = check_keys(root, "", top_keys)) return err;
+    if (auto err = section(root, "node", node_keys,
+                           [&](const toml::table& t) { return parse_node(t, cfg.node); }))
+      return err;
+    if (auto err = section(root, "log", log_keys, [&](const toml::table& t) {
+          if (auto e = get_choice(t, "log", "level", level_names, cfg.log.level)) return e;
+          if (auto e = get_choice(t, "log", "format", format_names, cfg.log.format)) return e;
+          if (auto e = get_string(t, "log", "file", cfg.log.file)) return e;
+          cfg.log.file = resolve(cfg.log.file);
+          return caf::error{};
+        }))
+      return err;
+    if (auto err = section(root, "scheduler", scheduler_keys, [&](const toml::table& t) {
+          if (auto e = get_int(t, "scheduler", "threads", 1, defaults::scheduler::max_threads,
+                               cfg.scheduler.threads))
+            return e;
+          return get_choice(t, "scheduler", "policy", sched_policies, cfg.scheduler.policy);
+        }))
+      return err;
+    if (auto err = section(root, "placement", placement_keys,
+                           [&](const toml::table& t) { return parse_placement(t, cfg.placement); }))
+      return err;
+    if (auto err = section(root, "evaluator", evaluator_keys, [&](const toml::table& t) {
+          auto& ev = cfg.evaluator;
+          if (auto e = get_int(t, "evaluator", "timeout_ms", 1, defaults::evaluator::max_timeout_ms,
+                               ev.timeout_ms))
+            return e;
+          if (auto e = get_int(t, "evaluator", "cache_entries", 0,
+                               defaults::evaluator::max_cache_entries, ev.cache_entries))
+            return e;
+          return get_int(t, "evaluator", "cache_ttl_ms", 0, defaults::evaluator::max_cache_ttl_ms,
+                         ev.cache_ttl_ms);
+        }))
+      return err;
+    if (auto err = section(root, "instance", instance_keys, [&](const toml::table& t) {
+          auto& in = cfg.instance;
+          if (auto e = get_int(t, "instance", "stop_timeout_ms", 1,
+                               defaults::instance::max_stop_timeout_ms, in.stop_timeout_ms))
+            return e;
+          return get_int(t, "instance", "force_grace_ms", 0, defaults::instance::max_force_grace_ms,
+                         in.force_grace_ms);
+        }))
+      return err;
+    if (auto err = parse_zones(root, cfg)) return err;
+    return parse_services(root, cfg);
+  }
+
+ private:
+  std::string at(const toml::source_region& src) const {
+    return source_ + ":" + std::to_string(src.begin.line) + ": ";
+  }
+
+  caf::error fail(const toml::source_region& src, const std::string& what) const {
+    return make_error(errc::invalid_config, at(src) + what);
+  }
+
+  static std::string dotted(const std::string& prefix, std::string_view key) {
+    return prefix.empty() ? std::string{key} : prefix + "." + std::string{key};
+  }
+
+  caf::error check_keys(const toml::table& t, const std::string& prefix,
+                        const std::vector<std::string_view>& allowed) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+      std::string msg = "unknown key '" + dotted(prefix, k.str()) + "'";
+      std::string_view best;
+      size_t best_d = std::numeric_limits<size_t>::max();
+      for (auto a : allowed) {
+        auto d = edit_distance(k.str(), a);
+        if (d < best_d) {
+          best_d = d;
+          best = a;
+        }
+      }
+      if (best_d <= 2 && best_d < k.str().size())
+        msg += " (did you mean '" + dotted(prefix, best) + "'?)";
+      else
+        msg += " (known keys" + (prefix.empty() ? "" : " of [" + prefix + "]") + ": " +
+               join(allowed) + ")";
+      return fail(k.source(), msg);
+    }
+    return {};
+  }
+
+  // Runs `f` on the table `key` of `root` if present, after checking its keys.
+  template <class F>
+  caf::error section(const toml::table& root, std::string_view key,
+                     const std::vector<std::string_view>& allowed, F f) {
+    auto* n = root.get(key);
+    if (n == nullptr) return {};
+    auto* t = n->as_table();
+    if (t == nullptr)
+      return fail(n->source(), std::string{key} + ": expected a table [" + std::string{key} +
+                                   "], found " + render(*n));
+    if (auto err = check_keys(*t, std::string{key}, allowed)) return err;
+    return f(*t);
+  }
+
+  caf::error type_error(const toml::node& n, const std::string& prefix, std::string_view key,
+                        const std::string& expected) const {
+    return fail(n.source(),
+                dotted(prefix, key) + ": expected " + expected + ", found " + render(n));
+  }
+
+  template <class T>
+  caf::error get_int(const toml::table& t, const std::string& prefix, std::string_view key,
+                     int64_t lo, int64_t hi, T& out) const {
+    auto* n = t.get(key);
+    if (n == nullptr) return {};
+    std::string expected =
+        hi == std::numeric_limits<int64_t>::max()
+            ? "an integer >= " + std::to_string(lo)
+            : "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+    auto* v = n->as_integer();
+    if (v == nullptr || v->get() < lo || v->get() > hi)
+      return type_error(*n, prefix, key, expected);
+    out = static_cast<T>(v->get());
+    return {};
+  }
+
+  caf::error get_float(const toml::table& t, const std::string& prefix, std::string_view key,
+                       double lo, double hi, double& out) const {
+    auto* n = t.get(key);
+    if (n == nullptr) return {};
+    std::optional<double> x;
+    if (auto* i = n->as_integer())
+      x = static_cast<double>(i->get());
+    else if (auto* f = n->as_floating_point())
+      x = f->get();
+    if (!x || !(*x >= lo && *x <= hi))  // also rejects nan
+      return type_error(*n, prefix, key, fmt::format("a number from {} to {}", lo, hi));
+    out = *x;
+    return {};
+  }
+
+  caf::error get_string(const toml::table& t, const std::string& prefix, std::string_view key,
+                        std::string& out) const {
+    auto* n = t.get(key);
+    if (n == nullptr) return {};
+    auto* v = n->as_string();
+    if (v == nullptr) return type_error(*n, prefix, key, "a string");
+    out = v->get();
+    return {};
+  }
+
+  caf::error get_choice(const toml::table& t, const std::string& prefix, std::string_view key,
+                        const std::vector<std::string_view>& choices, std::string& out) const {
+    auto* n = t.get(key);
+    if (n == nullptr) return {};
+    auto* v = n->as_string();
+    if (v == nullptr ||
+        std::find(choices.begin(), choices.end(), std::string_view{v->get()}) == choices.end())
+      return type_error(*n, prefix, key, one_of(choices));
+    out = v->get();
+    return {};
+  }
+
+  // An array of strings; with `choices`, every element must be one of them, once.
+  caf::error get_strings(const toml::table& t, const std::string& prefix, std::string_view key,
+                         std::vector<std::string>& out,
+                         const std::vector<std::string_view>* choices = nullptr) const {
+    auto* n = t.get(key);
+    if (n == nullptr) return {};
+    std::string expected = choices ? "an array of " + one_of(*choices) : "an array of strings";
+    auto* arr = n->as_array();
+    if (arr == nullptr) return type_error(*n, prefix, key, expected);
+    std::vector<std::string> result;
+    for (auto& elem : *arr) {
+      auto* s = elem.as_string();
+      if (s == nullptr) return type_error(elem, prefix, key, expected);
+      if (choices) {
+        if (std::find(choices->begin(), choices->end(), std::string_view{s->get()}) ==
+            choices->end())
+          return type_error(elem, prefix, key, expected);
+        if (std::find(result.begin(), result.end(), s->get()) != result.end())
+          return fail(elem.source(),
+                      dotted(prefix, key) + ": " + toml_quote(s->get()) + " is listed twice");
+      }
+      result.push_back(s->get());
+    }
+    out = std::move(result);
+    return {};
+  }
+
+  std::string resolve(const std::string& path) const {
+    if (path.empty()) return path;
+    fs::path p{path};
+    if (p.is_relative() && !base_dir_.empty()) p = fs::path{base_dir_} / p;
+    std::error_code ec;
+    auto abs = fs::absolute(p, ec);
+    return (ec ? p : abs).lexically_normal().string();
+  }
+
+  caf::error parse_node(const toml::table& t, node_section& out) {
+    if (auto e = get_string(t, "node", "name", out.name)) return e;
+    if (!valid_name(out.name))
+      return type_error(*t.get("name"), "node", "name", "1 to 64 characters from [A-Za-z0-9._-]");
+    if (auto e = get_strings(t, "node", "roles", out.roles, &role_names)) return e;
+    if (auto e = get_string(t, "node", "data_dir", out.data_dir)) return e;
+    out.data_dir = resolve(out.data_dir);
+    if (auto e = get_int(t, "node", "seed", 0, std::numeric_limits<int64_t>::max(), out.seed))
+      return e;
+    return get_float(t, "node", "run_for_s", 0, 1e9, out.run_for_s);
+  }
+
+  caf::error parse_placement(const toml::table& t, placement_config& out) {
+    using namespace defaults::placement;
+    if (auto e = get_int(t, "placement", "k", 1, max_k, out.k)) return e;
+    if (auto e = get_int(t, "placement", "deadline_ms", 1, max_deadline_ms, out.deadline_ms))
+      return e;
+    if (auto e = get_int(t, "placement", "offer_ttl_ms", 1, max_offer_ttl_ms, out.offer_ttl_ms))
+      return e;
+    std::string name{protocols::to_string(out.policy)};
+    if (auto e = get_choice(t, "placement", "policy", placement_policies, name)) return e;
+    protocols::from_string(name, out.policy);
+    return {};
+  }
+
+  // Returns the array of tables `key`, or nullptr if absent; `err` is set on a wrong type.
+  // `where` names the key in messages ("zone[0].gpu"), `header` the TOML form ("zone.gpu").
+  const toml::array* tables_of(const toml::table& t, std::string_view key, caf::error& err,
+                               const std::string& where = "", const std::string& header = "") {
+    auto* n = t.get(key);
+    if (n == nullptr) return nullptr;
+    auto* arr = n->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      auto name = where.empty() ? std::string{key} : where;
+      err = fail(n->source(), name + ": expected an array of tables [[" +
+                                  (header.empty() ? std::string{key} : header) + "]], found " +
+                                  render(*n));
+      return nullptr;
+    }
+    return arr;
+  }
+
+  caf::error parse_zones(const toml::table& root, node_config& cfg) {
+    caf::error err;
+    auto* zones = tables_of(root, "zone", err);
+    if (zones == nullptr) return err;
+    std::map<std::string, uint32_t> first_line;
+    for (size_t i = 0; i < zones->size(); ++i) {
+      auto& t = *zones->get(i)->as_table();
+      auto prefix = "zone[" + std::to_string(i) + "]";
+      if (auto e = check_keys(t, prefix, zone_keys)) return e;
+      protocols::zone_parameters z;
+      z.os = defaults::zone::os;
+      z.isolation.assign(defaults::zone::isolation.begin(), defaults::zone::isolation.end());
+      z.max_instances = static_cast<uint32_t>(defaults::zone::max_instances);
+      if (t.get("name") == nullptr)
+        return fail(t.source(), prefix +
+                                    ".name: required key is missing (expected a unique zone "
+                                    "name from [A-Za-z0-9._-])");
+      if (auto e = get_string(t, prefix, "name", z.name)) return e;
+      if (!valid_name(z.name))
+        return type_error(*t.get("name"), prefix, "name", "1 to 64 characters from [A-Za-z0-9._-]");
+      auto line = t.get("name")->source().begin.line;
+      if (auto [it, fresh] = first_line.emplace(z.name, line); !fresh)
+        return fail(t.get("name")->source(), prefix + ".name: duplicate zone name " +
+                                                 toml_quote(z.name) + " (first defined at line " +
+                                                 std::to_string(it->second) + ")");
+      if (auto e = parse_zone_fields(t, prefix, z)) return e;
+      if (std::find(cfg.node.roles.begin(), cfg.node.roles.end(), "zones") == cfg.node.roles.end())
+        return fail(t.source(), prefix +
+                                    ": this node hosts zones but node.roles does not "
+                                    "include \"zones\"");
+      cfg.zones.push_back(std::move(z));
+    }
+    return {};
+  }
+
+  caf::error parse_zone_fields(const toml::table& t, const std::string& prefix,
+                               protocols::zone_parameters& z) {
+    if (auto e = get_string(t, prefix, "region", z.location.region)) return e;
+    if (auto e = get_float(t, prefix, "latitude", -90, 90, z.location.latitude)) return e;
+    if (auto e = get_float(t, prefix, "longitude", -180, 180, z.location.longitude)) return e;
+    if (auto e = get_string(t, prefix, "os", z.os)) return e;
+    if (z.os.empty()) return type_error(*t.get("os"), prefix, "os", "a non-empty string");
+    if (auto e = get_int(t, prefix, "cpu_cores", 0, max_u32, z.cpu_cores)) return e;
+    if (auto e = get_int(t, prefix, "memory_mb", 0, max_exact, z.memory_mb)) return e;
+    if (auto e = get_strings(t, prefix, "accelerators", z.accelerators)) return e;
+    if (auto e = get_strings(t, prefix, "isolation", z.isolation, &isolation_names)) return e;
+    if (auto e = get_int(t, prefix, "max_instances", 0, max_u32, z.max_instances)) return e;
+    if (auto e =
+            get_float(t, prefix, "cost_per_instance_hour", 0, max_cost, z.cost_per_instance_hour))
+      return e;
+    if (auto e = get_float(t, prefix, "cost_per_core_hour", 0, max_cost, z.cost_per_core_hour))
+      return e;
+    if (auto e = get_float(t, prefix, "cost_per_gpu_hour", 0, max_cost, z.cost_per_gpu_hour))
+      return e;
+    if (auto e = get_strings(t, prefix, "evaluators", z.evaluators)) return e;
+    caf::error err;
+    if (auto* gpus = tables_of(t, "gpu", err, prefix + ".gpu", "zone.gpu")) {
+      for (size_t i = 0; i < gpus->size(); ++i) {
+        auto& g = *gpus->get(i)->as_table();
+        auto gp = prefix + ".gpu[" + std::to_string(i) + "]";
+        if (auto e = check_keys(g, gp, gpu_keys)) return e;
+        protocols::gpu_spec spec;
+        spec.count = static_cast<uint32_t>(defaults::zone::gpu_count);
+        if (g.get("model") == nullptr)
+          return fail(g.source(), gp + ".model: required key is missing (expected a GPU model "
+                                       "name such as \"nvidia-a100\")");
+        if (auto e = get_string(g, gp, "model", spec.model)) return e;
+        if (auto e = get_int(g, gp, "memory_mb", 0, max_exact, spec.memory_mb)) return e;
+        if (auto e = get_float(g, gp, "shader_model", 0, 100, spec.shader_model)) return e;
+        if (auto e = get_int(g, gp, "count", 1, max_u32, spec.count)) return e;
+        z.gpus.push_back(std::move(spec));
+      }
+    } else if (err) {
+      return err;
+    }
+    if (auto* n = t.get("latency_ms")) {
+      auto* lat = n->as_table();
+      if (lat == nullptr)
+        return type_error(*n, prefix, "latency_ms", "a table of region = milliseconds");
+      for (auto&& [region, v] : *lat) {
+        double ms = 0;
+        if (auto e = get_float(*lat, prefix + ".latency_ms", region.str(), 0, max_latency_ms, ms))
+          return e;
+        z.latency_ms.emplace(std::string{region.str()}, ms);
+      }
+    }
+    return {};
+  }
+
+  caf::error parse_services(const toml::table& root, node_config& cfg) {
+    caf::error err;
+    auto* services = tables_of(root, "service", err);
+    if (services == nullptr) return err;
+    for (size_t i = 0; i < services->size(); ++i) {
+      auto& t = *services->get(i)->as_table();
+      auto prefix = "service[" + std::to_string(i) + "]";
+      if (auto e = check_keys(t, prefix, service_keys)) return e;
+      service_entry s;
+      s.deploy = static_cast<uint32_t>(defaults::service::deploy);
+      for (auto key : {"manifest", "provider"})
+        if (t.get(key) == nullptr)
+          return fail(t.source(), prefix + "." + key + ": required key is missing");
+      if (auto e = get_string(t, prefix, "manifest", s.manifest)) return e;
+      if (auto e = get_string(t, prefix, "provider", s.provider)) return e;
+      if (s.provider.empty())
+        return type_error(*t.get("provider"), prefix, "provider", "a non-empty provider name");
+      if (auto e = get_int(t, prefix, "deploy", 0, defaults::service::max_deploy, s.deploy))
+        return e;
+      auto path = resolve(s.manifest);
+      std::error_code ec;
+      if (s.manifest.empty() || !fs::is_regular_file(path, ec))
+        return fail(t.get("manifest")->source(),
+                    prefix + ".manifest: expected a readable manifest file, found " +
+                        toml_quote(s.manifest) + " (no such file: " + path +
+                        "; relative paths start at the config file's folder)");
+      s.manifest = path;
+      auto has_role = [&](const char* r) {
+        return std::find(cfg.node.roles.begin(), cfg.node.roles.end(), r) != cfg.node.roles.end();
+      };
+      if (!has_role("domain") && !has_role("services"))
+        return fail(t.source(), prefix +
+                                    ": services are registered by the domain or services "
+                                    "role, but node.roles includes neither");
+      cfg.services.push_back(std::move(s));
+    }
+    return {};
+  }
+
+  std::string source_;
+  std::string base_dir_;
+};
+
+std::string toml_float(double x) {
+  auto s = fmt::format("{}", x);
+  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string toml_strings(const std::vector<std::string>& xs) {
+  std::string out = "[";
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += toml_quote(xs[i]);
+  }
+  return out + "]";
+}
+
+// A bare key if TOML allows it, else a quoted one.
+std::string toml_key(const std::string& k) {
+  bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+  return bare ? k : toml_quote(k);
+}
+
+}  // namespace
+
+node_config default_config() {
+  node_config c;
+  c.node.name = defaults::node::name;
+  c.node.roles.assign(defaults::node::roles.begin(), defaults::node::roles.end());
+  c.node.data_dir = defaults::node::data_dir;
+  c.node.seed = static_cast<uint64_t>(defaults::node::seed);
+  c.node.run_for_s = defaults::node::run_for_s;
+  c.log.level = defaults::log::level;
+  c.log.format = defaults::log::format;
+  c.log.file = defaults::log::file;
+  c.scheduler.threads = static_cast<uint32_t>(defaults::scheduler::threads);
+  c.scheduler.policy = defaults::scheduler::policy;
+  c.placement.k = static_cast<uint32_t>(defaults::placement::k);
+  c.placement.deadline_ms = defaults::placement::deadline_ms;
+  c.placement.offer_ttl_ms = defaults::placement::offer_ttl_ms;
+  protocols::from_string(defaults::placement::policy, c.placement.policy);
+  c.evaluator.timeout_ms = defaults::evaluator::timeout_ms;
+  c.evaluator.cache_entries = static_cast<uint64_t>(defaults::evaluator::cache_entries);
+  c.evaluator.cache_ttl_ms = defaults::evaluator::cache_ttl_ms;
+  c.instance.stop_timeout_ms = defaults::instance::stop_timeout_ms;
+  c.instance.force_grace_ms = defaults::instance::force_grace_ms;
+  return c;
+}
+
+caf::expected<node_config> load_config_string(const std::string& text,
+                                              const std::string& source_name,
+                                              const std::string& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& pos = e.source().begin;
+    return make_error(errc::invalid_config, source_name + ":" + std::to_string(pos.line) + ":" +
+                                                std::to_string(pos.column) +
+                                                ": syntax error: " + std::string{e.description()});
+  } catch (const std::exception& e) {
+    return make_error(errc::invalid_config, source_name + ": cannot parse: " + e.what());
+  }
+  auto cfg = default_config();
+  parser p{source_name, base_dir};
+  if (auto err = p.parse(root, cfg)) return err;
+  return cfg;
+}
+
+caf::expected<node_config> load_config(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return make_error(errc::invalid_config,
+                      path + ": cannot open the config file (check the path and permissions)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return make_error(errc::invalid_config, path + ": cannot read the config file");
+  auto base = fs::path{path}.parent_path().string();
+  return load_config_string(text.str(), path, base);
+}
+
+std::string to_toml(const node_config& c) {
+  std::string out;
+  auto line = [&](std::string_view key, const std::string& value) {
+    out += key;
+    out += " = ";
+    out += value;
+    out += '\n';
+  };
+  out += "[node]\n";
+  line("name", toml_quote(c.node.name));
+  line("roles", toml_strings(c.node.roles));
+  line("data_dir", toml_quote(c.node.data_dir));
+  line("seed", std::to_string(c.node.seed));
+  line("run_for_s", toml_float(c.node.run_for_s));
+  out += "\n[log]\n";
+  line("level", toml_quote(c.log.level));
+  line("format", toml_quote(c.log.format));
+  line("file", toml_quote(c.log.file));
+  out += "\n[scheduler]\n";
+  line("threads", std::to_string(c.scheduler.threads));
+  line("policy", toml_quote(c.scheduler.policy));
+  out += "\n[placement]\n";
+  line("k", std::to_string(c.placement.k));
+  line("deadline_ms", std::to_string(c.placement.deadline_ms));
+  line("offer_ttl_ms", std::to_string(c.placement.offer_ttl_ms));
+  line("policy", toml_quote(protocols::to_string(c.placement.policy)));
+  out += "\n[evaluator]\n";
+  line("timeout_ms", std::to_string(c.evaluator.timeout_ms));
+  line("cache_entries", std::to_string(c.evaluator.cache_entries));
+  line("cache_ttl_ms", std::to_string(c.evaluator.cache_ttl_ms));
+  out += "\n[instance]\n";
+  line("stop_timeout_ms", std::to_string(c.instance.stop_timeout_ms));
+  line("force_grace_ms", std::to_string(c.instance.force_grace_ms));
+  for (const auto& z : c.zones) {
+    out += "\n[[zone]]\n";
+    line("name", toml_quote(z.name));
+    line("region", toml_quote(z.location.region));
+    line("latitude", toml_float(z.location.latitude));
+    line("longitude", toml_float(z.location.longitude));
+    line("os", toml_quote(z.os));
+    line("cpu_cores", std::to_string(z.cpu_cores));
+    line("memory_mb", std::to_string(z.memory_mb));
+    line("accelerators", toml_strings(z.accelerators));
+    line("isolation", toml_strings(z.isolation));
+    line("max_instances", std::to_string(z.max_instances));
+    line("cost_per_instance_hour", toml_float(z.cost_per_instance_hour));
+    line("cost_per_core_hour", toml_float(z.cost_per_core_hour));
+    line("cost_per_gpu_hour", toml_float(z.cost_per_gpu_hour));
+    line("evaluators", toml_strings(z.evaluators));
+    if (!z.latency_ms.empty()) {
+      out += "[zone.latency_ms]\n";
+      for (const auto& [region, ms] : z.latency_ms) line(toml_key(region), toml_float(ms));
+    }
+    for (const auto& g : z.gpus) {
+      out += "[[zone.gpu]]\n";
+      line("model", toml_quote(g.model));
+      line("memory_mb", std::to_string(g.memory_mb));
+      line("shader_model", toml_float(g.shader_model));
+      line("count", std::to_string(g.count));
+    }
+  }
+  for (const auto& s : c.services) {
+    out += "\n[[service]]\n";
+    line("manifest", toml_quote(s.manifest));
+    line("provider", toml_quote(s.provider));
+    line("deploy", std::to_string(s.deploy));
+  }
+  return out;
+}
+
+std::vector<std::string> known_config_keys() {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& prefix, const std::vector<std::string_view>& keys) {
+    for (auto k : keys)
+      if (!(prefix == "zone" && (k == "gpu" || k == "latency_ms")))
+        out.push_back(prefix + "." + std::string{k});
+  };
+  add("node", node_keys);
+  add("log", log_keys);
+  add("scheduler", scheduler_keys);
+  add("placement", placement_keys);
+  add("evaluator", evaluator_keys);
+  add("instance", instance_keys);
+  add("zone", zone_keys);
+  add("zone.gpu", gpu_keys);
+  out.push_back("zone.latency_ms");
+  add("service", service_keys);
+  return out;
+}
+
+}  // namespace fusion::runtime
