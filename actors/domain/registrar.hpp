@@ -1,0 +1,32 @@
+#pragma once
+// The domain registrar (§5.4.1, §5.5.1.1, §5.5.1.2): accepts service manifests from
+// providers, validates them, stores them durably before answering with a ServiceID, and
+// optionally pre-deploys instances through the deployment function. docs/registrar.md.
+
+#include "protocols/orchestration_management.hpp"
+#include "runtime/directory.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <string>
+
+namespace fusion::domain {
+
+/// Settings of one registrar.
+struct registrar_config {
+  /// SQLite database file; "" or ":memory:" keeps registrations in memory only.
+  std::string db_path;
+  /// How long registration waits for pre-deployment before answering without it.
+  protocols::duration_ms deploy_timeout_ms = 2000;
+  registrar_config() = default;
+};
+
+/// Name of the store table that holds service_record entries, keyed by ServiceID.
+inline constexpr const char* services_table = "services";
+
+/// Spawns a registrar that loads every stored registration, and registers it in `dir` under
+/// protocols::names::registrar (replacing a previous one).
+protocols::registrar_actor spawn_registrar(caf::actor_system& sys, registrar_config cfg,
+                                           runtime::directory_ptr dir);
+
+}  // namespace fusion::domain
