@@ -1,0 +1,200 @@
+#include "actors/service/instance.hpp"
+
+#include "protocols/errc.hpp"
+#include "protocols/names.hpp"
+#include "runtime/clock.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+namespace fusion::service {
+
+using namespace protocols;
+
+const char* to_string(instance_phase x) {
+  switch (x) {
+    case instance_phase::created:
+      return "created";
+    case instance_phase::running:
+      return "running";
+    case instance_phase::stopping:
+      return "stopping";
+    case instance_phase::stopped:
+      return "stopped";
+  }
+  return "created";
+}
+
+namespace {
+
+using stop_deadline_atom = caf::atom_constant<caf::atom("stopdead")>;
+
+/// The instance's full interface: the public one plus its own stop deadline timer.
+using instance_impl = service_lifecycle_actor::extend<caf::reacts_to<stop_deadline_atom>>;
+
+struct instance_state {
+  instance_state() = default;
+  instance_config cfg;
+  instance_phase phase = instance_phase::created;
+  uint32_t max_sessions = 0;
+  std::unordered_map<std::string, std::string> sessions;  // session id → client
+  uint64_t granted = 0;
+  uint64_t released = 0;
+  uint64_t forced = 0;
+  uint64_t refused = 0;  // acquire_session without a free slot
+  runtime::id_generator session_ids{"sess"};
+  caf::typed_response_promise<status_reply> stop_promise;
+  static inline const char* name = "service_instance";
+
+  uint32_t in_use() const { return static_cast<uint32_t>(sessions.size()); }
+  uint32_t available() const { return max_sessions > in_use() ? max_sessions - in_use() : 0; }
+};
+
+using self_ptr = instance_impl::stateful_pointer<instance_state>;
+
+caf::error wrong_state(self_ptr self, const char* what) {
+  auto& st = self->state;
+  return fusion::make_error(
+      errc::invalid_state,
+      "instance " + st.cfg.instance_id.value + " cannot " + what + " while " + to_string(st.phase));
+}
+
+// Answers the pending service_stop and ends the actor.
+void finish_stop(self_ptr self, std::string detail) {
+  auto& st = self->state;
+  st.phase = instance_phase::stopped;
+  st.stop_promise.deliver(status_reply{status::ok, std::move(detail)});
+  self->quit();
+}
+
+instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
+  self->state.session_ids = runtime::id_generator{"sess-" + cfg.instance_id.value};
+  self->state.cfg = std::move(cfg);
+  return {
+      [=](service_start& req) -> caf::result<status_reply> {
+        auto& st = self->state;
+        if (st.phase != instance_phase::created) return wrong_state(self, "start");
+        st.phase = instance_phase::running;
+        st.max_sessions = req.max_sessions;
+        return status_reply{status::ok,
+                            "running with " + std::to_string(req.max_sessions) + " session slots"};
+      },
+      [=](const service_stop& req) -> caf::result<status_reply> {
+        auto& st = self->state;
+        if (st.phase == instance_phase::stopping || st.phase == instance_phase::stopped)
+          return wrong_state(self, "stop");
+        st.stop_promise = self->make_response_promise<status_reply>();
+        auto rp = st.stop_promise;
+        if (st.sessions.empty()) {
+          finish_stop(self, "stopped");
+          return rp;
+        }
+        st.phase = instance_phase::stopping;
+        self->delayed_send(self,
+                           std::chrono::milliseconds(std::max<duration_ms>(0, req.timeout_ms)),
+                           stop_deadline_atom::value);
+        return rp;
+      },
+      [=](stop_deadline_atom) {
+        auto& st = self->state;
+        if (st.phase != instance_phase::stopping) return;
+        auto n = st.sessions.size();
+        st.forced += n;
+        st.sessions.clear();
+        finish_stop(self, "forced " + std::to_string(n) + " sessions");
+      },
+      [=](get_available_sessions) {
+        auto& st = self->state;
+        auto avail = st.phase == instance_phase::running ? st.available() : 0u;
+        return available_sessions{avail, st.max_sessions};
+      },
+      [=](const modify_sessions& req) -> caf::result<status_reply> {
+        auto& st = self->state;
+        if (st.phase == instance_phase::stopping || st.phase == instance_phase::stopped)
+          return wrong_state(self, "modify sessions");
+        // In-use sessions are never cut: availability is clamped at zero instead.
+        st.max_sessions = req.max_sessions;
+        return status_reply{status::ok, "max " + std::to_string(st.max_sessions) + ", in use " +
+                                            std::to_string(st.in_use()) + ", available " +
+                                            std::to_string(st.available())};
+      },
+      [=](const get_information& req) {
+        auto& st = self->state;
+        information info;
+        info.category = req.category;
+        auto& v = info.values;
+        switch (req.category) {
+          case info_category::summary:
+            v["instance"] = st.cfg.instance_id.value;
+            v["state"] = to_string(st.phase);
+            v["service"] = st.cfg.service;
+            v["zone"] = st.cfg.zone_name;
+            v["max_sessions"] = std::to_string(st.max_sessions);
+            v["in_use"] = std::to_string(st.in_use());
+            v["available"] = std::to_string(st.available());
+            break;
+          case info_category::sessions:
+            v["granted"] = std::to_string(st.granted);
+            v["released"] = std::to_string(st.released);
+            v["forced"] = std::to_string(st.forced);
+            v["refused"] = std::to_string(st.refused);
+            v["in_use"] = std::to_string(st.in_use());
+            break;
+          case info_category::resources:
+            v["max_sessions"] = std::to_string(st.max_sessions);
+            v["in_use"] = std::to_string(st.in_use());
+            v["utilisation"] = st.max_sessions == 0
+                                   ? "0"
+                                   : std::to_string(100 * st.in_use() / st.max_sessions) + "%";
+            break;
+          case info_category::health:
+            v["state"] = to_string(st.phase);
+            v["healthy"] = st.phase == instance_phase::running ? "true" : "false";
+            break;
+        }
+        return info;
+      },
+      [=](acquire_session& req) -> caf::result<session_granted> {
+        auto& st = self->state;
+        if (st.phase != instance_phase::running) return wrong_state(self, "grant sessions");
+        if (st.available() == 0) {
+          ++st.refused;
+          return fusion::make_error(errc::no_session_slots,
+                                    "instance " + st.cfg.instance_id.value + " has all " +
+                                        std::to_string(st.max_sessions) +
+                                        " session slots in use; try another instance");
+        }
+        auto id = st.session_ids.make();
+        st.sessions.emplace(id.value, std::move(req.client));
+        ++st.granted;
+        return session_granted{id, st.cfg.instance_id,
+                               locator{"", names::instance(st.cfg.instance_id.value)}};
+      },
+      [=](const release_session& req) -> caf::result<status_reply> {
+        auto& st = self->state;
+        auto i = st.sessions.find(req.session_id.value);
+        if (i == st.sessions.end())
+          return fusion::make_error(errc::invalid_argument, "instance " + st.cfg.instance_id.value +
+                                                                " has no session '" +
+                                                                req.session_id.value + "'");
+        st.sessions.erase(i);
+        ++st.released;
+        if (st.phase == instance_phase::stopping && st.sessions.empty())
+          finish_stop(self, "drained");
+        return status_reply{status::ok, "released"};
+      },
+  };
+}
+
+}  // namespace
+
+service_lifecycle_actor spawn_instance(caf::actor_system& sys, instance_config cfg) {
+  return sys.spawn(instance, std::move(cfg));
+}
+
+}  // namespace fusion::service

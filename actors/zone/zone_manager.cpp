@@ -1,0 +1,791 @@
+#include "actors/zone/zone_manager.hpp"
+
+#include "actors/evaluator/generic.hpp"
+#include "actors/zone/dc_inprocess.hpp"
+#include "protocols/errc.hpp"
+#include "protocols/names.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/logging.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <limits>
+#include <unordered_map>
+
+namespace fusion::zone {
+
+using namespace protocols;
+
+namespace {
+
+using expire_atom = caf::atom_constant<caf::atom("zm_expire")>;
+using flush_atom = caf::atom_constant<caf::atom("zm_flush")>;
+
+/// The manager's full interface: the public one plus its own timers.
+using zone_manager_impl =
+    zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>>;
+
+constexpr timestamp_ms never = std::numeric_limits<timestamp_ms>::max();
+
+std::chrono::milliseconds ms(duration_ms x) {
+  return std::chrono::milliseconds(std::max<duration_ms>(1, x));
+}
+
+/// Resources held by an open offer or by a deployment in progress.
+struct hold {
+  service_uri service;
+  uint32_t instances = 0;
+  uint32_t cores = 0;      // per instance
+  uint64_t memory_mb = 0;  // per instance
+  uint32_t gpus = 0;       // per instance
+  uint32_t sessions_per_instance = 0;
+  timestamp_ms expires_at = never;
+  bool deploying = false;  // consumed by a deployment: no longer an offer
+};
+
+/// A deployed instance.
+struct instance_record {
+  std::string id;
+  service_uri service;
+  fusion_id environment;
+  locator where;
+  uint32_t max_sessions = 0;
+  uint32_t cores = 0;
+  uint64_t memory_mb = 0;
+  uint32_t gpus = 0;
+  bool withdrawn = false;  // being terminated: no longer reported
+};
+
+struct zm_state {
+  zm_state() = default;
+  zone_manager_config cfg;
+  runtime::directory_ptr dir;
+  dc_management_actor dc;
+  fusion_id zone_id;
+  zone_registry_actor registry;
+  std::string registration = "not registered";
+  std::unordered_map<std::string, hold> holds;
+  // Offers by expiry time. Every offer has the same TTL, so creation order is expiry order
+  // and one timer, armed for the front, replaces a timer per offer.
+  std::deque<std::pair<timestamp_ms, std::string>> expiries;
+  bool expiry_armed = false;
+  std::vector<instance_record> instances;
+  // Resources of instances (withdrawn ones included until they are gone) and of holds.
+  uint64_t used_cores = 0, used_memory = 0, used_gpus = 0;
+  uint64_t held_cores = 0, held_memory = 0, held_gpus = 0, held_instances = 0;
+  uint32_t total_gpus = 0;
+  runtime::id_generator offer_ids{"offer"};
+  runtime::id_generator instance_ids{"inst"};
+  runtime::id_generator deploy_ids{"deploy"};
+  evaluator::evaluation_cache cache{0, 0};
+  evaluation scratch;  // reused by inline scoring so the hot path does not allocate
+  bool flush_scheduled = false;
+  uint64_t offers_made = 0, offers_declined = 0, offers_expired = 0, offers_released = 0;
+  uint64_t deployed = 0, deploy_failures = 0, stopped_graceful = 0, stopped_forced = 0;
+  std::shared_ptr<spdlog::logger> log;
+  static inline const char* name = "zone_manager";
+
+  const std::string& zone() const { return cfg.parameters.name; }
+
+  resource_report free() const {
+    const auto& p = cfg.parameters;
+    auto sub = [](uint64_t total, uint64_t a, uint64_t b) {
+      return total > a + b ? total - a - b : 0;
+    };
+    resource_report r;
+    r.free_cpu_cores = static_cast<uint32_t>(sub(p.cpu_cores, used_cores, held_cores));
+    r.free_memory_mb = sub(p.memory_mb, used_memory, held_memory);
+    r.free_gpus = static_cast<uint32_t>(sub(total_gpus, used_gpus, held_gpus));
+    r.instances = running();
+    r.reservations = static_cast<uint32_t>(holds.size());
+    return r;
+  }
+
+  uint32_t running() const {
+    uint32_t n = 0;
+    for (const auto& i : instances) n += i.withdrawn ? 0 : 1;
+    return n;
+  }
+
+  // Instances the zone's instance cap still allows, counting held ones.
+  uint64_t cap_left() const {
+    auto cap = cfg.parameters.max_instances;
+    if (cap == 0) return std::numeric_limits<uint64_t>::max();
+    auto taken = instances.size() + held_instances;
+    return cap > taken ? cap - taken : 0;
+  }
+
+  void add_hold(const std::string& id, hold h) {
+    held_cores += uint64_t{h.cores} * h.instances;
+    held_memory += h.memory_mb * h.instances;
+    held_gpus += uint64_t{h.gpus} * h.instances;
+    held_instances += h.instances;
+    holds.emplace(id, std::move(h));
+  }
+
+  void drop_hold(std::unordered_map<std::string, hold>::iterator i) {
+    const auto& h = i->second;
+    held_cores -= uint64_t{h.cores} * h.instances;
+    held_memory -= h.memory_mb * h.instances;
+    held_gpus -= uint64_t{h.gpus} * h.instances;
+    held_instances -= h.instances;
+    holds.erase(i);
+  }
+
+  // An open (not consumed, not expired) offer, or holds.end().
+  std::unordered_map<std::string, hold>::iterator open_offer(const std::string& id,
+                                                             timestamp_ms now) {
+    auto i = holds.find(id);
+    if (i == holds.end() || i->second.deploying || i->second.expires_at <= now) return holds.end();
+    return i;
+  }
+
+  std::vector<instance_record>::iterator find_instance(const std::string& id) {
+    return std::find_if(instances.begin(), instances.end(),
+                        [&](const instance_record& x) { return x.id == id; });
+  }
+};
+
+using self_ptr = zone_manager_impl::stateful_pointer<zm_state>;
+
+/// Reports resources and services to the registry once the current burst of changes is over.
+void schedule_report(self_ptr self) {
+  auto& st = self->state;
+  if (!st.registry || st.flush_scheduled) return;
+  st.flush_scheduled = true;
+  self->send(self, flush_atom::value);
+}
+
+void flush_reports(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (!st.registry) return;
+  std::vector<service_report> services;
+  for (const auto& i : st.instances) {
+    if (i.withdrawn) continue;
+    auto s = std::find_if(services.begin(), services.end(),
+                          [&](const service_report& r) { return r.service == i.service; });
+    if (s == services.end()) {
+      services.push_back(service_report{i.service, 0, 0, 0});
+      s = services.end() - 1;
+    }
+    ++s->instances;
+    s->max_sessions += i.max_sessions;
+    s->available_sessions += i.max_sessions;
+  }
+  auto on_error = [=](caf::error& e) {
+    self->state.log->debug("zone {}: report to the zone registry failed: {}", self->state.zone(),
+                           describe(e));
+  };
+  self->request(st.registry, ms(st.cfg.step_timeout_ms),
+                update_resource_information{st.zone_id, st.free()})
+      .then([](status_reply&) {}, on_error);
+  self->request(st.registry, ms(st.cfg.step_timeout_ms),
+                update_service_information{st.zone_id, std::move(services)})
+      .then([](status_reply&) {}, on_error);
+}
+
+zone_offer decline(self_ptr self, std::string reason) {
+  ++self->state.offers_declined;
+  zone_offer res;
+  res.accepted = false;
+  res.reason = std::move(reason);
+  return res;
+}
+
+/// Turns a feasible evaluation into an offer backed by a reservation, or a refusal when the
+/// resources are no longer free (an asynchronous evaluator answered after other offers).
+zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation& ev) {
+  auto& st = self->state;
+  if (!ev.feasible)
+    return decline(
+        self, ev.reason.empty() ? "zone " + st.zone() + " cannot host the service" : ev.reason);
+  const auto& hw = req.service.hardware;
+  auto free = st.free();
+  uint64_t fit = std::min<uint64_t>(ev.instances, st.cap_left());
+  if (hw.cpu_cores > 0) fit = std::min<uint64_t>(fit, free.free_cpu_cores / hw.cpu_cores);
+  if (hw.memory_mb > 0) fit = std::min<uint64_t>(fit, free.free_memory_mb / hw.memory_mb);
+  if (hw.gpus > 0) fit = std::min<uint64_t>(fit, free.free_gpus / hw.gpus);
+  if (fit == 0)
+    return decline(self, "zone " + st.zone() + " has no free capacity left for " +
+                             (req.service_name.empty() ? req.service.name : req.service_name));
+  auto now = runtime::now_ms(self);
+  auto id = st.offer_ids.make();
+  hold h;
+  h.service = req.service_name.empty() ? req.service.name : req.service_name;
+  h.instances = static_cast<uint32_t>(fit);
+  h.cores = hw.cpu_cores;
+  h.memory_mb = hw.memory_mb;
+  h.gpus = hw.gpus;
+  h.sessions_per_instance = req.deploy.sessions_per_instance > 0
+                                ? req.deploy.sessions_per_instance
+                                : req.service.sessions_per_instance;
+  h.expires_at = now + st.cfg.offer_ttl_ms;
+  zone_offer res;
+  res.accepted = true;
+  auto& o = res.proposal;
+  o.offer_id = id;
+  o.zone_id = st.zone_id;
+  o.zone_name = st.zone();
+  o.service = h.service;
+  o.scores = ev.scores;
+  // The evaluation priced what it could host; the offer prices what it reserves.
+  o.cost = ev.instances > 0 ? ev.cost * static_cast<double>(fit) / ev.instances : ev.cost;
+  if (fit < ev.instances)
+    o.scores.capacity = ev.scores.capacity * static_cast<double>(fit) / ev.instances;
+  o.instances = h.instances;
+  o.sessions_per_instance = h.sessions_per_instance;
+  o.latency_ms = ev.latency_ms;
+  o.expires_at = h.expires_at;
+  st.expiries.emplace_back(h.expires_at, id.value);
+  st.add_hold(id.value, std::move(h));
+  ++st.offers_made;
+  if (!st.expiry_armed) {
+    st.expiry_armed = true;
+    self->delayed_send(self, ms(st.cfg.offer_ttl_ms), expire_atom::value);
+  }
+  schedule_report(self);
+  return res;
+}
+
+/// Scores with the generic evaluator next to the zone, through the zone's cache.
+zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
+  auto& st = self->state;
+  const auto& p = st.cfg.parameters;
+  auto free = st.free();
+  auto now = runtime::now_ms(self);
+  auto hash = evaluator::request_hash(p, free, req.service, req.deploy);
+  static const std::string no_key;
+  const evaluation* ev = st.cache.find(no_key, hash, now);
+  if (ev == nullptr) {
+    evaluator::score_zone_into(p, free, req.service, req.deploy, st.scratch);
+    st.cache.insert(no_key, hash, st.scratch, now);
+    ev = &st.scratch;
+  }
+  return make_offer(self, req, *ev);
+}
+
+/// Evaluates one request and hands the answer to `done`, synchronously for the generic
+/// evaluator and after a bounded wait for a service-specific one.
+template <class Done>
+void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
+  auto& st = self->state;
+  const auto& name = req.service.evaluator;
+  if (name.empty()) {
+    done(evaluate_inline(self, req));
+    return;
+  }
+  auto ev = st.dir->get_as<evaluator_actor>(names::evaluator(name));
+  if (!ev) {
+    done(decline(self, "no evaluator '" + name + "' in zone " + st.zone()));
+    return;
+  }
+  evaluate q;
+  q.zone = st.cfg.parameters;
+  q.free = st.free();
+  q.service = req.service;
+  q.deploy = req.deploy;
+  auto shared_req = std::make_shared<zone_evaluate>(std::move(req));
+  self->request(ev, ms(st.cfg.evaluator_timeout_ms), std::move(q))
+      .then(
+          [=](evaluation& e) mutable { done(make_offer(self, *shared_req, e)); },
+          [=](caf::error& err) mutable {
+            self->state.log->info("zone {}: evaluator '{}' failed: {}", self->state.zone(),
+                                  shared_req->service.evaluator, describe(err));
+            done(decline(self, "evaluator '" + shared_req->service.evaluator + "' did not answer"));
+          });
+}
+
+// --- deployment (§6.3.3) ---
+
+/// One deployment in progress.
+struct deploy_ctx {
+  caf::typed_response_promise<deploy_service_reply> rp;
+  std::string hold_id;
+  service_uri service;
+  blob parameters;
+  std::string image;
+  uint32_t count = 0;
+  uint32_t sessions = 0;
+  uint32_t cores = 0;
+  uint64_t memory_mb = 0;
+  uint32_t gpus = 0;
+  duration_ms step_timeout = 0;
+  std::vector<fusion_id> environments;  // prepared so far (rolled back on failure)
+  std::vector<instance_record> started;
+};
+
+void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::string& step,
+                 const caf::error& err) {
+  auto& st = self->state;
+  for (const auto& env : ctx->environments)
+    self->request(st.dc, ms(ctx->step_timeout), terminate_service_environment{env})
+        .then([](status_reply&) {}, [](caf::error&) {});
+  if (auto i = st.holds.find(ctx->hold_id); i != st.holds.end()) st.drop_hold(i);
+  ++st.deploy_failures;
+  schedule_report(self);
+  auto why = "zone " + st.zone() + ": deploying " + ctx->service + " failed at " + step + ": " +
+             describe(err) + "; nothing was left running";
+  st.log->warn("{}", why);
+  if (err == caf::sec::request_timeout)
+    ctx->rp.deliver(fusion::make_error(errc::deadline_exceeded, std::move(why)));
+  else if (err.category() == errc_category)
+    ctx->rp.deliver(caf::error{err.code(), errc_category, caf::make_message(std::move(why))});
+  else
+    ctx->rp.deliver(fusion::make_error(errc::insufficient_capacity, std::move(why)));
+}
+
+void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
+  auto& st = self->state;
+  if (auto i = st.holds.find(ctx->hold_id); i != st.holds.end()) st.drop_hold(i);
+  deploy_service_reply reply;
+  for (auto& rec : ctx->started) {
+    st.used_cores += rec.cores;
+    st.used_memory += rec.memory_mb;
+    st.used_gpus += rec.gpus;
+    reply.instance_ids.push_back(fusion_id{rec.id});
+    reply.instances.push_back(rec.where);
+    st.instances.push_back(std::move(rec));
+  }
+  st.deployed += ctx->started.size();
+  schedule_report(self);
+  ctx->rp.deliver(std::move(reply));
+}
+
+/// Prepares, launches and starts the next instance; commits when all are running.
+void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
+  auto& st = self->state;
+  if (ctx->started.size() == ctx->count) {
+    deploy_commit(self, ctx);
+    return;
+  }
+  prepare_service_environment prep;
+  prep.service_name = ctx->service;
+  prep.env.type = "actor";
+  prep.env.cpu_cores = ctx->cores;
+  prep.env.memory_mb = ctx->memory_mb;
+  prep.env.gpus = ctx->gpus;
+  prep.env.image = ctx->image;
+  auto t = ms(ctx->step_timeout);
+  self->request(st.dc, t, std::move(prep))
+      .then(
+          [=](environment_reply& env) {
+            ctx->environments.push_back(env.environment_id);
+            auto inst_id = self->state.instance_ids.make();
+            self->request(self->state.dc, t,
+                          launch_instance{env.environment_id, inst_id, ctx->service})
+                .then(
+                    [=](instance_launched& launched) {
+                      auto inst = caf::actor_cast<service_lifecycle_actor>(
+                          self->state.dir->resolve(launched.instance));
+                      if (!inst) {
+                        deploy_fail(self, ctx, "start",
+                                    fusion::make_error(errc::unknown_instance,
+                                                       "instance " + launched.instance.actor +
+                                                           " is not in the directory"));
+                        return;
+                      }
+                      self->request(inst, t, service_start{ctx->parameters, ctx->sessions})
+                          .then(
+                              [=](status_reply& r) {
+                                if (r.code != status::ok) {
+                                  deploy_fail(self, ctx, "start",
+                                              fusion::make_error(errc::invalid_state, r.detail));
+                                  return;
+                                }
+                                instance_record rec;
+                                rec.id = launched.instance_id.value;
+                                rec.service = ctx->service;
+                                rec.environment = env.environment_id;
+                                rec.where = launched.instance;
+                                rec.max_sessions = ctx->sessions;
+                                rec.cores = ctx->cores;
+                                rec.memory_mb = ctx->memory_mb;
+                                rec.gpus = ctx->gpus;
+                                ctx->started.push_back(std::move(rec));
+                                deploy_next(self, ctx);
+                              },
+                              [=](caf::error& e) { deploy_fail(self, ctx, "start", e); });
+                    },
+                    [=](caf::error& e) { deploy_fail(self, ctx, "launch", e); });
+          },
+          [=](caf::error& e) { deploy_fail(self, ctx, "prepare", e); });
+}
+
+caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req) {
+  auto& st = self->state;
+  auto service = req.service_name.empty() ? req.service.name : req.service_name;
+  auto ctx = std::make_shared<deploy_ctx>();
+  ctx->service = service;
+  ctx->parameters = std::move(req.service_parameters);
+  ctx->image = req.service.image;
+  ctx->step_timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.step_timeout_ms;
+  auto now = runtime::now_ms(self);
+  if (!req.offer_id.empty()) {
+    auto i = st.open_offer(req.offer_id.value, now);
+    if (i == st.holds.end())
+      return fusion::make_error(errc::offer_expired, "zone " + st.zone() + ": offer '" +
+                                                         req.offer_id.value +
+                                                         "' is unknown or expired; evaluate again");
+    auto& h = i->second;
+    if (h.service != service)
+      return fusion::make_error(
+          errc::invalid_argument,
+          "offer '" + req.offer_id.value + "' was made for " + h.service + ", not for " + service);
+    // Deploy what was asked, within what the offer reserved; give back the rest.
+    auto want =
+        req.deploy.instances > 0 ? std::min(req.deploy.instances, h.instances) : h.instances;
+    hold consumed = h;
+    consumed.instances = want;
+    consumed.deploying = true;
+    consumed.expires_at = never;
+    if (req.deploy.sessions_per_instance > 0)
+      consumed.sessions_per_instance = req.deploy.sessions_per_instance;
+    st.drop_hold(i);
+    ctx->hold_id = req.offer_id.value;
+    ctx->count = consumed.instances;
+    ctx->sessions = consumed.sessions_per_instance;
+    ctx->cores = consumed.cores;
+    ctx->memory_mb = consumed.memory_mb;
+    ctx->gpus = consumed.gpus;
+    st.add_hold(ctx->hold_id, std::move(consumed));
+  } else {
+    auto requested = std::max<uint32_t>(1, req.deploy.instances);
+    evaluation ev;
+    evaluator::score_zone_into(st.cfg.parameters, st.free(), req.service, req.deploy, ev);
+    if (!ev.feasible) return fusion::make_error(errc::insufficient_capacity, ev.reason);
+    if (ev.instances < requested || st.cap_left() < requested) {
+      const auto& hw = req.service.hardware;
+      auto free = st.free();
+      return fusion::make_error(
+          errc::insufficient_capacity,
+          "zone " + st.zone() + " cannot host " + std::to_string(requested) + " instances of " +
+              service + ": they need " + std::to_string(uint64_t{hw.cpu_cores} * requested) +
+              " cores, " + std::to_string(hw.memory_mb * requested) + " MB, " +
+              std::to_string(uint64_t{hw.gpus} * requested) + " GPUs; free are " +
+              std::to_string(free.free_cpu_cores) + " cores, " +
+              std::to_string(free.free_memory_mb) + " MB, " + std::to_string(free.free_gpus) +
+              " GPUs and room for " +
+              std::to_string(std::min<uint64_t>(ev.instances, st.cap_left())) + " instances");
+    }
+    hold h;
+    h.service = service;
+    h.instances = requested;
+    h.cores = req.service.hardware.cpu_cores;
+    h.memory_mb = req.service.hardware.memory_mb;
+    h.gpus = req.service.hardware.gpus;
+    h.sessions_per_instance = req.deploy.sessions_per_instance > 0
+                                  ? req.deploy.sessions_per_instance
+                                  : req.service.sessions_per_instance;
+    h.deploying = true;
+    ctx->hold_id = st.deploy_ids.make().value;
+    ctx->count = h.instances;
+    ctx->sessions = h.sessions_per_instance;
+    ctx->cores = h.cores;
+    ctx->memory_mb = h.memory_mb;
+    ctx->gpus = h.gpus;
+    st.add_hold(ctx->hold_id, std::move(h));
+  }
+  ctx->rp = self->make_response_promise<deploy_service_reply>();
+  deploy_next(self, ctx);
+  return ctx->rp;
+}
+
+// --- termination (§6.3.3.2) ---
+
+/// Frees a terminated instance's resources and environment, then answers.
+void finish_termination(self_ptr self, std::string instance_id, bool forced, std::string detail,
+                        caf::typed_response_promise<status_reply> rp) {
+  auto& st = self->state;
+  auto i = st.find_instance(instance_id);
+  if (i == st.instances.end()) {
+    rp.deliver(fusion::make_error(errc::unknown_instance,
+                                  "instance " + instance_id + " vanished during termination"));
+    return;
+  }
+  auto env = i->environment;
+  st.used_cores -= i->cores;
+  st.used_memory -= i->memory_mb;
+  st.used_gpus -= i->gpus;
+  st.instances.erase(i);
+  ++(forced ? st.stopped_forced : st.stopped_graceful);
+  schedule_report(self);
+  auto text = std::string{forced ? "forced: " : "graceful: "} + detail;
+  self->request(st.dc, ms(st.cfg.step_timeout_ms), terminate_service_environment{env})
+      .then(
+          [=](status_reply&) mutable {
+            rp.deliver(status_reply{status::ok, text});
+          },
+          [=](caf::error& e) mutable {
+            rp.deliver(
+                status_reply{status::ok, text + "; environment cleanup failed: " + describe(e)});
+          });
+}
+
+caf::result<status_reply> terminate(self_ptr self, const terminate_service_instance& req) {
+  auto& st = self->state;
+  auto i = st.find_instance(req.instance_id.value);
+  if (i == st.instances.end())
+    return fusion::make_error(errc::unknown_instance, "zone " + st.zone() + " has no instance '" +
+                                                          req.instance_id.value + "'");
+  if (i->withdrawn)
+    return fusion::make_error(errc::invalid_state,
+                              "instance " + i->id + " is already being terminated");
+  // Withdraw its slots first: it no longer counts in reports while it stops.
+  i->withdrawn = true;
+  schedule_report(self);
+  auto rp = self->make_response_promise<status_reply>();
+  auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.stop_timeout_ms;
+  auto id = i->id;
+  auto inst = caf::actor_cast<service_lifecycle_actor>(st.dir->resolve(i->where));
+  if (!inst) {
+    finish_termination(self, id, true, "instance was not reachable", rp);
+    return rp;
+  }
+  self->request(inst, ms(timeout + st.cfg.force_grace_ms), service_stop{timeout})
+      .then([=](status_reply& r) { finish_termination(self, id, false, r.detail, rp); },
+            [=](caf::error& e) {
+              self->send_exit(inst, caf::exit_reason::kill);
+              finish_termination(self, id, true,
+                                 "instance did not stop within " +
+                                     std::to_string(timeout + self->state.cfg.force_grace_ms) +
+                                     " ms (" + describe(e) + ")",
+                                 rp);
+            });
+  return rp;
+}
+
+// --- information (§6.4.1.3) ---
+
+struct service_info_ctx {
+  caf::typed_response_promise<information> rp;
+  information info;
+  size_t pending = 0;
+  uint64_t available = 0;
+  uint64_t max_sessions = 0;
+  uint64_t unreachable = 0;
+};
+
+void service_info_done(std::shared_ptr<service_info_ctx> ctx) {
+  if (--ctx->pending > 0) return;
+  ctx->info.values["available_sessions"] = std::to_string(ctx->available);
+  ctx->info.values["max_sessions"] = std::to_string(ctx->max_sessions);
+  ctx->info.values["unreachable"] = std::to_string(ctx->unreachable);
+  ctx->rp.deliver(std::move(ctx->info));
+}
+
+caf::result<information> service_information(self_ptr self, const get_service_information& req) {
+  auto& st = self->state;
+  auto ctx = std::make_shared<service_info_ctx>();
+  ctx->info.category = req.category;
+  auto& v = ctx->info.values;
+  v["zone"] = st.zone();
+  v["service"] = req.service_name;
+  std::vector<service_lifecycle_actor> targets;
+  size_t count = 0;
+  for (const auto& i : st.instances) {
+    if (i.withdrawn || i.service != req.service_name) continue;
+    ++count;
+    if (req.category != info_category::summary) v["instance." + i.id] = i.where.actor;
+    if (auto h = caf::actor_cast<service_lifecycle_actor>(st.dir->resolve(i.where)))
+      targets.push_back(h);
+    else
+      ++ctx->unreachable;
+  }
+  v["instances"] = std::to_string(count);
+  if (targets.empty()) {
+    ctx->pending = 1;
+    ctx->rp = self->make_response_promise<information>();
+    auto rp = ctx->rp;
+    service_info_done(ctx);
+    return rp;
+  }
+  ctx->pending = targets.size();
+  ctx->rp = self->make_response_promise<information>();
+  for (auto& h : targets)
+    self->request(h, ms(st.cfg.info_timeout_ms), get_available_sessions{})
+        .then(
+            [=](available_sessions& a) {
+              ctx->available += a.available;
+              ctx->max_sessions += a.max_sessions;
+              service_info_done(ctx);
+            },
+            [=](caf::error&) {
+              ++ctx->unreachable;
+              service_info_done(ctx);
+            });
+  return ctx->rp;
+}
+
+information zone_information(self_ptr self, const get_zone_information& req) {
+  auto& st = self->state;
+  const auto& p = st.cfg.parameters;
+  information info;
+  info.category = req.category;
+  auto& v = info.values;
+  auto free = st.free();
+  v["zone"] = p.name;
+  v["zone_id"] = st.zone_id.value;
+  v["registration"] = st.registration;
+  v["region"] = p.location.region;
+  v["cpu_cores"] = std::to_string(p.cpu_cores);
+  v["memory_mb"] = std::to_string(p.memory_mb);
+  v["gpus"] = std::to_string(st.total_gpus);
+  v["max_instances"] = std::to_string(p.max_instances);
+  v["free_cpu_cores"] = std::to_string(free.free_cpu_cores);
+  v["free_memory_mb"] = std::to_string(free.free_memory_mb);
+  v["free_gpus"] = std::to_string(free.free_gpus);
+  v["instances"] = std::to_string(free.instances);
+  v["reservations"] = std::to_string(free.reservations);
+  v["reserved_instances"] = std::to_string(st.held_instances);
+  v["offers_made"] = std::to_string(st.offers_made);
+  v["offers_declined"] = std::to_string(st.offers_declined);
+  v["offers_expired"] = std::to_string(st.offers_expired);
+  v["offers_released"] = std::to_string(st.offers_released);
+  v["deployed"] = std::to_string(st.deployed);
+  v["deploy_failures"] = std::to_string(st.deploy_failures);
+  v["terminated_graceful"] = std::to_string(st.stopped_graceful);
+  v["terminated_forced"] = std::to_string(st.stopped_forced);
+  v["cache_hits"] = std::to_string(st.cache.hits());
+  v["cache_misses"] = std::to_string(st.cache.misses());
+  if (req.category != info_category::summary)
+    for (const auto& i : st.instances)
+      v["instance." + i.id] = i.service + (i.withdrawn ? " stopping" : " running");
+  return info;
+}
+
+// --- the actor ---
+
+zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config cfg,
+                                              runtime::directory_ptr dir, dc_management_actor dc) {
+  auto& st = self->state;
+  const auto& name = cfg.parameters.name;
+  st.offer_ids = runtime::id_generator{"offer-" + name};
+  st.instance_ids = runtime::id_generator{"inst-" + name};
+  st.deploy_ids = runtime::id_generator{"deploy-" + name};
+  st.cache = evaluator::evaluation_cache{cfg.cache_entries, cfg.cache_ttl_ms};
+  for (const auto& g : cfg.parameters.gpus) st.total_gpus += g.count;
+  st.log = runtime::logger("zone");
+  st.cfg = std::move(cfg);
+  st.dir = std::move(dir);
+  st.dc = std::move(dc);
+  if (auto reg = st.dir->get_as<zone_registry_actor>(names::zone_registry)) {
+    register_zone msg{principal{"zone/" + st.zone(), role::zone_admin}, st.cfg.parameters,
+                      locator{"", names::zone_manager(st.zone())}};
+    self->request(reg, ms(st.cfg.step_timeout_ms), std::move(msg))
+        .then(
+            [=](register_zone_reply& r) {
+              auto& s = self->state;
+              s.zone_id = r.zone_id;
+              s.registry = reg;
+              s.registration = "registered";
+              schedule_report(self);
+            },
+            [=](caf::error& e) {
+              auto& s = self->state;
+              s.registration = "failed: " + describe(e);
+              s.log->warn("zone {}: registration with the zone registry failed: {}", s.zone(),
+                          describe(e));
+            });
+  }
+  return {
+      [=](const zone_evaluate& req) -> caf::result<zone_offer> {
+        if (req.service.evaluator.empty()) return evaluate_inline(self, req);
+        auto rp = self->make_response_promise<zone_offer>();
+        evaluate_with(self, req, [rp](zone_offer x) mutable { rp.deliver(std::move(x)); });
+        return rp;
+      },
+      [=](zone_evaluate_batch& req) -> caf::result<zone_offer_batch> {
+        auto n = req.requests.size();
+        struct batch_ctx {
+          caf::typed_response_promise<zone_offer_batch> rp;
+          zone_offer_batch out;
+          size_t pending = 0;
+        };
+        auto ctx = std::make_shared<batch_ctx>();
+        ctx->out.offers.resize(n);
+        ctx->pending = n;
+        ctx->rp = self->make_response_promise<zone_offer_batch>();
+        auto rp = ctx->rp;
+        if (n == 0) {
+          rp.deliver(zone_offer_batch{});
+          return rp;
+        }
+        for (size_t i = 0; i < n; ++i)
+          evaluate_with(self, std::move(req.requests[i]), [ctx, i](zone_offer x) {
+            ctx->out.offers[i] = std::move(x);
+            if (--ctx->pending == 0) ctx->rp.deliver(std::move(ctx->out));
+          });
+        return rp;
+      },
+      [=](const release_offers& req) {
+        auto& s = self->state;
+        auto now = runtime::now_ms(self);
+        bool changed = false;
+        for (const auto& id : req.offer_ids)
+          if (auto i = s.open_offer(id.value, now); i != s.holds.end()) {
+            s.drop_hold(i);
+            ++s.offers_released;
+            changed = true;
+          }
+        if (changed) schedule_report(self);
+      },
+      [=](const release_offer& req) -> caf::result<status_reply> {
+        auto& s = self->state;
+        auto i = s.open_offer(req.offer_id.value, runtime::now_ms(self));
+        if (i == s.holds.end())
+          return fusion::make_error(errc::offer_expired, "zone " + s.zone() + ": offer '" +
+                                                             req.offer_id.value +
+                                                             "' is unknown, used or expired");
+        s.drop_hold(i);
+        ++s.offers_released;
+        schedule_report(self);
+        return status_reply{status::ok, "offer " + req.offer_id.value + " released"};
+      },
+      [=](expire_atom) {
+        auto& s = self->state;
+        s.expiry_armed = false;
+        auto now = runtime::now_ms(self);
+        bool changed = false;
+        while (!s.expiries.empty() && s.expiries.front().first <= now) {
+          auto i = s.holds.find(s.expiries.front().second);
+          s.expiries.pop_front();
+          // Released or consumed offers are gone or deploying: they no longer expire.
+          if (i == s.holds.end() || i->second.deploying) continue;
+          s.drop_hold(i);
+          ++s.offers_expired;
+          changed = true;
+        }
+        if (!s.expiries.empty()) {
+          s.expiry_armed = true;
+          self->delayed_send(self, ms(s.expiries.front().first - now), expire_atom::value);
+        }
+        if (changed) schedule_report(self);
+      },
+      [=](flush_atom) { flush_reports(self); },
+      [=](zone_deploy_service& req) { return deploy(self, req); },
+      [=](const terminate_service_instance& req) { return terminate(self, req); },
+      [=](const get_service_information& req) { return service_information(self, req); },
+      [=](const get_zone_information& req) { return zone_information(self, req); },
+  };
+}
+
+}  // namespace
+
+zone_manager_actor spawn_zone_manager(caf::actor_system& sys, zone_manager_config cfg,
+                                      runtime::directory_ptr dir) {
+  auto name = cfg.parameters.name;
+  auto dc = spawn_inprocess_dc(sys, name, dir);
+  auto d = dir;
+  zone_manager_actor h = sys.spawn(zone_manager, std::move(cfg), std::move(dir), std::move(dc));
+  d->put(names::zone_manager(name), caf::actor_cast<caf::actor>(h));
+  return h;
+}
+
+}  // namespace fusion::zone

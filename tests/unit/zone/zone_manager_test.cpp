@@ -1,0 +1,527 @@
+// Tests of the zone manager (§6.3, §6.4.1): offers as binding reservations, expiry and
+// release, batches, deployment, termination, service-specific evaluators and registration.
+
+#include "actors/zone/zone_manager.hpp"
+#include "protocols/errc.hpp"
+#include "protocols/names.hpp"
+#include "tests/support/det_fixture.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+using namespace fusion;
+using namespace fusion::protocols;
+using namespace std::chrono_literals;
+
+namespace {
+
+const service_uri game = "fusion://acme/game";
+
+zone_parameters edge(uint32_t cores = 20) {
+  zone_parameters p;
+  p.name = "edge-1";
+  p.location = {"eu-west", 48.85, 2.35};
+  p.cpu_cores = cores;
+  p.memory_mb = 65536;
+  p.cost_per_instance_hour = 0.1;
+  return p;
+}
+
+manifest game_manifest(const std::string& evaluator = "") {
+  manifest m;
+  m.name = game;
+  m.hardware.cpu_cores = 2;
+  m.hardware.memory_mb = 1024;
+  m.sessions_per_instance = 4;
+  m.evaluator = evaluator;
+  return m;
+}
+
+zone_evaluate eval_req(uint32_t instances, const std::string& evaluator = "") {
+  zone_evaluate req;
+  req.service_name = game;
+  req.deploy.instances = instances;
+  req.service = game_manifest(evaluator);
+  return req;
+}
+
+zone_deploy_service deploy_req(uint32_t instances, fusion_id offer = {}) {
+  zone_deploy_service req;
+  req.service_name = game;
+  req.deploy.instances = instances;
+  req.offer_id = std::move(offer);
+  req.service = game_manifest();
+  return req;
+}
+
+/// An evaluator that parks every request and never answers.
+struct mute_state {
+  mute_state() = default;
+  std::vector<caf::typed_response_promise<evaluation>> parked;
+};
+
+evaluator_actor::behavior_type mute_evaluator(evaluator_actor::stateful_pointer<mute_state> self) {
+  return {[=](const evaluate&) -> caf::result<evaluation> {
+    self->state.parked.push_back(self->make_response_promise<evaluation>());
+    return self->state.parked.back();
+  }};
+}
+
+/// What the fake zone registry saw.
+struct registry_log {
+  std::vector<register_zone> registrations;
+  std::vector<update_resource_information> resources;
+  std::vector<update_service_information> services;
+};
+
+caf::behavior fake_registry(caf::event_based_actor*, std::shared_ptr<registry_log> log) {
+  return {
+      [=](register_zone& x) {
+        log->registrations.push_back(x);
+        return register_zone_reply{fusion_id{"zone-42"}};
+      },
+      [=](update_resource_information& x) {
+        log->resources.push_back(x);
+        return status_reply{};
+      },
+      [=](update_service_information& x) {
+        log->services.push_back(x);
+        return status_reply{};
+      },
+  };
+}
+
+struct zone_fx : test::det_fixture {
+  runtime::directory_ptr dir = std::make_shared<runtime::directory>();
+  zone_manager_actor zm;
+
+  void start(zone::zone_manager_config cfg) {
+    zm = zone::spawn_zone_manager(sys, std::move(cfg), dir);
+    run();
+  }
+  void start(uint32_t cores = 20) {
+    zone::zone_manager_config cfg;
+    cfg.parameters = edge(cores);
+    start(std::move(cfg));
+  }
+  ~zone_fx() {
+    for (const auto& n : dir->names()) caf::anon_send_exit(dir->get(n), caf::exit_reason::kill);
+    dir->clear();
+    run();
+  }
+  information zone_info() { return ask<information>(zm, get_zone_information{}).value(); }
+  std::string info(const std::string& key) { return zone_info().values[key]; }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: an offer reserves capacity the next evaluation lacks") {
+  start(8);
+  auto first = ask<zone_offer>(zm, eval_req(2));
+  REQUIRE(first);
+  REQUIRE(first->accepted);
+  CHECK(first->proposal.instances == 2);
+  CHECK(first->proposal.zone_name == "edge-1");
+  CHECK(first->proposal.offer_id.value == "offer-edge-1-1");
+  CHECK(first->proposal.sessions_per_instance == 4);
+  CHECK(first->proposal.expires_at > 0);
+  CHECK(info("free_cpu_cores") == "4");
+  auto second = ask<zone_offer>(zm, eval_req(4));
+  REQUIRE(second);
+  REQUIRE(second->accepted);
+  CHECK(second->proposal.instances == 2);
+  CHECK(second->proposal.scores.capacity == doctest::Approx(0.5));
+  auto third = ask<zone_offer>(zm, eval_req(1));
+  REQUIRE(third);
+  CHECK_FALSE(third->accepted);
+  CHECK(third->reason.find("no room") != std::string::npos);
+  CHECK(info("reservations") == "2");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: an offer lapses after its TTL and cannot be deployed") {
+  start(8);
+  auto o = ask<zone_offer>(zm, eval_req(4)).value();
+  REQUIRE(o.accepted);
+  CHECK(info("free_cpu_cores") == "0");
+  advance(4999ms);
+  CHECK(info("free_cpu_cores") == "0");
+  advance(1ms);
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK(info("offers_expired") == "1");
+  auto d = ask<deploy_service_reply>(zm, deploy_req(4, o.proposal.offer_id));
+  REQUIRE_FALSE(d);
+  CHECK(is(d.error(), errc::offer_expired));
+  CHECK(reason_of(d.error()).find(o.proposal.offer_id.value) != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: releasing an offer frees its reservation") {
+  start(8);
+  auto a = ask<zone_offer>(zm, eval_req(2)).value();
+  auto b = ask<zone_offer>(zm, eval_req(2)).value();
+  REQUIRE(a.accepted);
+  REQUIRE(b.accepted);
+  CHECK(info("free_cpu_cores") == "0");
+  auto r = ask<status_reply>(zm, release_offer{a.proposal.offer_id});
+  REQUIRE(r);
+  CHECK(info("free_cpu_cores") == "4");
+  auto again = ask<status_reply>(zm, release_offer{a.proposal.offer_id});
+  REQUIRE_FALSE(again);
+  CHECK(is(again.error(), errc::offer_expired));
+  self->send(zm, release_offers{{fusion_id{"offer-unknown"}, b.proposal.offer_id}});
+  run();
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK(info("offers_released") == "2");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: deploying with a valid offer starts the instances") {
+  start(8);
+  auto o = ask<zone_offer>(zm, eval_req(2)).value();
+  REQUIRE(o.accepted);
+  auto d = ask<deploy_service_reply>(zm, deploy_req(2, o.proposal.offer_id));
+  REQUIRE(d);
+  REQUIRE(d->instance_ids.size() == 2);
+  CHECK(d->instance_ids[0].value == "inst-edge-1-1");
+  CHECK(d->instances[1] == locator{"", names::instance(d->instance_ids[1].value)});
+  auto inst = dir->get_as<service_lifecycle_actor>(d->instances[0].actor);
+  REQUIRE(inst);
+  auto slots = ask<available_sessions>(inst, get_available_sessions{});
+  REQUIRE(slots);
+  CHECK(slots->max_sessions == 4);
+  CHECK(slots->available == 4);
+  CHECK(info("instances") == "2");
+  CHECK(info("reservations") == "0");
+  CHECK(info("free_cpu_cores") == "4");
+  // The offer was consumed: it can be neither reused nor released.
+  CHECK(is(ask<deploy_service_reply>(zm, deploy_req(2, o.proposal.offer_id)).error(),
+           errc::offer_expired));
+  CHECK(is(ask<status_reply>(zm, release_offer{o.proposal.offer_id}).error(), errc::offer_expired));
+  // Its expiry timer firing later changes nothing.
+  advance(5s);
+  CHECK(info("instances") == "2");
+  CHECK(info("free_cpu_cores") == "4");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: deploying without an offer needs free capacity") {
+  start(8);
+  REQUIRE(ask<zone_offer>(zm, eval_req(3)).value().accepted);  // 6 of 8 cores held
+  auto d = ask<deploy_service_reply>(zm, deploy_req(2));
+  REQUIRE_FALSE(d);
+  CHECK(is(d.error(), errc::insufficient_capacity));
+  CHECK(reason_of(d.error()).find("need 4 cores") != std::string::npos);
+  CHECK(reason_of(d.error()).find("free are 2 cores") != std::string::npos);
+  auto ok = ask<deploy_service_reply>(zm, deploy_req(1));
+  REQUIRE(ok);
+  CHECK(ok->instance_ids.size() == 1);
+  CHECK(info("free_cpu_cores") == "0");
+  auto gpu = deploy_req(1);
+  gpu.service.hardware.gpus = 1;
+  auto refused = ask<deploy_service_reply>(zm, gpu);
+  REQUIRE_FALSE(refused);
+  CHECK(reason_of(refused.error()).find("GPU") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: 50 concurrent evaluations never over-commit the zone") {
+  start(20);  // room for 10 instances of 2 cores
+  std::vector<decltype(self->request(zm, caf::infinite, eval_req(1)))> handles;
+  for (int i = 0; i < 50; ++i) handles.push_back(self->request(zm, caf::infinite, eval_req(1)));
+  run();
+  int accepted = 0;
+  int declined = 0;
+  std::set<std::string> ids;
+  for (auto& h : handles)
+    h.receive(
+        [&](zone_offer& o) {
+          if (o.accepted) {
+            ++accepted;
+            ids.insert(o.proposal.offer_id.value);
+          } else {
+            ++declined;
+          }
+        },
+        [&](caf::error& e) { FAIL(describe(e)); });
+  CHECK(accepted == 10);
+  CHECK(declined == 40);
+  CHECK(ids.size() == 10);
+  CHECK(info("free_cpu_cores") == "0");
+  CHECK(info("reserved_instances") == "10");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: a batch is answered in order in one reply") {
+  start(8);
+  zone_evaluate_batch batch;
+  batch.requests = {eval_req(2), eval_req(2), eval_req(1)};
+  batch.requests[1].service.hardware.gpus = 1;  // infeasible: no GPU here
+  auto r = ask<zone_offer_batch>(zm, batch);
+  REQUIRE(r);
+  REQUIRE(r->offers.size() == 3);
+  CHECK(r->offers[0].accepted);
+  CHECK(r->offers[0].proposal.instances == 2);
+  CHECK_FALSE(r->offers[1].accepted);
+  CHECK(r->offers[1].reason.find("GPU") != std::string::npos);
+  CHECK(r->offers[2].accepted);
+  CHECK(info("free_cpu_cores") == "2");
+  auto empty = ask<zone_offer_batch>(zm, zone_evaluate_batch{});
+  REQUIRE(empty);
+  CHECK(empty->offers.empty());
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: a service-specific evaluator scores the offer") {
+  start(8);
+  auto custom = sys.spawn([](evaluator_actor::pointer) -> evaluator_actor::behavior_type {
+    return {[](const evaluate& q) {
+      evaluation e;
+      e.feasible = q.free.free_cpu_cores >= 6;
+      e.instances = 1;
+      e.scores.total = 0.42;
+      e.cost = 1.5;
+      e.reason = e.feasible ? "" : "custom says no";
+      return e;
+    }};
+  });
+  dir->put(names::evaluator("custom"), caf::actor_cast<caf::actor>(custom));
+  run();
+  auto o = ask<zone_offer>(zm, eval_req(2, "custom"));
+  REQUIRE(o);
+  REQUIRE(o->accepted);
+  CHECK(o->proposal.scores.total == doctest::Approx(0.42));
+  CHECK(o->proposal.instances == 1);
+  CHECK(o->proposal.cost == doctest::Approx(1.5));
+  REQUIRE(ask<zone_offer>(zm, eval_req(1, "custom"))->accepted);  // 4 of 8 cores now held
+  auto no = ask<zone_offer>(zm, eval_req(1, "custom"));
+  REQUIRE(no);
+  CHECK_FALSE(no->accepted);
+  CHECK(no->reason == "custom says no");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: a missing evaluator declines at once") {
+  start(8);
+  auto o = ask<zone_offer>(zm, eval_req(1, "nope"));
+  REQUIRE(o);
+  CHECK_FALSE(o->accepted);
+  CHECK(o->reason == "no evaluator 'nope' in zone edge-1");
+  CHECK(info("free_cpu_cores") == "8");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: a hanging evaluator is declined after its timeout") {
+  zone::zone_manager_config cfg;
+  cfg.parameters = edge(8);
+  cfg.evaluator_timeout_ms = 100;
+  start(cfg);
+  auto mute = sys.spawn(mute_evaluator);
+  dir->put(names::evaluator("slow"), caf::actor_cast<caf::actor>(mute));
+  run();
+  auto waiting = self->request(zm, caf::infinite, eval_req(1, "slow"));
+  run();
+  CHECK(self->mailbox().empty());  // no answer yet, and the zone is not blocked meanwhile:
+  CHECK(info("free_cpu_cores") == "8");
+  advance(99ms);
+  CHECK(self->mailbox().empty());
+  advance(1ms);
+  REQUIRE_FALSE(self->mailbox().empty());
+  waiting.receive(
+      [](zone_offer& o) {
+        CHECK_FALSE(o.accepted);
+        CHECK(o.reason == "evaluator 'slow' did not answer");
+      },
+      [](caf::error& e) { FAIL(describe(e)); });
+  // Even in a batch the manager answers, with the other requests scored normally.
+  zone_evaluate_batch batch;
+  batch.requests = {eval_req(1), eval_req(1, "slow")};
+  auto r = ask<zone_offer_batch>(zm, batch, 100ms);
+  REQUIRE(r);
+  CHECK(r->offers[0].accepted);
+  CHECK_FALSE(r->offers[1].accepted);
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: a crashing evaluator is declined, not fatal") {
+  start(8);
+  auto crash = sys.spawn([](evaluator_actor::pointer self) -> evaluator_actor::behavior_type {
+    return {[=](const evaluate&) -> caf::result<evaluation> {
+      auto err = fusion::make_error(errc::evaluator_unavailable, "boom");
+      self->quit(err);
+      return err;
+    }};
+  });
+  dir->put(names::evaluator("crashy"), caf::actor_cast<caf::actor>(crash));
+  run();
+  auto o = ask<zone_offer>(zm, eval_req(1, "crashy"));
+  REQUIRE(o);
+  CHECK_FALSE(o->accepted);
+  CHECK(o->reason == "evaluator 'crashy' did not answer");
+  // Asking the dead evaluator again fails at once, also declined.
+  auto again = ask<zone_offer>(zm, eval_req(1, "crashy"));
+  REQUIRE(again);
+  CHECK_FALSE(again->accepted);
+  CHECK(ask<zone_offer>(zm, eval_req(1))->accepted);  // the manager lives on
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: graceful termination drains and frees the instance") {
+  start(8);
+  auto d = ask<deploy_service_reply>(zm, deploy_req(1)).value();
+  auto id = d.instance_ids[0];
+  auto inst = dir->get_as<service_lifecycle_actor>(d.instances[0].actor);
+  auto s = ask<session_granted>(inst, acquire_session{"alice"}).value();
+  CHECK(info("free_cpu_cores") == "6");
+  auto pending = self->request(zm, caf::infinite, terminate_service_instance{id, 2000});
+  run();
+  CHECK(self->mailbox().empty());   // waits for alice
+  CHECK(info("instances") == "0");  // withdrawn at once
+  REQUIRE(ask<status_reply>(inst, release_session{s.session_id}));
+  bool got = false;
+  pending.receive(
+      [&](status_reply& r) {
+        got = true;
+        CHECK(r.detail == "graceful: drained");
+      },
+      [](caf::error& e) { FAIL(describe(e)); });
+  CHECK(got);
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK(info("terminated_graceful") == "1");
+  CHECK_FALSE(dir->get(names::instance(id.value)));
+  auto unknown = ask<status_reply>(zm, terminate_service_instance{id, 0});
+  REQUIRE_FALSE(unknown);
+  CHECK(is(unknown.error(), errc::unknown_instance));
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: an instance ignoring stop is forced down") {
+  zone::zone_manager_config cfg;
+  cfg.parameters = edge(8);
+  cfg.force_grace_ms = 1000;
+  start(cfg);
+  auto d = ask<deploy_service_reply>(zm, deploy_req(1)).value();
+  auto id = d.instance_ids[0];
+  // Replace the instance with one that accepts service_stop and never answers it.
+  auto deaf =
+      sys.spawn([](service_lifecycle_actor::pointer) -> service_lifecycle_actor::behavior_type {
+        return {
+            [](const service_start&) -> caf::result<status_reply> { return status_reply{}; },
+            [](const service_stop&) -> caf::result<status_reply> {
+              return caf::delegated<status_reply>{};
+            },
+            [](get_available_sessions) { return available_sessions{}; },
+            [](const modify_sessions&) { return status_reply{}; },
+            [](const get_information&) { return information{}; },
+            [](const acquire_session&) -> caf::result<session_granted> {
+              return caf::delegated<session_granted>{};
+            },
+            [](const release_session&) { return status_reply{}; },
+        };
+      });
+  caf::actor deaf_handle = caf::actor_cast<caf::actor>(deaf);
+  dir->put(names::instance(id.value), deaf_handle);
+  run();
+  self->monitor(deaf_handle);
+  auto pending = self->request(zm, caf::infinite, terminate_service_instance{id, 3000});
+  run();
+  advance(3999ms);
+  CHECK(info("terminated_forced") == "0");
+  advance(1ms);
+  bool forced = false;
+  pending.receive(
+      [&](status_reply& r) {
+        forced = r.detail.rfind("forced: instance did not stop within 4000 ms", 0) == 0;
+      },
+      [](caf::error& e) { FAIL(describe(e)); });
+  CHECK(forced);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(0s) >> [] {});
+  CHECK(down);
+  CHECK(info("terminated_forced") == "1");
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK_FALSE(dir->get(names::instance(id.value)));
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: service information sums the instances' slots") {
+  start(8);
+  auto d = ask<deploy_service_reply>(zm, deploy_req(2)).value();
+  auto inst = dir->get_as<service_lifecycle_actor>(d.instances[1].actor);
+  REQUIRE(ask<session_granted>(inst, acquire_session{"a"}));
+  auto i = ask<information>(zm, get_service_information{game, info_category::summary});
+  REQUIRE(i);
+  CHECK(i->values["instances"] == "2");
+  CHECK(i->values["available_sessions"] == "7");
+  CHECK(i->values["max_sessions"] == "8");
+  CHECK(i->values["unreachable"] == "0");
+  auto other = ask<information>(zm, get_service_information{"fusion://acme/none", {}});
+  REQUIRE(other);
+  CHECK(other->values["instances"] == "0");
+  CHECK(other->values["available_sessions"] == "0");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: registers with the zone registry and reports changes") {
+  auto log = std::make_shared<registry_log>();
+  auto reg = sys.spawn(fake_registry, log);
+  dir->put(names::zone_registry, reg);
+  start(8);
+  REQUIRE(log->registrations.size() == 1);
+  const auto& r = log->registrations[0];
+  CHECK(r.caller.name == "zone/edge-1");
+  CHECK(r.caller.kind == role::zone_admin);
+  CHECK(r.parameters == edge(8));
+  CHECK(r.manager == locator{"", names::zone_manager("edge-1")});
+  CHECK(info("zone_id") == "zone-42");
+  auto o = ask<zone_offer>(zm, eval_req(2)).value();
+  CHECK(o.proposal.zone_id.value == "zone-42");
+  REQUIRE_FALSE(log->resources.empty());
+  CHECK(log->resources.back().zone_id.value == "zone-42");
+  CHECK(log->resources.back().information.reservations == 1);
+  CHECK(log->resources.back().information.free_cpu_cores == 4);
+  REQUIRE(ask<deploy_service_reply>(zm, deploy_req(2, o.proposal.offer_id)));
+  REQUIRE_FALSE(log->services.empty());
+  REQUIRE(log->services.back().information.size() == 1);
+  CHECK(log->services.back().information[0].service == game);
+  CHECK(log->services.back().information[0].instances == 2);
+  CHECK(log->services.back().information[0].max_sessions == 8);
+  CHECK(log->resources.back().information.instances == 2);
+  CHECK(log->resources.back().information.reservations == 0);
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: a zone without a registry still works, unregistered") {
+  start(8);
+  CHECK(info("registration") == "not registered");
+  CHECK(ask<zone_offer>(zm, eval_req(1))->accepted);
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: a failed deployment step frees what it held") {
+  start(8);
+  caf::anon_send_exit(dir->get(names::dc_agent("edge-1")), caf::exit_reason::kill);
+  run();
+  auto d = ask<deploy_service_reply>(zm, deploy_req(2));
+  REQUIRE_FALSE(d);
+  CHECK(reason_of(d.error()).find("failed at prepare") != std::string::npos);
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK(info("reservations") == "0");
+  CHECK(info("deploy_failures") == "1");
+  CHECK(info("instances") == "0");
+}
+
+TEST_CASE_FIXTURE(zone_fx, "zone manager: staggered offers each lapse exactly at their own TTL") {
+  start(8);
+  auto a = ask<zone_offer>(zm, eval_req(1)).value();
+  advance(1000ms);
+  auto b = ask<zone_offer>(zm, eval_req(1)).value();
+  auto c = ask<zone_offer>(zm, eval_req(1)).value();
+  REQUIRE(ask<status_reply>(zm, release_offer{c.proposal.offer_id}));
+  CHECK(b.proposal.expires_at == a.proposal.expires_at + 1000);
+  CHECK(info("free_cpu_cores") == "4");
+  advance(4000ms);  // a lapses
+  CHECK(info("free_cpu_cores") == "6");
+  CHECK(is(ask<deploy_service_reply>(zm, deploy_req(1, a.proposal.offer_id)).error(),
+           errc::offer_expired));
+  advance(999ms);
+  CHECK(info("free_cpu_cores") == "6");
+  advance(1ms);  // b lapses
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK(info("offers_expired") == "2");
+  CHECK(info("offers_released") == "1");
+  // The timer is re-armed for offers made after the queue ran empty.
+  REQUIRE(ask<zone_offer>(zm, eval_req(1))->accepted);
+  advance(5000ms);
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK(info("offers_expired") == "3");
+}
