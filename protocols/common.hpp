@@ -16,10 +16,10 @@ namespace fusion::protocols {
 
 /// Identity of a message type on the wire and in the store: stable forever.
 struct message_meta {
-  uint16_t type_id;      ///< Stable id: high byte = family, low byte = message.
-  const char* name;      ///< Stable snake_case name, as in the spec's tables.
-  uint8_t version;       ///< Current encoding version (fields are append-only).
-  uint8_t min_fields;    ///< Fields a frame must carry to be accepted.
+  uint16_t type_id;    ///< Stable id: high byte = family, low byte = message.
+  const char* name;    ///< Stable snake_case name, as in the spec's tables.
+  uint8_t version;     ///< Current encoding version (fields are append-only).
+  uint8_t min_fields;  ///< Fields a frame must carry to be accepted.
 };
 
 /// Milliseconds since the Unix epoch, as read from runtime's clock (never the wall clock).
@@ -58,9 +58,9 @@ enum class status : uint8_t {
 /// A multidimensional score (§5.4.2.2.1). The standard keys are fields; evaluators may add
 /// more under `extra`. Every value lies in [0, 1], higher is better.
 struct score {
-  double total = 0;     ///< Overall suitability of the location.
-  double hardware = 0;  ///< How well the hardware matches the requirements.
-  double capacity = 0;  ///< Share of the requested capacity the zone can host.
+  double total = 0;                     ///< Overall suitability of the location.
+  double hardware = 0;                  ///< How well the hardware matches the requirements.
+  double capacity = 0;                  ///< Share of the requested capacity the zone can host.
   std::map<std::string, double> extra;  ///< Further dimensions ("network", "cost", ...).
 
   /// Value of any key, standard or extra; 0 if absent.
@@ -89,16 +89,16 @@ typename Inspector::result_type inspect(Inspector& f, locator& x) {
 /// A zone's answer to zone_evaluate: a binding contract (§5.4.2.1). The zone holds the
 /// reserved capacity until `expires_at` or until the offer is used by deploy_service.
 struct offer {
-  fusion_id offer_id;         ///< Reservation handle to quote in deploy_service.
-  fusion_id zone_id;          ///< Offering zone.
-  std::string zone_name;      ///< Offering zone's name, for people.
-  service_uri service;        ///< Service the offer is for.
-  score scores;               ///< The zone's evaluation.
-  double cost = 0;            ///< Price of the whole offer, in cost units per hour.
-  uint32_t instances = 0;     ///< Instances the zone commits to host.
+  fusion_id offer_id;                  ///< Reservation handle to quote in deploy_service.
+  fusion_id zone_id;                   ///< Offering zone.
+  std::string zone_name;               ///< Offering zone's name, for people.
+  service_uri service;                 ///< Service the offer is for.
+  score scores;                        ///< The zone's evaluation.
+  double cost = 0;                     ///< Price of the whole offer, in cost units per hour.
+  uint32_t instances = 0;              ///< Instances the zone commits to host.
   uint32_t sessions_per_instance = 0;  ///< Session slots per instance.
-  double latency_ms = 0;      ///< Estimated latency to the requested users.
-  timestamp_ms expires_at = 0;  ///< The reservation lapses at this time.
+  double latency_ms = 0;               ///< Estimated latency to the requested users.
+  timestamp_ms expires_at = 0;         ///< The reservation lapses at this time.
   friend bool operator==(const offer&, const offer&) = default;
 };
 

@@ -169,14 +169,14 @@ typename Inspector::result_type inspect(Inspector& f, instance_launched& x) {
 }
 
 /// Typed interface of a DC agent (§6.4.4).
-using dc_management_actor = caf::typed_actor<
-  caf::replies_to<prepare_service_environment>::with<environment_reply>,
-  caf::replies_to<reset_service_environment>::with<status_reply>,
-  caf::replies_to<terminate_service_environment>::with<status_reply>,
-  caf::replies_to<dc_get_information>::with<information>,
-  caf::replies_to<get_environment_information>::with<information>,
-  caf::replies_to<enable_probe>::with<probe_reply>,
-  caf::replies_to<disable_probe>::with<status_reply>,
-  caf::replies_to<launch_instance>::with<instance_launched>>;
+using dc_management_actor =
+    caf::typed_actor<caf::replies_to<prepare_service_environment>::with<environment_reply>,
+                     caf::replies_to<reset_service_environment>::with<status_reply>,
+                     caf::replies_to<terminate_service_environment>::with<status_reply>,
+                     caf::replies_to<dc_get_information>::with<information>,
+                     caf::replies_to<get_environment_information>::with<information>,
+                     caf::replies_to<enable_probe>::with<probe_reply>,
+                     caf::replies_to<disable_probe>::with<status_reply>,
+                     caf::replies_to<launch_instance>::with<instance_launched>>;
 
 }  // namespace fusion::protocols

@@ -4,9 +4,12 @@ namespace fusion::protocols {
 
 std::string_view to_string(placement_policy x) {
   switch (x) {
-    case placement_policy::best_total: return "best_total";
-    case placement_policy::lowest_cost: return "lowest_cost";
-    case placement_policy::lowest_latency: return "lowest_latency";
+    case placement_policy::best_total:
+      return "best_total";
+    case placement_policy::lowest_cost:
+      return "lowest_cost";
+    case placement_policy::lowest_latency:
+      return "lowest_latency";
   }
   return "best_total";
 }
@@ -23,9 +26,12 @@ bool from_string(std::string_view s, placement_policy& out) {
 
 std::string_view to_string(role x) {
   switch (x) {
-    case role::service_provider: return "service_provider";
-    case role::zone_admin: return "zone_admin";
-    case role::domain_admin: return "domain_admin";
+    case role::service_provider:
+      return "service_provider";
+    case role::zone_admin:
+      return "zone_admin";
+    case role::domain_admin:
+      return "domain_admin";
   }
   return "service_provider";
 }

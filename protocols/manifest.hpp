@@ -25,7 +25,7 @@ enum class role : uint8_t {
 
 /// Who is asking. Authenticated by the node link layer; trusted in-process.
 struct principal {
-  std::string name;               ///< e.g. "acme"
+  std::string name;  ///< e.g. "acme"
   role kind = role::service_provider;
   friend bool operator==(const principal&, const principal&) = default;
 };
@@ -56,12 +56,12 @@ typename Inspector::result_type inspect(Inspector& f, channel& x) {
 /// Hardware an instance needs (hard constraints) or prefers (affinities), §4.2.3.
 struct hardware_requirements {
   std::string os = "linux";
-  uint32_t cpu_cores = 1;      ///< Per instance.
-  uint64_t memory_mb = 512;    ///< Per instance.
-  uint32_t gpus = 0;           ///< GPUs per instance; 0 = none needed.
-  std::string gpu_model;       ///< Required GPU model substring; "" = any.
-  uint64_t gpu_memory_mb = 0;  ///< Minimum GPU memory.
-  double min_shader_model = 0; ///< Minimum shader model, e.g. 5.0.
+  uint32_t cpu_cores = 1;                 ///< Per instance.
+  uint64_t memory_mb = 512;               ///< Per instance.
+  uint32_t gpus = 0;                      ///< GPUs per instance; 0 = none needed.
+  std::string gpu_model;                  ///< Required GPU model substring; "" = any.
+  uint64_t gpu_memory_mb = 0;             ///< Minimum GPU memory.
+  double min_shader_model = 0;            ///< Minimum shader model, e.g. 5.0.
   std::vector<std::string> accelerators;  ///< Required accelerators ("h264-encoder").
   std::vector<std::string> affinities;    ///< Preferred, not required (scored, not filtered).
   friend bool operator==(const hardware_requirements&, const hardware_requirements&) = default;
@@ -102,7 +102,7 @@ struct manifest {
   std::vector<std::string> dependencies;  ///< Service URIs this one needs.
   std::vector<channel> channels;
   // deployment and platform dependencies (§4.2.3)
-  std::string image;                   ///< Software image or package location.
+  std::string image;  ///< Software image or package location.
   std::vector<std::string> packages;
   hardware_requirements hardware;
   std::vector<std::string> functions;  ///< High-level functions used ("video-encode").
@@ -117,21 +117,21 @@ struct manifest {
   std::vector<monitoring_threshold> thresholds;
   // mapping (§4.2.7)
   placement_policy policy = placement_policy::best_total;
-  double latency_budget_ms = 0;        ///< For lowest_latency: acceptable latency; 0 = none.
-  std::vector<std::string> fixed_zones;  ///< If set, only these zones are considered.
+  double latency_budget_ms = 0;              ///< For lowest_latency: acceptable latency; 0 = none.
+  std::vector<std::string> fixed_zones;      ///< If set, only these zones are considered.
   std::vector<geo_location> user_locations;  ///< Where users are expected.
-  std::string evaluator;               ///< Service-specific evaluator name; "" = generic.
+  std::string evaluator;                     ///< Service-specific evaluator name; "" = generic.
   // policies (§4.2.8)
-  uint32_t pre_deploy_instances = 0;   ///< Instances to deploy at registration (SR-4).
+  uint32_t pre_deploy_instances = 0;  ///< Instances to deploy at registration (SR-4).
   uint32_t min_instances = 0;
   // security and privacy (§4.2.9)
   std::vector<std::string> allowed_regions;  ///< If set, only these regions.
   std::vector<std::string> denied_regions;
-  std::string isolation;               ///< "container", "vm", "bare-metal" or "".
+  std::string isolation;  ///< "container", "vm", "bare-metal" or "".
   // business (§4.2.10)
-  double cost_ceiling = 0;             ///< Max cost per hour for all instances; 0 = none.
-  uint32_t max_instances = 0;          ///< 0 = unlimited.
-  std::string billing;                 ///< "per-session", "per-hour", ...
+  double cost_ceiling = 0;     ///< Max cost per hour for all instances; 0 = none.
+  uint32_t max_instances = 0;  ///< 0 = unlimited.
+  std::string billing;         ///< "per-session", "per-hour", ...
   friend bool operator==(const manifest&, const manifest&) = default;
 };
 
@@ -148,10 +148,10 @@ typename Inspector::result_type inspect(Inspector& f, manifest& x) {
 
 /// A GPU model present in a zone.
 struct gpu_spec {
-  std::string model;       ///< e.g. "nvidia-a100"
+  std::string model;  ///< e.g. "nvidia-a100"
   uint64_t memory_mb = 0;
   double shader_model = 0;
-  uint32_t count = 0;      ///< GPUs of this model in the zone.
+  uint32_t count = 0;  ///< GPUs of this model in the zone.
   friend bool operator==(const gpu_spec&, const gpu_spec&) = default;
 };
 
@@ -162,20 +162,20 @@ typename Inspector::result_type inspect(Inspector& f, gpu_spec& x) {
 
 /// What a zone has in total (capabilities) and sells (cost model), §5.5.2.1.
 struct zone_parameters {
-  std::string name;                      ///< Unique within the domain.
+  std::string name;  ///< Unique within the domain.
   geo_location location;
   std::map<std::string, double> latency_ms;  ///< Region → measured latency; overrides distance.
   std::string os = "linux";
-  uint32_t cpu_cores = 0;                ///< Total cores available to FUSION.
-  uint64_t memory_mb = 0;                ///< Total memory available to FUSION.
+  uint32_t cpu_cores = 0;  ///< Total cores available to FUSION.
+  uint64_t memory_mb = 0;  ///< Total memory available to FUSION.
   std::vector<gpu_spec> gpus;
   std::vector<std::string> accelerators;
   std::vector<std::string> isolation = {"container"};  ///< Isolation techniques offered.
-  uint32_t max_instances = 0;            ///< Instance cap; 0 = bounded by resources only.
+  uint32_t max_instances = 0;  ///< Instance cap; 0 = bounded by resources only.
   double cost_per_instance_hour = 0;
   double cost_per_core_hour = 0;
   double cost_per_gpu_hour = 0;
-  std::vector<std::string> evaluators;   ///< Service-specific evaluators reachable here.
+  std::vector<std::string> evaluators;  ///< Service-specific evaluators reachable here.
   friend bool operator==(const zone_parameters&, const zone_parameters&) = default;
 };
 
@@ -189,13 +189,13 @@ typename Inspector::result_type inspect(Inspector& f, zone_parameters& x) {
 /// FUSION-specific deployment parameters (§5.5.1.3 DeployParameters).
 struct deploy_parameters {
   uint32_t instances = 1;
-  uint32_t sessions_per_instance = 0;  ///< 0 = the manifest's value.
+  uint32_t sessions_per_instance = 0;        ///< 0 = the manifest's value.
   std::vector<geo_location> user_locations;  ///< Overrides the manifest's when non-empty.
-  std::string region;                  ///< Restrict to this region; "" = anywhere allowed.
-  double max_cost = 0;                 ///< Per hour; 0 = the manifest's ceiling.
-  bool has_policy = false;             ///< Whether `policy` overrides the manifest's.
+  std::string region;                        ///< Restrict to this region; "" = anywhere allowed.
+  double max_cost = 0;                       ///< Per hour; 0 = the manifest's ceiling.
+  bool has_policy = false;                   ///< Whether `policy` overrides the manifest's.
   placement_policy policy = placement_policy::best_total;
-  double latency_budget_ms = 0;        ///< 0 = the manifest's.
+  double latency_budget_ms = 0;  ///< 0 = the manifest's.
   friend bool operator==(const deploy_parameters&, const deploy_parameters&) = default;
 };
 

@@ -13,15 +13,23 @@ inline constexpr const char* deployment = "domain/deployment";
 inline constexpr const char* generic_evaluator = "evaluator/generic";
 
 /// Zone manager of the zone called `zone_name`.
-inline std::string zone_manager(const std::string& zone_name) { return "zone/" + zone_name; }
+inline std::string zone_manager(const std::string& zone_name) {
+  return "zone/" + zone_name;
+}
 
 /// DC agent of the zone called `zone_name`.
-inline std::string dc_agent(const std::string& zone_name) { return "zone/" + zone_name + "/dc"; }
+inline std::string dc_agent(const std::string& zone_name) {
+  return "zone/" + zone_name + "/dc";
+}
 
 /// Service instance with id `instance_id`.
-inline std::string instance(const std::string& instance_id) { return "instance/" + instance_id; }
+inline std::string instance(const std::string& instance_id) {
+  return "instance/" + instance_id;
+}
 
 /// A service-specific evaluator called `name` (manifest mapping.evaluator).
-inline std::string evaluator(const std::string& name) { return "evaluator/" + name; }
+inline std::string evaluator(const std::string& name) {
+  return "evaluator/" + name;
+}
 
 }  // namespace fusion::protocols::names

@@ -189,8 +189,8 @@ struct zone_verdict {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_verdict& x) {
-  return f(caf::meta::type_name("zone_verdict"), x.zone_id, x.zone_name, x.preselected,
-           x.answered, x.offered, x.chosen, x.zone_offer, x.reason);
+  return f(caf::meta::type_name("zone_verdict"), x.zone_id, x.zone_name, x.preselected, x.answered,
+           x.offered, x.chosen, x.zone_offer, x.reason);
 }
 
 /// Ask the placement function to choose zones for a service (§5.4.2.1). With `dry_run`
@@ -215,11 +215,11 @@ struct placement_decision {
   fusion_id decision_id;
   service_uri service;
   placement_policy policy = placement_policy::best_total;
-  uint32_t zones_known = 0;        ///< Zones in the registry at step 1.
+  uint32_t zones_known = 0;  ///< Zones in the registry at step 1.
   std::vector<zone_verdict> verdicts;
-  std::vector<offer> chosen;       ///< Accepted offers, best first.
-  bool satisfied = false;          ///< Chosen offers cover the requested instances.
-  std::string summary;             ///< One line for people.
+  std::vector<offer> chosen;  ///< Accepted offers, best first.
+  bool satisfied = false;     ///< Chosen offers cover the requested instances.
+  std::string summary;        ///< One line for people.
   timestamp_ms decided_at = 0;
   friend bool operator==(const placement_decision&, const placement_decision&) = default;
 };
@@ -256,21 +256,21 @@ typename Inspector::result_type inspect(Inspector& f, stop_service_instances& x)
 }
 
 /// Typed interface of the registrar (§5.5.1.1, §5.5.1.2).
-using registrar_actor = caf::typed_actor<
-  caf::replies_to<register_service>::with<register_service_reply>,
-  caf::replies_to<unregister_service>::with<status_reply>,
-  caf::replies_to<update_service>::with<status_reply>,
-  caf::replies_to<query_service_by_name>::with<service_description>,
-  caf::replies_to<query_service_by_category>::with<service_list>>;
+using registrar_actor =
+    caf::typed_actor<caf::replies_to<register_service>::with<register_service_reply>,
+                     caf::replies_to<unregister_service>::with<status_reply>,
+                     caf::replies_to<update_service>::with<status_reply>,
+                     caf::replies_to<query_service_by_name>::with<service_description>,
+                     caf::replies_to<query_service_by_category>::with<service_list>>;
 
 /// Typed interface of the domain deployment function (§5.5.1.3, §5.4.4).
 using deployment_actor =
-  caf::typed_actor<caf::replies_to<deploy_service>::with<deploy_service_reply>,
-                   caf::replies_to<stop_service_instances>::with<status_reply>>;
+    caf::typed_actor<caf::replies_to<deploy_service>::with<deploy_service_reply>,
+                     caf::replies_to<stop_service_instances>::with<status_reply>>;
 
 /// Typed interface of the placement function (§5.4.2.1).
 using placement_actor =
-  caf::typed_actor<caf::replies_to<place_service>::with<placement_decision>,
-                   caf::replies_to<explain_placement>::with<placement_decision>>;
+    caf::typed_actor<caf::replies_to<place_service>::with<placement_decision>,
+                     caf::replies_to<explain_placement>::with<placement_decision>>;
 
 }  // namespace fusion::protocols

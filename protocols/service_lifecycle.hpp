@@ -154,13 +154,13 @@ typename Inspector::result_type inspect(Inspector& f, release_session& x) {
 }
 
 /// Typed interface of a service instance (§4.5.1 plus session slots).
-using service_lifecycle_actor = caf::typed_actor<
-  caf::replies_to<service_start>::with<status_reply>,
-  caf::replies_to<service_stop>::with<status_reply>,
-  caf::replies_to<get_available_sessions>::with<available_sessions>,
-  caf::replies_to<modify_sessions>::with<status_reply>,
-  caf::replies_to<get_information>::with<information>,
-  caf::replies_to<acquire_session>::with<session_granted>,
-  caf::replies_to<release_session>::with<status_reply>>;
+using service_lifecycle_actor =
+    caf::typed_actor<caf::replies_to<service_start>::with<status_reply>,
+                     caf::replies_to<service_stop>::with<status_reply>,
+                     caf::replies_to<get_available_sessions>::with<available_sessions>,
+                     caf::replies_to<modify_sessions>::with<status_reply>,
+                     caf::replies_to<get_information>::with<information>,
+                     caf::replies_to<acquire_session>::with<session_granted>,
+                     caf::replies_to<release_session>::with<status_reply>>;
 
 }  // namespace fusion::protocols

@@ -104,8 +104,8 @@ struct resource_report {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, resource_report& x) {
-  return f(caf::meta::type_name("resource_report"), x.free_cpu_cores, x.free_memory_mb,
-           x.free_gpus, x.instances, x.reservations, x.healthy);
+  return f(caf::meta::type_name("resource_report"), x.free_cpu_cores, x.free_memory_mb, x.free_gpus,
+           x.instances, x.reservations, x.healthy);
 }
 
 /// FUSIONUpdateResourceInformation.
@@ -170,7 +170,7 @@ typename Inspector::result_type inspect(Inspector& f, zone_rejection& x) {
 /// Reply to preselect_zones.
 struct preselection {
   static constexpr message_meta meta{0x0608, "preselection", 1, 1};
-  std::vector<zone_record> candidates;  ///< Best candidates first, at most k.
+  std::vector<zone_record> candidates;   ///< Best candidates first, at most k.
   std::vector<zone_rejection> rejected;  ///< Zones failing hard constraints.
   uint32_t zones_known = 0;
   friend bool operator==(const preselection&, const preselection&) = default;
@@ -205,13 +205,13 @@ typename Inspector::result_type inspect(Inspector& f, zone_list& x) {
 }
 
 /// Typed interface of the zone registry (§5.5.2).
-using zone_registry_actor = caf::typed_actor<
-  caf::replies_to<register_zone>::with<register_zone_reply>,
-  caf::replies_to<update_zone>::with<status_reply>,
-  caf::replies_to<unregister_zone>::with<status_reply>,
-  caf::replies_to<update_service_information>::with<status_reply>,
-  caf::replies_to<update_resource_information>::with<status_reply>,
-  caf::replies_to<preselect_zones>::with<preselection>,
-  caf::replies_to<list_zones>::with<zone_list>>;
+using zone_registry_actor =
+    caf::typed_actor<caf::replies_to<register_zone>::with<register_zone_reply>,
+                     caf::replies_to<update_zone>::with<status_reply>,
+                     caf::replies_to<unregister_zone>::with<status_reply>,
+                     caf::replies_to<update_service_information>::with<status_reply>,
+                     caf::replies_to<update_resource_information>::with<status_reply>,
+                     caf::replies_to<preselect_zones>::with<preselection>,
+                     caf::replies_to<list_zones>::with<zone_list>>;
 
 }  // namespace fusion::protocols

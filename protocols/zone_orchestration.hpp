@@ -6,7 +6,6 @@
 #include "protocols/orchestration_management.hpp"
 #include "protocols/service_lifecycle.hpp"
 #include "protocols/zone_management.hpp"
-#include "protocols/zone_management.hpp"
 
 namespace fusion::protocols {
 
@@ -149,15 +148,15 @@ typename Inspector::result_type inspect(Inspector& f, release_offers& x) {
 }
 
 /// Typed interface of a zone manager toward its domain (§6.4.1).
-using zone_manager_actor = caf::typed_actor<
-  caf::replies_to<zone_evaluate>::with<zone_offer>,
-  caf::replies_to<zone_evaluate_batch>::with<zone_offer_batch>,
-  caf::reacts_to<release_offers>,
-  caf::replies_to<release_offer>::with<status_reply>,
-  caf::replies_to<zone_deploy_service>::with<deploy_service_reply>,
-  caf::replies_to<terminate_service_instance>::with<status_reply>,
-  caf::replies_to<get_service_information>::with<information>,
-  caf::replies_to<get_zone_information>::with<information>>;
+using zone_manager_actor =
+    caf::typed_actor<caf::replies_to<zone_evaluate>::with<zone_offer>,
+                     caf::replies_to<zone_evaluate_batch>::with<zone_offer_batch>,
+                     caf::reacts_to<release_offers>,
+                     caf::replies_to<release_offer>::with<status_reply>,
+                     caf::replies_to<zone_deploy_service>::with<deploy_service_reply>,
+                     caf::replies_to<terminate_service_instance>::with<status_reply>,
+                     caf::replies_to<get_service_information>::with<information>,
+                     caf::replies_to<get_zone_information>::with<information>>;
 
 // --- Evaluators (§5.4.2.2) ---
 

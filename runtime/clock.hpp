@@ -60,15 +60,14 @@ class rng {
 class id_generator {
  public:
   explicit id_generator(std::string prefix, uint64_t next = 1)
-    : prefix_(std::move(prefix)), next_(next) {}
+      : prefix_(std::move(prefix)), next_(next) {}
 
   /// The next id.
   protocols::fusion_id make() { return {prefix_ + "-" + std::to_string(next_++)}; }
 
   /// Ensures later ids are above `n` (after reloading stored ids).
   void skip_past(uint64_t n) {
-    if (n >= next_)
-      next_ = n + 1;
+    if (n >= next_) next_ = n + 1;
   }
 
   const std::string& prefix() const { return prefix_; }

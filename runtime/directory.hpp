@@ -54,8 +54,7 @@ class directory {
   std::vector<std::string> names() const {
     std::lock_guard<std::mutex> guard{mtx_};
     std::vector<std::string> out;
-    for (const auto& kv : entries_)
-      out.push_back(kv.first);
+    for (const auto& kv : entries_) out.push_back(kv.first);
     return out;
   }
 

@@ -31,7 +31,7 @@ struct det_fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{init(cfg)};
   caf::scheduler::test_coordinator& sched =
-    dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+      dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   caf::scoped_actor self{sys, true};
 
   det_fixture() { sched.clock().current_time += std::chrono::hours(1); }
@@ -52,11 +52,9 @@ struct det_fixture {
                            std::optional<caf::timespan> after = std::nullopt) {
     auto rh = self->request(dst, caf::infinite, std::move(req));
     sched.run();
-    if (after)
-      advance(*after);
+    if (after) advance(*after);
     caf::expected<Reply> res{caf::sec::request_timeout};
-    if (self->mailbox().empty())
-      return res;  // no answer (yet): never block the test
+    if (self->mailbox().empty()) return res;  // no answer (yet): never block the test
     rh.receive([&](Reply& x) { res = std::move(x); }, [&](caf::error& e) { res = std::move(e); });
     return res;
   }

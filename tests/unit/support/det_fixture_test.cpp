@@ -16,8 +16,8 @@ struct timer_state {
 caf::behavior ten_minute_timer(caf::stateful_actor<timer_state>* self) {
   self->delayed_send(self, 10min, tick_atom::value);
   return {
-    [=](tick_atom) { ++self->state.fired; },
-    [=](caf::get_atom) { return self->state.fired; },
+      [=](tick_atom) { ++self->state.fired; },
+      [=](caf::get_atom) { return self->state.fired; },
   };
 }
 
