@@ -1,6 +1,7 @@
 // fusion-node: hosts the FUSION roles named in a node config (DESIGN §5). Thin main:
 // parses the command line, loads the config, hands over to runtime::run_node().
 
+#include "actors/topology/demo.hpp"
 #include "fusion_node_embedded.hpp"
 #include "protocols/errc.hpp"
 #include "runtime/config.hpp"
@@ -24,9 +25,12 @@ enum exit_code : int { ok = 0, runtime_failure = 1, usage_error = 2, invalid_con
 constexpr const char* usage = R"(Usage:
   fusion-node [--config FILE] [--run-for SECONDS]   run a node (no --config: embedded demo)
   fusion-node check-config FILE                     validate FILE, print the effective config
+  fusion-node plan --config TOPOLOGY.toml --manifest SERVICE.yaml [--instances N] [--json]
+                                                    dry-run placement: print the decision
   fusion-node --help | --version
 
-Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid config.
+Exit codes: 0 ok, 1 runtime failure (plan: not placeable), 2 usage error,
+3 invalid config or manifest.
 Config reference: configs/reference.toml, docs/operations.md.
 
 Options)";
@@ -44,7 +48,10 @@ int main(int argc, char** argv) {
   visible.add_options()("help,h", "print this help and exit")(
       "version", "print the version and exit")("config,c", po::value<std::string>(),
                                                "node config file (TOML)")(
-      "run-for", po::value<double>(), "stop after SECONDS (overrides node.run_for_s)");
+      "run-for", po::value<double>(), "stop after SECONDS (overrides node.run_for_s)")(
+      "manifest,m", po::value<std::string>(), "plan: the service manifest (YAML) to place")(
+      "instances,n", po::value<uint32_t>()->default_value(1), "plan: instances to place")(
+      "json", "plan: print the decision as JSON");
   po::options_description all;
   all.add(visible).add_options()("args", po::value<std::vector<std::string>>());
   po::positional_options_description pos;
@@ -67,6 +74,18 @@ int main(int argc, char** argv) {
   }
   auto args =
       vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (!args.empty() && args[0] == "plan") {
+    if (args.size() != 1 || !vm.count("config") || !vm.count("manifest") || vm.count("run-for"))
+      return fail(usage_error, "plan takes --config TOPOLOGY.toml and --manifest SERVICE.yaml");
+    auto n = vm["instances"].as<uint32_t>();
+    if (n == 0) return fail(usage_error, "--instances: expected at least 1");
+    auto cfg = fusion::runtime::load_config(vm["config"].as<std::string>());
+    if (!cfg) return fail(invalid_config, fusion::describe(cfg.error()));
+    return fusion::topology::run_plan(*cfg, vm["manifest"].as<std::string>(), n,
+                                      vm.count("json") > 0, std::cout, std::cerr);
+  }
+  if (vm.count("manifest") || vm.count("json") || !vm["instances"].defaulted())
+    return fail(usage_error, "--manifest, --instances and --json belong to 'plan'");
   if (!args.empty()) {
     if (args[0] != "check-config") return fail(usage_error, "unknown command '" + args[0] + "'");
     if (args.size() != 2 || vm.count("config") || vm.count("run-for"))

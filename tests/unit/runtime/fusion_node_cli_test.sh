@@ -78,5 +78,32 @@ else
   echo "FAIL: SIGTERM: exit $got"; sed 's/^/  stderr: /' "$tmp/sig.err"; failures=$((failures + 1))
 fi
 
+# The embedded default: a whole demo domain that registers, deploys, reports and ends.
+expect 0 "the embedded default runs and ends cleanly" -- "$node" --run-for 0.2
+contains "$tmp/out" "zones (4):" "the demo lists its zones"
+contains "$tmp/out" "registered fusion://acme/cloud-game" "the demo registers its services"
+contains "$tmp/out" "* edge-ghent:" "the demo shows the chosen zone of each decision"
+contains "$tmp/out" "excluded: has no GPU" "the demo shows why zones were excluded"
+contains "$tmp/out" "instances (7):" "the demo lists every instance with its slots"
+
+# plan: a dry-run placement with its reasons, as text and JSON.
+cfg=$src/configs/embedded.toml
+svc=$src/configs/services
+expect 0 "plan places a service" -- "$node" plan --config "$cfg" --manifest "$svc/cloud-game.yaml"
+contains "$tmp/out" "* edge-ghent:" "plan marks the chosen zone"
+contains "$tmp/out" "edge-brussels: excluded: has no GPU" "plan says why a zone was excluded"
+expect 0 "plan --json" -- "$node" plan --config "$cfg" --manifest "$svc/cloud-game.yaml" --json
+contains "$tmp/out" '"satisfied": true' "plan --json reports the decision"
+contains "$tmp/out" '"reason": "zone bulk-dc-virginia: region' "plan --json carries every zone's reason"
+printf 'general:\n  name: fusion://acme/big\ndeployment:\n  hardware:\n    cpu_cores: 1000\n' \
+  >"$tmp/big.yaml"
+expect 1 "plan of an impossible service exits 1" -- "$node" plan --config "$cfg" --manifest "$tmp/big.yaml"
+contains "$tmp/out" "not placed" "plan prints the decision of an impossible placement"
+printf 'general:\n  nme: x\n' >"$tmp/bad.yaml"
+expect 3 "plan of an invalid manifest exits 3" -- "$node" plan --config "$cfg" --manifest "$tmp/bad.yaml"
+contains "$tmp/err" "bad.yaml:2" "plan names the manifest line"
+expect 2 "plan without --manifest is a usage error" -- "$node" plan --config "$cfg"
+expect 2 "--json outside plan is a usage error" -- "$node" --json
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
