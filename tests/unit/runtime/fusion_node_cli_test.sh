@@ -95,7 +95,7 @@ contains "$tmp/out" "edge-brussels: excluded: has no GPU" "plan says why a zone 
 expect 0 "plan --json" -- "$node" plan --config "$cfg" --manifest "$svc/cloud-game.yaml" --json
 contains "$tmp/out" '"satisfied": true' "plan --json reports the decision"
 contains "$tmp/out" '"reason": "zone bulk-dc-virginia: region' "plan --json carries every zone's reason"
-printf 'general:\n  name: fusion://acme/big\ndeployment:\n  hardware:\n    cpu_cores: 1000\n' \
+printf 'general:\n  name: fusion://acme/big\ndeployment:\n  hardware:\n    gpus: 1\n    min_shader_model: 9.5\n' \
   >"$tmp/big.yaml"
 expect 1 "plan of an impossible service exits 1" -- "$node" plan --config "$cfg" --manifest "$tmp/big.yaml"
 contains "$tmp/out" "not placed" "plan prints the decision of an impossible placement"
