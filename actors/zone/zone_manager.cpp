@@ -8,6 +8,7 @@
 #include "runtime/logging.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -179,16 +180,10 @@ void flush_reports(self_ptr self) {
     s->max_sessions += i.max_sessions;
     s->available_sessions += i.max_sessions;
   }
-  auto on_error = [=](caf::error& e) {
-    self->state.log->debug("zone {}: report to the zone registry failed: {}", self->state.zone(),
-                           describe(e));
-  };
-  self->request(st.registry, ms(st.cfg.step_timeout_ms),
-                update_resource_information{st.zone_id, st.free()})
-      .then([](status_reply&) {}, on_error);
-  self->request(st.registry, ms(st.cfg.step_timeout_ms),
-                update_service_information{st.zone_id, std::move(services)})
-      .then([](status_reply&) {}, on_error);
+  // Fire-and-forget: reports are soft state, superseded by the next one. A request would
+  // arm a timer per report (never cancelled in CAF 0.17) on the placement hot path.
+  caf::anon_send(st.registry, update_resource_information{st.zone_id, st.free()});
+  caf::anon_send(st.registry, update_service_information{st.zone_id, std::move(services)});
 }
 
 zone_offer decline(self_ptr self, std::string reason) {

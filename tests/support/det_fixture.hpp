@@ -6,6 +6,7 @@
 
 #include "protocols/errc.hpp"
 #include "protocols/registry.hpp"
+#include "runtime/logging.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -34,7 +35,14 @@ struct det_fixture {
       dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   caf::scoped_actor self{sys, true};
 
-  det_fixture() { sched.clock().current_time += std::chrono::hours(1); }
+  det_fixture() {
+    sched.clock().current_time += std::chrono::hours(1);
+    // Tests assert on results, not on logs: only errors reach the test output.
+    runtime::log_config quiet;
+    quiet.level = "error";
+    quiet.format = "text";
+    static_cast<void>(runtime::setup_logging(quiet));
+  }
 
   /// Runs every queued job; never fires timers. Returns the number of jobs run.
   size_t run() { return sched.run(); }
