@@ -27,10 +27,12 @@ namespace {
 
 using expire_atom = caf::atom_constant<caf::atom("zm_expire")>;
 using flush_atom = caf::atom_constant<caf::atom("zm_flush")>;
+using damped_flush_atom = caf::atom_constant<caf::atom("zm_dflush")>;
 
 /// The manager's full interface: the public one plus its own timers.
 using zone_manager_impl =
-    zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>>;
+    zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
+                               caf::reacts_to<damped_flush_atom>>;
 
 constexpr timestamp_ms never = std::numeric_limits<timestamp_ms>::max();
 
@@ -87,6 +89,7 @@ struct zm_state {
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
   bool flush_scheduled = false;
+  bool damped_flush_scheduled = false;
   uint64_t offers_made = 0, offers_declined = 0, offers_expired = 0, offers_released = 0;
   uint64_t deployed = 0, deploy_failures = 0, stopped_graceful = 0, stopped_forced = 0;
   std::shared_ptr<spdlog::logger> log;
@@ -161,6 +164,16 @@ void schedule_report(self_ptr self) {
   if (!st.registry || st.flush_scheduled) return;
   st.flush_scheduled = true;
   self->send(self, flush_atom::value);
+}
+
+/// Reports a reservation-only change within report_interval_ms: offers come and go at the
+/// placement rate, and a report for each would flood the registry with soft state that
+/// placement does not need (offers are binding; a zone never over-commits).
+void schedule_damped_report(self_ptr self) {
+  auto& st = self->state;
+  if (!st.registry || st.flush_scheduled || st.damped_flush_scheduled) return;
+  st.damped_flush_scheduled = true;
+  self->delayed_send(self, ms(st.cfg.report_interval_ms), damped_flush_atom::value);
 }
 
 void flush_reports(self_ptr self) {
@@ -245,7 +258,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
     st.expiry_armed = true;
     self->delayed_send(self, ms(st.cfg.offer_ttl_ms), expire_atom::value);
   }
-  schedule_report(self);
+  schedule_damped_report(self);
   return res;
 }
 
@@ -729,7 +742,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
             ++s.offers_released;
             changed = true;
           }
-        if (changed) schedule_report(self);
+        if (changed) schedule_damped_report(self);
       },
       [=](const release_offer& req) -> caf::result<status_reply> {
         auto& s = self->state;
@@ -740,7 +753,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
                                                              "' is unknown, used or expired");
         s.drop_hold(i);
         ++s.offers_released;
-        schedule_report(self);
+        schedule_damped_report(self);
         return status_reply{status::ok, "offer " + req.offer_id.value + " released"};
       },
       [=](expire_atom) {
@@ -761,9 +774,13 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
           s.expiry_armed = true;
           self->delayed_send(self, ms(s.expiries.front().first - now), expire_atom::value);
         }
-        if (changed) schedule_report(self);
+        if (changed) schedule_damped_report(self);
       },
       [=](flush_atom) { flush_reports(self); },
+      [=](damped_flush_atom) {
+        self->state.damped_flush_scheduled = false;
+        flush_reports(self);
+      },
       [=](zone_deploy_service& req) { return deploy(self, req); },
       [=](const terminate_service_instance& req) { return terminate(self, req); },
       [=](const get_service_information& req) { return service_information(self, req); },

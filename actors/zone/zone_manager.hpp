@@ -23,6 +23,9 @@ struct zone_manager_config {
   protocols::duration_ms info_timeout_ms = 200;   ///< Wait for instances in get_*information.
   size_t cache_entries = 10'000;                  ///< Inline generic evaluator cache size.
   protocols::duration_ms cache_ttl_ms = 10'000;   ///< Age limit of cached evaluations.
+  /// Reservation-only changes (offers made, released, expired) are reported to the zone
+  /// registry at most this often; instance changes are reported at once.
+  protocols::duration_ms report_interval_ms = 1'000;
   zone_manager_config() = default;
 };
 
