@@ -68,7 +68,71 @@ caf::behavior mute_zone(caf::event_based_actor* self) {
   };
 }
 
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+struct slow_zone_state {
+  slow_zone_state() = default;
+  std::vector<caf::typed_response_promise<zone_offer_batch>> parked;
+  std::shared_ptr<std::vector<fusion_id>> released;
+};
+
+// A zone manager that answers every evaluation with an offer, but only after 500 ms.
+caf::behavior slow_zone(caf::stateful_actor<slow_zone_state>* self,
+                        std::shared_ptr<std::vector<fusion_id>> released) {
+  self->state.released = std::move(released);
+  return {
+      [=](zone_evaluate_batch& b) {
+        auto rp = self->make_response_promise<zone_offer_batch>();
+        self->state.parked.push_back(rp);
+        self->delayed_send(self, 500ms, deliver_atom::value, b.requests.size());
+        return rp;
+      },
+      [=](deliver_atom, size_t n) {
+        zone_offer_batch out;
+        for (size_t i = 0; i < n; ++i) {
+          zone_offer o;
+          o.accepted = true;
+          o.proposal.offer_id = fusion_id{"late-offer-" + std::to_string(i)};
+          o.proposal.zone_name = "slow";
+          o.proposal.instances = 1;
+          out.offers.push_back(std::move(o));
+        }
+        for (auto& rp : self->state.parked) rp.deliver(out);
+        self->state.parked.clear();
+      },
+      [=](release_offers& r) {
+        for (auto& id : r.offer_ids) self->state.released->push_back(id);
+      },
+  };
+}
+
 }  // namespace
+
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: an offer that arrives after the decision is released, not leaked") {
+  topo.with_zone(zone_builder{"good"}.cores(8));
+  run();
+  auto released = std::make_shared<std::vector<fusion_id>>();
+  auto slow = sys.spawn(slow_zone, released);
+  topo.directory()->put(names::zone_manager("slow"), slow);
+  zone_parameters zp = zone_builder{"slow"}.cores(8);
+  REQUIRE(ask<register_zone_reply>(
+      topo.zone_registry(),
+      register_zone{zone_admin, zp, locator{"", names::zone_manager("slow")}}));
+  auto id = register_service(manifest_yaml("web"));
+  auto m = parsed(id);
+  CHECK_FALSE(place(m, {}, false));  // waiting for the slow zone
+  advance(250ms);                    // the deadline passes: decided without it
+  auto d = ask<placement_decision>(topo.placement(), explain_placement{fusion_id{"decision-1"}});
+  REQUIRE(d);
+  REQUIRE(d->chosen.size() == 1);
+  CHECK(d->chosen[0].zone_name == "good");
+  CHECK(released->empty());
+  advance(300ms);  // the slow zone's offer arrives now
+  REQUIRE(released->size() == 1);
+  CHECK(released->front().value == "late-offer-0");
+  caf::anon_send_exit(slow, caf::exit_reason::kill);
+}
 
 TEST_CASE_FIXTURE(domain_fixture,
                   "placement: preselection excludes zones failing hard "
