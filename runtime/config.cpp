@@ -110,33 +110,9 @@ bool valid_name(const std::string& s) {
 }
 
 std::string toml_quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          out += fmt::format("\\u{:04X}", static_cast<unsigned>(c));
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-  return out;
+  std::ostringstream out;  // toml++ writes a valid TOML string, escapes included
+  out << toml::value<std::string>{std::string{s}};
+  return out.str();
 }
 
 // Describes a value as found in the file: numbers as written, strings quoted.

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 namespace fusion::runtime {
 
@@ -101,39 +102,10 @@ log_state& state() {
 }  // namespace
 
 std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out;
+  // nlohmann-json does the escaping (control bytes as \u00XX, invalid UTF-8 replaced).
+  auto quoted =
+      nlohmann::json(std::string{s}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 bool parse_log_level(std::string_view name, spdlog::level::level_enum& out) {
