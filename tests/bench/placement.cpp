@@ -115,10 +115,17 @@ int run_placement(const options& opts) {
   const size_t window = option(opts, "window", 64);
   const size_t k = option(opts, "k", 16);
   const size_t threads = option(opts, "threads", 2);
+  auto policy_opt = opts.extra.find("policy");
+  const std::string policy = policy_opt == opts.extra.end() ? "stealing" : policy_opt->second;
+  if (policy != "stealing" && policy != "sharing") {
+    std::cerr << "placement bench: --policy must be 'stealing' or 'sharing'\n";
+    return 2;
+  }
   const double caf_rate = measure_caf_request_response_per_s(500'000, 64, threads);
 
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", threads);
+  cfg.set("scheduler.policy", caf::atom_from_string(policy));
   cfg.set("logger.verbosity", caf::atom("quiet"));
   message_registry::instance().add_message_types(cfg);
   caf::actor_system sys{cfg};
@@ -145,9 +152,13 @@ int run_placement(const options& opts) {
     return 1;
   }
   std::vector<std::pair<std::string, config_value>> conf{
-      {"zones", static_cast<int64_t>(zones)},     {"k", static_cast<int64_t>(k)},
-      {"window", static_cast<int64_t>(window)},   {"placements", static_cast<int64_t>(total)},
-      {"threads", static_cast<int64_t>(threads)}, {"evaluator", std::string{"generic"}}};
+      {"zones", static_cast<int64_t>(zones)},
+      {"k", static_cast<int64_t>(k)},
+      {"window", static_cast<int64_t>(window)},
+      {"placements", static_cast<int64_t>(total)},
+      {"threads", static_cast<int64_t>(threads)},
+      {"evaluator", std::string{"generic"}},
+      {"scheduler", policy}};
   // Warm-up: fills the zones' evaluation caches the way a running domain would have.
   auto run = [&](size_t n) {
     auto d = sys.spawn(driver, topo.placement(), n, window, caf::actor{self});
