@@ -110,8 +110,10 @@ bool valid_name(const std::string& s) {
 }
 
 std::string toml_quote(std::string_view s) {
-  std::ostringstream out;  // toml++ writes a valid TOML string, escapes included
-  out << toml::value<std::string>{std::string{s}};
+  // toml++ writes a valid TOML basic string ("…", escapes included); no literal '…' strings.
+  std::ostringstream out;
+  toml::value<std::string> v{std::string{s}};
+  out << toml::toml_formatter{v, toml::format_flags::none};
   return out.str();
 }
 

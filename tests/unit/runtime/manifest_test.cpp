@@ -1,7 +1,7 @@
 #include "runtime/manifest.hpp"
 
 #include "protocols/errc.hpp"
-#include "tests/unit/domain/domain_test_support.hpp"
+#include "tests/support/files.hpp"
 
 #include <doctest/doctest.h>
 

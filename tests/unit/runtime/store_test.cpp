@@ -1,7 +1,7 @@
 #include "runtime/store.hpp"
 
 #include "protocols/all_messages.hpp"
-#include "tests/unit/domain/domain_test_support.hpp"
+#include "tests/support/files.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,7 +18,7 @@ std::vector<char> bytes(const std::string& s) {
 service_record sample_record(const std::string& id, const std::string& name) {
   service_record r;
   r.service_id = {id};
-  r.owner = test::acme;
+  r.owner = protocols::principal{"acme", protocols::role::service_provider};
   r.revision = 3;
   r.manifest_yaml = "general:\n  name: " + name + "\n";
   r.parsed.name = name;
