@@ -106,7 +106,10 @@ int main(int argc, char** argv) {
     cfg->node.run_for_s = s;
   }
   if (auto err = fusion::runtime::run_node(*cfg))
-    return fail(fusion::is(err, fusion::errc::invalid_config) ? invalid_config : runtime_failure,
+    return fail(fusion::is(err, fusion::errc::invalid_config) ||
+                        fusion::is(err, fusion::errc::invalid_manifest)
+                    ? invalid_config
+                    : runtime_failure,
                 fusion::describe(err));
   return ok;
 }
