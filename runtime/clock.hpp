@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
 
 namespace fusion::runtime {
 
@@ -76,5 +77,19 @@ class id_generator {
   std::string prefix_;
   uint64_t next_;
 };
+
+/// Bootstrap code only (a node's main thread, never an actor): calls `done()` every
+/// `interval` of wall-clock time until it returns true or `timeout` has passed. Returns
+/// whether `done()` returned true.
+template <class Predicate>
+bool poll_until(Predicate done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval = std::chrono::milliseconds{20}) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+}
 
 }  // namespace fusion::runtime

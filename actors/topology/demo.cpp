@@ -4,6 +4,7 @@
 #include "protocols/names.hpp"
 #include "protocols/zone_management.hpp"
 #include "protocols/zone_orchestration.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/files.hpp"
 #include "runtime/manifest.hpp"
 #include "runtime/system.hpp"
@@ -15,7 +16,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iomanip>
-#include <thread>
 
 namespace fusion::topology {
 
@@ -38,13 +38,14 @@ caf::expected<Reply> call(caf::scoped_actor& self, const Handle& dst, Request re
 // Polls the zone registry until `expected` zones are registered or `settle_ms` passes.
 caf::expected<zone_list> wait_for_zones(caf::scoped_actor& self, const zone_registry_actor& reg,
                                         size_t expected, duration_ms settle_ms) {
-  auto deadline = std::chrono::steady_clock::now() + milliseconds{settle_ms};
-  for (;;) {
-    auto zones = call<zone_list>(self, reg, list_zones{});
-    if (!zones || zones->zones.size() >= expected || std::chrono::steady_clock::now() >= deadline)
-      return zones;
-    std::this_thread::sleep_for(milliseconds{20});
-  }
+  caf::expected<zone_list> zones{caf::sec::request_timeout};
+  runtime::poll_until(
+      [&] {
+        zones = call<zone_list>(self, reg, list_zones{});
+        return !zones || zones->zones.size() >= expected;
+      },
+      milliseconds{settle_ms});
+  return zones;
 }
 
 void print_zones(std::ostream& out, const zone_list& zones) {
