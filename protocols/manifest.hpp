@@ -132,6 +132,8 @@ struct manifest {
   double cost_ceiling = 0;     ///< Max cost per hour for all instances; 0 = none.
   uint32_t max_instances = 0;  ///< 0 = unlimited.
   std::string billing;         ///< "per-session", "per-hour", ...
+  // appended in version 1 of the encoding: fields are append-only
+  bool policy_set = false;  ///< mapping.policy was given; else the domain's default applies.
   friend bool operator==(const manifest&, const manifest&) = default;
 };
 
@@ -143,7 +145,7 @@ typename Inspector::result_type inspect(Inspector& f, manifest& x) {
            x.stop_timeout_ms, x.profile, x.sessions_per_instance, x.thresholds, x.policy,
            x.latency_budget_ms, x.fixed_zones, x.user_locations, x.evaluator,
            x.pre_deploy_instances, x.min_instances, x.allowed_regions, x.denied_regions,
-           x.isolation, x.cost_ceiling, x.max_instances, x.billing);
+           x.isolation, x.cost_ceiling, x.max_instances, x.billing, x.policy_set);
 }
 
 /// A GPU model present in a zone.

@@ -432,6 +432,7 @@ class parser {
                    if (k == "policy") {
                      auto s = one_of(v, {"best_total", "lowest_cost", "lowest_latency"});
                      protocols::from_string(s, m.policy);
+                     m.policy_set = true;
                    } else if (k == "latency_budget_ms") {
                      m.latency_budget_ms = num_in(v, 0, 1e6);
                    } else if (k == "fixed_zones") {

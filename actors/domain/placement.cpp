@@ -266,7 +266,8 @@ caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::direc
         arm_tick(self);
         p->decision.decision_id = self->state.decision_ids.make();
         p->decision.service = req.service.name;
-        p->decision.policy = effective_policy(req.service, req.deploy);
+        p->decision.policy =
+            effective_policy(req.service, req.deploy, self->state.cfg.default_policy);
         p->request = std::move(req);
         auto k = self->state.cfg.k;
         self->request(registry, caf::infinite,
@@ -313,8 +314,9 @@ bool better(const zone_verdict& x, const zone_verdict& y, placement_policy polic
 
 }  // namespace
 
-placement_policy effective_policy(const manifest& m, const deploy_parameters& d) {
-  return d.has_policy ? d.policy : m.policy;
+placement_policy effective_policy(const manifest& m, const deploy_parameters& d,
+                                  placement_policy fallback) {
+  return d.has_policy ? d.policy : m.policy_set ? m.policy : fallback;
 }
 
 std::vector<size_t> select_offers(std::vector<zone_verdict>& verdicts, placement_policy policy,

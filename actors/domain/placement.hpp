@@ -24,11 +24,15 @@ struct placement_config {
   uint32_t k = 16;                           ///< Zones asked per placement.
   protocols::duration_ms deadline_ms = 200;  ///< Time zones have to answer.
   size_t decisions_kept = 1024;              ///< Recent decisions kept for explain.
+  /// Policy for manifests that set no mapping.policy and requests that set none.
+  protocols::placement_policy default_policy = protocols::placement_policy::best_total;
 };
 
-/// The policy a placement uses: the request's if it sets one, else the manifest's.
+/// The policy a placement uses: the request's if it sets one, else the manifest's if it
+/// sets one, else the domain's `fallback` ([placement] policy).
 protocols::placement_policy effective_policy(const protocols::manifest& m,
-                                             const protocols::deploy_parameters& d);
+                                             const protocols::deploy_parameters& d,
+                                             protocols::placement_policy fallback);
 
 /// Step 4: orders the offered verdicts by `policy` and picks offers until `instances`
 /// are covered. Returns indices into `verdicts`, best first. Offers beyond the cost

@@ -394,3 +394,36 @@ TEST_CASE_FIXTURE(domain_fixture,
   REQUIRE_MESSAGE(r, describe(r.error()));
   CHECK(r->pre_deployed.size() == 2);
 }
+
+TEST_CASE_FIXTURE(test::det_fixture,
+                  "placement: a manifest without mapping.policy gets the domain's default policy") {
+  fusion::topology::options opts;
+  opts.placement.default_policy = placement_policy::lowest_cost;
+  fusion::topology::topology topo{sys, opts};
+  topo.with_domain()
+      .with_zone(zone_builder{"pricey"}.cores(32).cost(2.0, 0.1))
+      .with_zone(zone_builder{"cheap"}.cores(32).cost(0.2, 0.01));
+  run();
+  auto reg = ask<register_service_reply>(topo.registrar(),
+                                         protocols::register_service{acme, manifest_yaml("plain")});
+  REQUIRE(reg);
+  auto m = ask<service_description>(
+      topo.registrar(), query_service_by_name{acme, reg->service_id, service_info_type::manifest});
+  REQUIRE(m);
+  CHECK_FALSE(m->record.parsed.policy_set);
+  auto d =
+      ask<placement_decision>(topo.placement(), place_service{acme, m->record.parsed, {}, true});
+  REQUIRE(d);
+  CHECK(d->policy == placement_policy::lowest_cost);
+  REQUIRE(d->chosen.size() == 1);
+  CHECK(d->chosen[0].zone_name == "cheap");
+  // A manifest that names its policy keeps it.
+  auto named = m->record.parsed;
+  named.policy_set = true;
+  named.policy = placement_policy::best_total;
+  auto d2 = ask<placement_decision>(topo.placement(), place_service{acme, named, {}, true});
+  REQUIRE(d2);
+  CHECK(d2->policy == placement_policy::best_total);
+  topo.shutdown();
+  run();
+}
