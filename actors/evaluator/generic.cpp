@@ -87,6 +87,18 @@ struct hasher {
     word(v);
   }
   void str(const std::string& s) { word(std::hash<std::string_view>{}(s)); }
+  void list(const std::vector<std::string>& xs) {
+    pod(xs.size());
+    for (const auto& x : xs) str(x);
+  }
+  void locations(const std::vector<geo_location>& xs) {
+    pod(xs.size());
+    for (const auto& u : xs) {
+      str(u.region);
+      pod(u.latitude);
+      pod(u.longitude);
+    }
+  }
 };
 
 }  // namespace
@@ -228,14 +240,29 @@ uint64_t request_hash(const zone_parameters& zone, const resource_report& free,
   h.pod(free.instances);
   h.str(service.name);
   h.str(service.version);
+  // Everything score_zone reads from the manifest: an updated manifest with the same name
+  // and version must never be answered from the cache.
+  const auto& hw = service.hardware;
+  h.str(hw.os);
+  h.pod(hw.cpu_cores);
+  h.pod(hw.memory_mb);
+  h.pod(hw.gpus);
+  h.str(hw.gpu_model);
+  h.pod(hw.gpu_memory_mb);
+  h.pod(hw.min_shader_model);
+  h.list(hw.accelerators);
+  h.list(hw.affinities);
+  h.list(service.allowed_regions);
+  h.list(service.denied_regions);
+  h.str(service.isolation);
+  h.pod(service.cost_ceiling);
+  h.pod(service.latency_budget_ms);
+  h.pod(service.max_instances);
+  h.pod(service.sessions_per_instance);
+  h.locations(service.user_locations);
   h.pod(deploy.instances);
   h.pod(deploy.sessions_per_instance);
-  h.pod(deploy.user_locations.size());
-  for (const auto& u : deploy.user_locations) {
-    h.str(u.region);
-    h.pod(u.latitude);
-    h.pod(u.longitude);
-  }
+  h.locations(deploy.user_locations);
   h.str(deploy.region);
   h.pod(deploy.max_cost);
   h.pod(deploy.has_policy);

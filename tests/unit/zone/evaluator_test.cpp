@@ -238,6 +238,26 @@ TEST_CASE("evaluator: the request hash changes with free resources and deploymen
   CHECK(h != evaluator::request_hash(r2.zone, r2.free, r2.service, r2.deploy));
 }
 
+TEST_CASE(
+    "evaluator: an updated manifest with the same name and version is never answered "
+    "from the cache") {
+  auto req = base_request();
+  auto h = evaluator::request_hash(req.zone, req.free, req.service, req.deploy);
+  auto changed = [&](auto edit) {
+    auto r2 = req;
+    edit(r2.service);
+    return h != evaluator::request_hash(r2.zone, r2.free, r2.service, r2.deploy);
+  };
+  CHECK(changed([](manifest& m) { m.hardware.cpu_cores += 1; }));
+  CHECK(changed([](manifest& m) { m.hardware.gpus += 1; }));
+  CHECK(changed([](manifest& m) { m.hardware.min_shader_model += 1; }));
+  CHECK(changed([](manifest& m) { m.hardware.accelerators.push_back("fpga"); }));
+  CHECK(changed([](manifest& m) { m.denied_regions.push_back("eu-west"); }));
+  CHECK(changed([](manifest& m) { m.cost_ceiling += 1; }));
+  CHECK(changed([](manifest& m) { m.user_locations.push_back({"x", 1, 2}); }));
+  CHECK(changed([](manifest& m) { m.isolation = "vm"; }));
+}
+
 TEST_CASE_FIXTURE(test::det_fixture,
                   "evaluator actor: answers repeated questions from its cache until the TTL") {
   auto ev = evaluator::spawn_generic_evaluator(sys, 16, 500);
