@@ -211,6 +211,9 @@ void ask_zones(self_ptr self, const pending_ptr& p, preselection& pre) {
     v.zone_id = std::move(r.zone_id);
     v.zone_name = std::move(r.zone_name);
     v.reason = std::move(r.reason);
+    // The registry's reasons stand alone ("zone a: …"); in a verdict the zone is named already.
+    if (auto prefix = "zone " + v.zone_name + ": "; v.reason.rfind(prefix, 0) == 0)
+      v.reason.erase(0, prefix.size());
     d.verdicts.push_back(std::move(v));
   }
   for (auto& z : pre.candidates) {
@@ -358,10 +361,7 @@ std::string render_decision(const placement_decision& d) {
   out << "decision " << d.decision_id.value << ": " << d.summary << "\n";
   for (const auto& v : d.verdicts) {
     out << "  " << (v.chosen ? "* " : "  ") << v.zone_name << ": ";
-    // Reasons from the zone registry may already name the zone.
-    auto reason = v.reason;
-    if (auto prefix = "zone " + v.zone_name + ": "; reason.rfind(prefix, 0) == 0)
-      reason.erase(0, prefix.size());
+    const auto& reason = v.reason;
     if (v.offered) {
       const auto& o = v.zone_offer;
       out << "scores[total=" << o.scores.total << " hardware=" << o.scores.hardware

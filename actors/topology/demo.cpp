@@ -104,8 +104,15 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
     if (!yaml) return yaml.error();
     principal provider{entry.provider, role::service_provider};
     auto reg = call<register_service_reply>(self, registrar, register_service{provider, *yaml});
-    if (!reg)
-      return make_error(errc::invalid_manifest, entry.manifest + ": " + describe(reg.error()));
+    if (!reg) {
+      // The registrar names the manifest "manifest"; the operator knows it by its path.
+      auto why = reason_of(reg.error());
+      if (why.rfind("manifest:", 0) == 0)
+        why = entry.manifest + why.substr(std::string_view{"manifest"}.size());
+      else
+        why = entry.manifest + ": " + describe(reg.error());
+      return make_error(errc::invalid_manifest, std::move(why));
+    }
     out << "\nregistered " << reg->name << " as " << reg->service_id.value << " (provider "
         << entry.provider << ")";
     if (!reg->pre_deployed.empty())

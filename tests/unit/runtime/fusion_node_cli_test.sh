@@ -94,7 +94,8 @@ contains "$tmp/out" "* edge-ghent:" "plan marks the chosen zone"
 contains "$tmp/out" "edge-brussels: excluded: has no GPU" "plan says why a zone was excluded"
 expect 0 "plan --json" -- "$node" plan --config "$cfg" --manifest "$svc/cloud-game.yaml" --json
 contains "$tmp/out" '"satisfied": true' "plan --json reports the decision"
-contains "$tmp/out" '"reason": "zone bulk-dc-virginia: region' "plan --json carries every zone's reason"
+contains "$tmp/out" "\"reason\": \"region 'us-east' is not in security.allowed_regions" \
+  "plan --json carries every zone's reason"
 printf 'general:\n  name: fusion://acme/big\ndeployment:\n  hardware:\n    gpus: 1\n    min_shader_model: 9.5\n' \
   >"$tmp/big.yaml"
 expect 1 "plan of an impossible service exits 1" -- "$node" plan --config "$cfg" --manifest "$tmp/big.yaml"
