@@ -8,6 +8,7 @@
 #include "protocols/inter_domain_routing.hpp"
 #include "protocols/inter_service.hpp"
 #include "protocols/orchestration_management.hpp"
+#include "protocols/records.hpp"
 #include "protocols/resource_management.hpp"
 #include "protocols/routing_management.hpp"
 #include "protocols/service_lifecycle.hpp"
@@ -60,6 +61,6 @@ using all_messages = type_list<
     // auction (§7.2)
     bid, auction_result,
     // durable records
-    service_record, zone_record>;
+    service_record, zone_record, instance_record>;
 
 }  // namespace fusion::protocols

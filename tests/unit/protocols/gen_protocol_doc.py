@@ -16,6 +16,7 @@ families = [
  ('slots.hpp', 'Session slots (§4.3), family 0x0B'),
  ('gossip.hpp', 'Gossip membership and discovery (§6.2), family 0x0C'),
  ('auction.hpp', 'Auctions (§7.2), family 0x0D'),
+ ('records.hpp', 'Deployment records (0x0F)'),
 ]
 alltext = ''.join(open(f).read() for f in glob.glob('*.hpp'))
 # handlers
