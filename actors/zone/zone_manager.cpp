@@ -329,6 +329,17 @@ struct deploy_ctx {
   std::vector<instance_record> started;
 };
 
+/// Holds `h` under `id` for the deployment `ctx` and sizes the deployment from it.
+void hold_for(zm_state& st, deploy_ctx& ctx, std::string id, hold h) {
+  ctx.hold_id = std::move(id);
+  ctx.count = h.instances;
+  ctx.sessions = h.sessions_per_instance;
+  ctx.cores = h.cores;
+  ctx.memory_mb = h.memory_mb;
+  ctx.gpus = h.gpus;
+  st.add_hold(ctx.hold_id, std::move(h));
+}
+
 void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::string& step,
                  const caf::error& err) {
   auto& st = self->state;
@@ -456,13 +467,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
     if (req.deploy.sessions_per_instance > 0)
       consumed.sessions_per_instance = req.deploy.sessions_per_instance;
     st.drop_hold(i);
-    ctx->hold_id = req.offer_id.value;
-    ctx->count = consumed.instances;
-    ctx->sessions = consumed.sessions_per_instance;
-    ctx->cores = consumed.cores;
-    ctx->memory_mb = consumed.memory_mb;
-    ctx->gpus = consumed.gpus;
-    st.add_hold(ctx->hold_id, std::move(consumed));
+    hold_for(st, *ctx, req.offer_id.value, std::move(consumed));
   } else {
     auto requested = std::max<uint32_t>(1, req.deploy.instances);
     evaluation ev;
@@ -492,13 +497,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
                                   ? req.deploy.sessions_per_instance
                                   : req.service.sessions_per_instance;
     h.deploying = true;
-    ctx->hold_id = st.deploy_ids.make().value;
-    ctx->count = h.instances;
-    ctx->sessions = h.sessions_per_instance;
-    ctx->cores = h.cores;
-    ctx->memory_mb = h.memory_mb;
-    ctx->gpus = h.gpus;
-    st.add_hold(ctx->hold_id, std::move(h));
+    hold_for(st, *ctx, st.deploy_ids.make().value, std::move(h));
   }
   ctx->rp = self->make_response_promise<deploy_service_reply>();
   deploy_next(self, ctx);

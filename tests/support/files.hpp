@@ -1,10 +1,10 @@
 #pragma once
 // File helpers for tests: a temporary directory removed at scope exit, whole-file reads.
 
+#include "runtime/files.hpp"
+
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -28,12 +28,10 @@ struct temp_dir {
   std::string file(const std::string& name) const { return path + "/" + name; }
 };
 
-/// Reads a whole file (demo manifests).
+/// Reads a whole file (demo manifests); "" if it cannot be read.
 inline std::string read_text(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = runtime::read_text_file(path);
+  return text ? std::move(*text) : std::string{};
 }
 
 }  // namespace fusion::test
