@@ -17,13 +17,16 @@ struct zone_evaluate {
   deploy_parameters deploy;
   duration_ms timeout_ms = 0;  ///< Time the zone has to answer.
   manifest service;            ///< The manifest, so the zone needs no registrar round trip.
+  /// The same request for this many concurrent placements: the zone evaluates once and
+  /// answers with up to `copies` identical offers, each its own reservation.
+  uint32_t copies = 1;
   friend bool operator==(const zone_evaluate&, const zone_evaluate&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_evaluate& x) {
   return f(caf::meta::type_name("zone_evaluate"), x.service_name, x.service_parameters, x.deploy,
-           x.timeout_ms, x.service);
+           x.timeout_ms, x.service, x.copies);
 }
 
 /// Reply to zone_evaluate: an offer (a reservation until it expires) or a refusal.
@@ -32,12 +35,15 @@ struct zone_offer {
   bool accepted = false;
   offer proposal;      ///< Valid if accepted.
   std::string reason;  ///< Why the zone declined, if not accepted.
+  /// Ids of further offers on the same terms as `proposal`, each its own reservation
+  /// (zone_evaluate.copies > 1); fewer than asked when capacity ran out.
+  std::vector<fusion_id> more_offer_ids;
   friend bool operator==(const zone_offer&, const zone_offer&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_offer& x) {
-  return f(caf::meta::type_name("zone_offer"), x.accepted, x.proposal, x.reason);
+  return f(caf::meta::type_name("zone_offer"), x.accepted, x.proposal, x.reason, x.more_offer_ids);
 }
 
 /// Give back an offer's reservation before it expires (placement did not choose it).

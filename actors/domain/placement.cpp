@@ -21,26 +21,53 @@ using namespace protocols;
 namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
-// One placement in progress: the promise to answer and the decision being built.
-struct pending_placement {
+// One placement request waiting in a cohort.
+struct member {
   caf::typed_response_promise<placement_decision> rp;
-  place_service request;
-  placement_decision decision;
+  fusion_id decision_id;
+  bool dry_run = false;
+};
+
+// A preselected zone of a cohort: its verdict as the zone answered it, and the offers it
+// made, handed to the members in arrival order.
+struct candidate {
+  zone_manager_actor zone;        // invalid if unreachable (the verdict says so)
+  zone_verdict verdict;           // offered: the terms every offer in `offers` shares
+  std::vector<fusion_id> offers;  // one reservation each
+  size_t next = 0;                // offers[next..] are not taken by a member yet
+};
+
+// Identical placement requests in flight together (same manifest, same deployment
+// parameters) are placed as one equivalence class, as Borg does: one preselection, and
+// one evaluation per zone that asks for an offer per member. Step 4 then runs for each
+// member in arrival order over the offers not yet taken, so every member still gets its
+// own binding offers, its own decision and its own explain record. The cohort accepts
+// members until its preselection is answered.
+struct cohort {
+  manifest service;
+  deploy_parameters deploy;
+  placement_policy policy = placement_policy::best_total;
+  std::vector<member> members;
   uint64_t seq = 0;
   timestamp_ms started = 0;
+  bool open = true;          // accepting members
   bool preselected = false;  // the zone registry answered step 1
   bool decided = false;      // answered; late replies are ignored (their offers released)
   size_t outstanding = 0;    // evaluations not yet answered
+  uint32_t zones_known = 0;
+  std::vector<zone_verdict> excluded;  // failed step 1
+  std::vector<candidate> candidates;   // passed step 1
 };
 
-using pending_ptr = std::shared_ptr<pending_placement>;
+using cohort_ptr = std::shared_ptr<cohort>;
 
 // Evaluations bound for one zone, waiting for the next flush.
 struct zone_batch {
   zone_manager_actor zone;
   std::vector<zone_evaluate> requests;
-  std::vector<std::pair<pending_ptr, size_t>> waiters;  // placement and verdict index
+  std::vector<std::pair<cohort_ptr, size_t>> waiters;  // cohort and candidate index
 };
 
 struct placement_state {
@@ -48,19 +75,21 @@ struct placement_state {
   placement_config cfg;
   runtime::directory_ptr dir;
   runtime::id_generator decision_ids{"decision"};
-  std::deque<placement_decision> recent;
-  std::unordered_map<std::string, zone_batch> outgoing;  // by zone actor name
+  // Recent decisions as the messages that answered them: explain and the caller share one
+  // copy.
+  std::deque<caf::message> recent;
+  // Cohorts still accepting members, by service name.
+  std::unordered_map<std::string, std::vector<cohort_ptr>> open;
+  std::unordered_map<caf::actor_id, zone_batch> outgoing;  // by zone manager
   bool flush_pending = false;
   // Deadlines: one periodic tick, armed while placements are in flight, instead of a
   // timer per request (CAF 0.17 never cancels request timers: each one costs a wakeup of
   // the clock thread and lingers until it fires).
-  std::map<uint64_t, pending_ptr> inflight;
+  std::map<uint64_t, cohort_ptr> inflight;
   uint64_t next_seq = 1;
   bool tick_armed = false;
   static inline const char* name = "placement";
 };
-
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 using self_ptr = caf::stateful_actor<placement_state>*;
 
@@ -72,51 +101,99 @@ double latency_budget(const manifest& m, const deploy_parameters& d) {
   return d.latency_budget_ms > 0 ? d.latency_budget_ms : m.latency_budget_ms;
 }
 
-// Step 4 and the record: choose, release what was not chosen, remember, answer.
-void decide(self_ptr self, const pending_ptr& p) {
-  p->decided = true;
-  self->state.inflight.erase(p->seq);
-  auto& d = p->decision;
-  auto& req = p->request;
-  auto chosen =
-      select_offers(d.verdicts, d.policy, req.deploy.instances,
-                    latency_budget(req.service, req.deploy), cost_limit(req.service, req.deploy));
-  uint32_t covered = 0;
-  for (auto i : chosen) {
-    d.verdicts[i].chosen = true;
-    covered += d.verdicts[i].zone_offer.instances;
-    d.chosen.push_back(d.verdicts[i].zone_offer);
-  }
-  d.satisfied = covered >= req.deploy.instances && !chosen.empty();
-  // Reservations not chosen (all of them in a dry run) go back to their zones now.
-  std::unordered_map<std::string, std::vector<fusion_id>> releases;
-  for (const auto& v : d.verdicts)
-    if (v.offered && (!v.chosen || req.dry_run))
-      releases[names::zone_manager(v.zone_name)].push_back(v.zone_offer.offer_id);
-  for (auto& [zone, ids] : releases)
-    if (auto zm = self->state.dir->get_as<zone_manager_actor>(zone))
-      self->send(zm, release_offers{std::move(ids)});
-  size_t offered =
-      std::count_if(d.verdicts.begin(), d.verdicts.end(), [](const auto& v) { return v.offered; });
-  std::ostringstream sum;
-  sum << req.service.name << ": " << (d.satisfied ? "placed" : "not placed") << ", "
-      << d.zones_known << " zones known, "
-      << std::count_if(d.verdicts.begin(), d.verdicts.end(),
-                       [](const auto& v) { return v.preselected; })
-      << " asked, " << offered << " offered, " << chosen.size() << " chosen ("
-      << to_string(d.policy) << ")";
-  if (!d.satisfied && covered > 0)
-    sum << "; offers cover " << covered << " of " << req.deploy.instances << " instances";
-  d.summary = sum.str();
-  d.decided_at = runtime::now_ms(self);
-  auto& recent = self->state.recent;
-  recent.push_back(d);
-  while (recent.size() > self->state.cfg.decisions_kept) recent.pop_front();
-  p->rp.deliver(std::move(d));
+// The cohort stops accepting members: its zones are asked for one offer per member.
+void close(self_ptr self, const cohort_ptr& c) {
+  if (!c->open) return;
+  c->open = false;
+  auto i = self->state.open.find(c->service.name);
+  if (i == self->state.open.end()) return;
+  auto& list = i->second;
+  list.erase(std::remove(list.begin(), list.end(), c), list.end());
+  if (list.empty()) self->state.open.erase(i);
 }
 
-void answered(self_ptr self, const pending_ptr& p) {
-  if (--p->outstanding == 0) decide(self, p);
+void fail(self_ptr self, const cohort_ptr& c, const caf::error& e) {
+  close(self, c);
+  c->decided = true;
+  self->state.inflight.erase(c->seq);
+  for (auto& m : c->members) m.rp.deliver(e);
+}
+
+std::string summary(const placement_decision& d, const manifest& service, uint32_t instances,
+                    size_t chosen, uint32_t covered) {
+  size_t asked = 0;
+  size_t offered = 0;
+  for (const auto& v : d.verdicts) {
+    asked += v.preselected ? 1 : 0;
+    offered += v.offered ? 1 : 0;
+  }
+  auto out = service.name + ": " + (d.satisfied ? "placed" : "not placed") + ", " +
+             std::to_string(d.zones_known) + " zones known, " + std::to_string(asked) + " asked, " +
+             std::to_string(offered) + " offered, " + std::to_string(chosen) + " chosen (" +
+             std::string{to_string(d.policy)} + ")";
+  if (!d.satisfied && covered > 0)
+    out += "; offers cover " + std::to_string(covered) + " of " + std::to_string(instances) +
+           " instances";
+  return out;
+}
+
+// Step 4 and the record, for each member in arrival order: choose among the offers not
+// taken by earlier members, remember, answer; then give back every offer left over.
+void decide(self_ptr self, const cohort_ptr& c) {
+  auto& st = self->state;
+  c->decided = true;
+  st.inflight.erase(c->seq);
+  const auto budget = latency_budget(c->service, c->deploy);
+  const auto ceiling = cost_limit(c->service, c->deploy);
+  const auto first = c->excluded.size();  // verdict index of candidate 0
+  const auto now = runtime::now_ms(self);
+  std::vector<std::vector<fusion_id>> releases(c->candidates.size());
+  for (auto& m : c->members) {
+    placement_decision d;
+    d.decision_id = std::move(m.decision_id);
+    d.service = c->service.name;
+    d.policy = c->policy;
+    d.zones_known = c->zones_known;
+    d.verdicts.reserve(first + c->candidates.size());
+    d.verdicts = c->excluded;
+    for (auto& cd : c->candidates) {
+      auto& v = d.verdicts.emplace_back(cd.verdict);
+      if (!v.offered) continue;
+      if (cd.next < cd.offers.size()) {
+        v.zone_offer.offer_id = cd.offers[cd.next];
+      } else {
+        v.offered = false;
+        v.reason = "its " + std::to_string(cd.offers.size()) +
+                   " offers went to identical placements decided just before";
+      }
+    }
+    auto chosen = select_offers(d.verdicts, d.policy, c->deploy.instances, budget, ceiling);
+    uint32_t covered = 0;
+    for (auto i : chosen) {
+      auto& v = d.verdicts[i];
+      v.chosen = true;
+      covered += v.zone_offer.instances;
+      d.chosen.push_back(v.zone_offer);
+      auto idx = i - first;
+      ++c->candidates[idx].next;  // taken by this member
+      if (m.dry_run) releases[idx].push_back(v.zone_offer.offer_id);
+    }
+    d.satisfied = covered >= c->deploy.instances && !chosen.empty();
+    d.summary = summary(d, c->service, c->deploy.instances, chosen.size(), covered);
+    d.decided_at = now;
+    auto msg = caf::make_message(std::move(d));
+    st.recent.push_back(msg);
+    while (st.recent.size() > st.cfg.decisions_kept) st.recent.pop_front();
+    static_cast<caf::response_promise&>(m.rp).deliver(std::move(msg));
+  }
+  // Reservations no member chose (and dry runs' choices) go back to their zones now.
+  for (size_t i = 0; i < c->candidates.size(); ++i) {
+    auto& cd = c->candidates[i];
+    auto& ids = releases[i];
+    ids.insert(ids.end(), std::make_move_iterator(cd.offers.begin() + cd.next),
+               std::make_move_iterator(cd.offers.end()));
+    if (!ids.empty() && cd.zone) self->send(cd.zone, release_offers{std::move(ids)});
+  }
 }
 
 void arm_tick(self_ptr self) {
@@ -126,129 +203,163 @@ void arm_tick(self_ptr self) {
   self->delayed_send(self, std::chrono::milliseconds{interval}, tick_atom::value);
 }
 
-// Decides every placement whose deadline has passed, with whatever offers arrived.
+// Decides every cohort whose deadline has passed, with whatever offers arrived.
 void on_tick(self_ptr self) {
   auto& st = self->state;
   st.tick_armed = false;
   auto now = runtime::now_ms(self);
-  std::vector<pending_ptr> due;
-  for (auto& [seq, p] : st.inflight)
-    if (p->started + st.cfg.deadline_ms <= now) due.push_back(p);
-  for (auto& p : due) {
-    if (!p->preselected) {
-      p->decided = true;
-      st.inflight.erase(p->seq);
-      p->rp.deliver(make_error(errc::deadline_exceeded,
-                               "the zone registry did not preselect zones within the " +
-                                   std::to_string(st.cfg.deadline_ms) + " ms deadline"));
+  std::vector<cohort_ptr> due;
+  for (auto& [seq, c] : st.inflight)
+    if (c->started + st.cfg.deadline_ms <= now) due.push_back(c);
+  for (auto& c : due) {
+    if (!c->preselected) {
+      fail(self, c,
+           make_error(errc::deadline_exceeded,
+                      "the zone registry did not preselect zones within the " +
+                          std::to_string(st.cfg.deadline_ms) + " ms deadline"));
       continue;
     }
-    for (auto& v : p->decision.verdicts)
-      if (v.preselected && !v.answered && v.reason.empty())
-        v.reason =
+    for (auto& cd : c->candidates)
+      if (cd.zone && !cd.verdict.answered && cd.verdict.reason.empty())
+        cd.verdict.reason =
             "did not answer within the " + std::to_string(st.cfg.deadline_ms) + " ms deadline";
-    decide(self, p);
+    decide(self, c);
   }
   arm_tick(self);
+}
+
+// The answer of one zone to a cohort's evaluation.
+void answered(self_ptr self, const cohort_ptr& c, size_t idx, zone_offer* o,
+              const std::string& failure) {
+  auto& cd = c->candidates[idx];
+  if (c->decided) {  // decided without this zone: give its offers back
+    if (o != nullptr && o->accepted) {
+      std::vector<fusion_id> ids{std::move(o->proposal.offer_id)};
+      ids.insert(ids.end(), std::make_move_iterator(o->more_offer_ids.begin()),
+                 std::make_move_iterator(o->more_offer_ids.end()));
+      self->send(cd.zone, release_offers{std::move(ids)});
+    }
+    return;
+  }
+  auto& v = cd.verdict;
+  v.answered = true;
+  if (o == nullptr) {
+    v.reason = failure;
+  } else if (o->accepted) {
+    v.offered = true;
+    cd.offers.reserve(1 + o->more_offer_ids.size());
+    cd.offers.push_back(o->proposal.offer_id);
+    std::move(o->more_offer_ids.begin(), o->more_offer_ids.end(), std::back_inserter(cd.offers));
+    v.zone_offer = std::move(o->proposal);
+  } else {
+    v.reason = std::move(o->reason);
+  }
+  if (--c->outstanding == 0) decide(self, c);
 }
 
 void flush(self_ptr self) {
   self->state.flush_pending = false;
   auto batches = std::move(self->state.outgoing);
   self->state.outgoing.clear();
-  for (auto& [name, b] : batches) {
+  for (auto& [id, b] : batches) {
     auto waiters =
-        std::make_shared<std::vector<std::pair<pending_ptr, size_t>>>(std::move(b.waiters));
-    auto zone = b.zone;
+        std::make_shared<std::vector<std::pair<cohort_ptr, size_t>>>(std::move(b.waiters));
     // No request timeout: the deadline tick decides without late zones (see state).
     self->request(b.zone, caf::infinite, zone_evaluate_batch{std::move(b.requests)})
         .then(
             [=](zone_offer_batch& reply) {
-              std::vector<fusion_id> late;
+              static const std::string no_offer = "zone answered without an offer for this request";
               for (size_t i = 0; i < waiters->size(); ++i) {
-                auto& [p, idx] = (*waiters)[i];
-                bool has_offer = i < reply.offers.size();
-                if (p->decided) {
-                  if (has_offer && reply.offers[i].accepted)
-                    late.push_back(std::move(reply.offers[i].proposal.offer_id));
-                  continue;
-                }
-                auto& v = p->decision.verdicts[idx];
-                v.answered = true;
-                if (!has_offer) {
-                  v.reason = "zone answered without an offer for this request";
-                } else if (auto& o = reply.offers[i]; o.accepted) {
-                  v.offered = true;
-                  v.zone_offer = std::move(o.proposal);
-                } else {
-                  v.reason = std::move(o.reason);
-                }
-                answered(self, p);
+                auto& [c, idx] = (*waiters)[i];
+                answered(self, c, idx, i < reply.offers.size() ? &reply.offers[i] : nullptr,
+                         no_offer);
               }
-              if (!late.empty())  // the placement was decided without them: give them back
-                self->send(zone, release_offers{std::move(late)});
             },
             [=](caf::error& e) {
-              for (auto& [p, idx] : *waiters) {
-                if (p->decided) continue;
-                auto& v = p->decision.verdicts[idx];
-                v.answered = true;
-                v.reason = "evaluation failed: " + describe(e);
-                answered(self, p);
-              }
+              auto why = "evaluation failed: " + describe(e);
+              for (auto& [c, idx] : *waiters) answered(self, c, idx, nullptr, why);
             });
   }
 }
 
-// Steps 2 and 3 for one placement: queue an evaluation per candidate zone.
-void ask_zones(self_ptr self, const pending_ptr& p, preselection& pre) {
-  if (p->decided) return;
-  p->preselected = true;
-  auto& d = p->decision;
-  d.zones_known = pre.zones_known;
+// Steps 2 and 3 for a cohort: queue an evaluation per candidate zone, asking each for one
+// offer per member.
+void ask_zones(self_ptr self, const cohort_ptr& c, preselection& pre) {
+  close(self, c);
+  if (c->decided) return;
+  c->preselected = true;
+  c->zones_known = pre.zones_known;
   for (auto& r : pre.rejected) {
-    zone_verdict v;
+    auto& v = c->excluded.emplace_back();
     v.zone_id = std::move(r.zone_id);
     v.zone_name = std::move(r.zone_name);
     v.reason = std::move(r.reason);
     // The registry's reasons stand alone ("zone a: …"); in a verdict the zone is named already.
     if (auto prefix = "zone " + v.zone_name + ": "; v.reason.rfind(prefix, 0) == 0)
       v.reason.erase(0, prefix.size());
-    d.verdicts.push_back(std::move(v));
   }
-  for (auto& z : pre.candidates) {
-    zone_verdict v;
-    v.zone_id = z.zone_id;
-    v.zone_name = z.parameters.name;
-    v.preselected = true;
+  auto& st = self->state;
+  auto copies = static_cast<uint32_t>(c->members.size());
+  auto timeout = std::max<duration_ms>(1, c->started + st.cfg.deadline_ms - runtime::now_ms(self));
+  c->candidates.resize(pre.candidates.size());
+  for (size_t i = 0; i < pre.candidates.size(); ++i) {
+    auto& z = pre.candidates[i];
+    auto& cd = c->candidates[i];
+    cd.verdict.zone_id = z.zone_id;
+    cd.verdict.zone_name = z.parameters.name;
+    cd.verdict.preselected = true;
     auto name = z.manager.actor.empty() ? names::zone_manager(z.parameters.name) : z.manager.actor;
-    auto zm = caf::actor_cast<zone_manager_actor>(self->state.dir->resolve({z.manager.node, name}));
-    if (!zm) {
-      v.reason = "zone manager '" + name + "' is not reachable";
-      d.verdicts.push_back(std::move(v));
+    cd.zone = caf::actor_cast<zone_manager_actor>(st.dir->resolve({z.manager.node, name}));
+    if (!cd.zone) {
+      cd.verdict.reason = "zone manager '" + name + "' is not reachable";
       continue;
     }
-    d.verdicts.push_back(std::move(v));
-    auto& b = self->state.outgoing[name];
-    b.zone = zm;
-    zone_evaluate ev;
-    ev.service_name = p->request.service.name;
-    ev.deploy = p->request.deploy;
-    ev.timeout_ms =
-        std::max<duration_ms>(1, p->started + self->state.cfg.deadline_ms - runtime::now_ms(self));
-    ev.service = p->request.service;
-    b.requests.push_back(std::move(ev));
-    b.waiters.emplace_back(p, d.verdicts.size() - 1);
-    ++p->outstanding;
+    auto& b = st.outgoing[cd.zone.id()];
+    b.zone = cd.zone;
+    auto& ev = b.requests.emplace_back();
+    ev.service_name = c->service.name;
+    ev.deploy = c->deploy;
+    ev.timeout_ms = timeout;
+    ev.service = c->service;
+    ev.copies = copies;
+    b.waiters.emplace_back(c, i);
+    ++c->outstanding;
   }
-  if (p->outstanding == 0) {
-    decide(self, p);
+  if (c->outstanding == 0) {
+    decide(self, c);
     return;
   }
-  if (!self->state.flush_pending) {
-    self->state.flush_pending = true;
+  if (!st.flush_pending) {
+    st.flush_pending = true;
     self->send(self, flush_atom::value);  // after everything already queued: batches fill up
   }
+}
+
+// The open cohort an identical request would join, or a new one (with its preselection
+// under way).
+cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_actor& registry) {
+  auto& st = self->state;
+  auto& list = st.open[req.service.name];
+  for (auto& c : list)
+    if (c->deploy == req.deploy && c->service == req.service) return c;
+  auto c = std::make_shared<cohort>();
+  c->started = runtime::now_ms(self);
+  c->seq = st.next_seq++;
+  c->policy = effective_policy(req.service, req.deploy, st.cfg.default_policy);
+  c->service = std::move(req.service);
+  c->deploy = std::move(req.deploy);
+  list.push_back(c);
+  st.inflight.emplace(c->seq, c);
+  arm_tick(self);
+  self->request(registry, caf::infinite, preselect_zones{c->service, c->deploy, st.cfg.k})
+      .then([=](preselection& pre) { ask_zones(self, c, pre); },
+            [=](caf::error& e) {
+              if (!c->decided)
+                fail(self, c,
+                     make_error(errc::no_feasible_zone,
+                                "zone registry did not preselect: " + describe(e)));
+            });
+  return c;
 }
 
 caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::directory_ptr dir) {
@@ -261,33 +372,18 @@ caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::direc
         auto registry = self->state.dir->get_as<zone_registry_actor>(names::zone_registry);
         if (!registry)
           return make_error(errc::no_feasible_zone, "this domain has no zone registry");
-        auto p = std::make_shared<pending_placement>();
-        p->rp = self->make_response_promise<placement_decision>();
-        p->started = runtime::now_ms(self);
-        p->seq = self->state.next_seq++;
-        self->state.inflight.emplace(p->seq, p);
-        arm_tick(self);
-        p->decision.decision_id = self->state.decision_ids.make();
-        p->decision.service = req.service.name;
-        p->decision.policy =
-            effective_policy(req.service, req.deploy, self->state.cfg.default_policy);
-        p->request = std::move(req);
-        auto k = self->state.cfg.k;
-        self->request(registry, caf::infinite,
-                      preselect_zones{p->request.service, p->request.deploy, k})
-            .then([=](preselection& pre) { ask_zones(self, p, pre); },
-                  [=](caf::error& e) {
-                    if (p->decided) return;
-                    p->decided = true;
-                    self->state.inflight.erase(p->seq);
-                    p->rp.deliver(make_error(errc::no_feasible_zone,
-                                             "zone registry did not preselect: " + describe(e)));
-                  });
-        return p->rp;
+        auto c = cohort_for(self, req, registry);
+        auto& m = c->members.emplace_back();
+        m.rp = self->make_response_promise<placement_decision>();
+        m.decision_id = self->state.decision_ids.make();
+        m.dry_run = req.dry_run;
+        if (c->members.size() >= self->state.cfg.max_cohort) close(self, c);
+        return m.rp;
       },
       [=](explain_placement& req) -> caf::result<placement_decision> {
-        for (auto& d : self->state.recent)
-          if (d.decision_id == req.decision_id) return d;
+        for (auto& msg : self->state.recent)
+          if (const auto& d = msg.get_as<placement_decision>(0); d.decision_id == req.decision_id)
+            return d;
         return make_error(errc::invalid_argument,
                           "no recorded placement decision '" + req.decision_id.value +
                               "' (the last " + std::to_string(self->state.cfg.decisions_kept) +

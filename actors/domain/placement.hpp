@@ -24,6 +24,9 @@ struct placement_config {
   uint32_t k = 16;                           ///< Zones asked per placement.
   protocols::duration_ms deadline_ms = 200;  ///< Time zones have to answer.
   size_t decisions_kept = 1024;              ///< Recent decisions kept for explain.
+  /// Most identical requests placed as one cohort (one preselection, one evaluation per
+  /// zone asking for an offer per member).
+  size_t max_cohort = 256;
   /// Policy for manifests that set no mapping.policy and requests that set none.
   protocols::placement_policy default_policy = protocols::placement_policy::best_total;
 };

@@ -207,7 +207,18 @@ zone_offer decline(self_ptr self, std::string reason) {
   return res;
 }
 
-/// Turns a feasible evaluation into an offer backed by a reservation, or a refusal when the
+/// Reserves `h` under a new offer id; the expiry is tracked by the zone's one timer.
+fusion_id reserve(self_ptr self, hold h) {
+  auto& st = self->state;
+  auto id = st.offer_ids.make();
+  st.expiries.emplace_back(h.expires_at, id.value);
+  st.add_hold(id.value, std::move(h));
+  ++st.offers_made;
+  return id;
+}
+
+/// Turns a feasible evaluation into offers backed by reservations: one, plus up to
+/// `req.copies - 1` more on the same terms while capacity lasts; or a refusal when the
 /// resources are no longer free (an asynchronous evaluator answered after other offers).
 zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation& ev) {
   auto& st = self->state;
@@ -215,16 +226,19 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
     return decline(
         self, ev.reason.empty() ? "zone " + st.zone() + " cannot host the service" : ev.reason);
   const auto& hw = req.service.hardware;
-  auto free = st.free();
-  uint64_t fit = std::min<uint64_t>(ev.instances, st.cap_left());
-  if (hw.cpu_cores > 0) fit = std::min<uint64_t>(fit, free.free_cpu_cores / hw.cpu_cores);
-  if (hw.memory_mb > 0) fit = std::min<uint64_t>(fit, free.free_memory_mb / hw.memory_mb);
-  if (hw.gpus > 0) fit = std::min<uint64_t>(fit, free.free_gpus / hw.gpus);
+  // Instances of `hw` the free resources and the instance cap still allow.
+  auto fits = [&] {
+    auto free = st.free();
+    uint64_t fit = st.cap_left();
+    if (hw.cpu_cores > 0) fit = std::min<uint64_t>(fit, free.free_cpu_cores / hw.cpu_cores);
+    if (hw.memory_mb > 0) fit = std::min<uint64_t>(fit, free.free_memory_mb / hw.memory_mb);
+    if (hw.gpus > 0) fit = std::min<uint64_t>(fit, free.free_gpus / hw.gpus);
+    return fit;
+  };
+  uint64_t fit = std::min<uint64_t>(ev.instances, fits());
   if (fit == 0)
     return decline(self, "zone " + st.zone() + " has no free capacity left for " +
                              (req.service_name.empty() ? req.service.name : req.service_name));
-  auto now = runtime::now_ms(self);
-  auto id = st.offer_ids.make();
   hold h;
   h.service = req.service_name.empty() ? req.service.name : req.service_name;
   h.instances = static_cast<uint32_t>(fit);
@@ -234,11 +248,10 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   h.sessions_per_instance = req.deploy.sessions_per_instance > 0
                                 ? req.deploy.sessions_per_instance
                                 : req.service.sessions_per_instance;
-  h.expires_at = now + st.cfg.offer_ttl_ms;
+  h.expires_at = runtime::now_ms(self) + st.cfg.offer_ttl_ms;
   zone_offer res;
   res.accepted = true;
   auto& o = res.proposal;
-  o.offer_id = id;
   o.zone_id = st.zone_id;
   o.zone_name = st.zone();
   o.service = h.service;
@@ -251,9 +264,12 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   o.sessions_per_instance = h.sessions_per_instance;
   o.latency_ms = ev.latency_ms;
   o.expires_at = h.expires_at;
-  st.expiries.emplace_back(h.expires_at, id.value);
-  st.add_hold(id.value, std::move(h));
-  ++st.offers_made;
+  o.offer_id = reserve(self, h);
+  if (req.copies > 1) {
+    auto more = std::min<uint64_t>(req.copies - 1, fits() / fit);
+    res.more_offer_ids.reserve(more);
+    for (uint64_t i = 0; i < more; ++i) res.more_offer_ids.push_back(reserve(self, h));
+  }
   if (!st.expiry_armed) {
     st.expiry_armed = true;
     self->delayed_send(self, ms(st.cfg.offer_ttl_ms), expire_atom::value);

@@ -9,6 +9,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <boost/program_options/parsers.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -106,55 +108,48 @@ double measure_caf_request_response_per_s(size_t n, size_t window, size_t thread
 
 const std::vector<subcommand>& subcommands() {
   static const std::vector<subcommand> table{
-#define FUSION_BENCH(name, help) subcommand{#name, help, &run_##name},
+#define FUSION_BENCH(name, help) subcommand{#name, help, &options_##name, &run_##name},
 #include "tests/bench/subcommands.def"
 #undef FUSION_BENCH
   };
   return table;
 }
 
-bool parse_options(int argc, char** argv, options& out, std::string& error) {
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
-      error = "unexpected argument '" + arg + "'; options look like --key value";
-      return false;
-    }
-    std::string key;
-    std::string value;
-    if (auto eq = arg.find('='); eq != std::string::npos) {
-      key = arg.substr(2, eq - 2);
-      value = arg.substr(eq + 1);
-    } else {
-      key = arg.substr(2);
-      if (i + 1 >= argc) {
-        error = "option --" + key + " needs a value";
-        return false;
-      }
-      value = argv[++i];
-    }
-    if (key == "iterations") {
-      char* end = nullptr;
-      auto n = std::strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n == 0 || value[0] == '-') {
-        error = "--iterations needs a positive integer, got '" + value + "'";
-        return false;
-      }
-      out.iterations = static_cast<size_t>(n);
-    } else {
-      out.extra[key] = value;
-    }
-  }
-  return true;
+po::typed_value<size_t>* count_option(size_t fallback, const char* name) {
+  return po::value<size_t>()->default_value(fallback)->notifier([name](size_t v) {
+    if (v == 0 || v > 1'000'000'000)
+      throw po::error(std::string{"--"} + name + " must be between 1 and 1000000000");
+  });
+}
+
+namespace {
+
+po::options_description describe(const subcommand& cmd) {
+  po::options_description desc{std::string{"fusion-bench "} + cmd.name + " options"};
+  desc.add_options()("help,h", "print this help");
+  cmd.declare(desc);
+  return desc;
+}
+
+void usage(std::ostream& os) {
+  os << "usage: fusion-bench <subcommand> [--option value ...]\n"
+        "       fusion-bench list | --help | <subcommand> --help\n"
+        "Prints one JSON object per line and per figure.\n\nsubcommands:\n";
+  for (const auto& s : subcommands()) os << "  " << s.name << "  " << s.help << "\n";
+}
+
+}  // namespace
+
+po::variables_map parse_options(const subcommand& cmd, int argc, char** argv) {
+  auto desc = describe(cmd);
+  po::variables_map vm;
+  po::positional_options_description none;  // a stray word is an error, not ignored
+  po::store(po::command_line_parser(argc, argv).options(desc).positional(none).run(), vm);
+  po::notify(vm);
+  return vm;
 }
 
 int main(int argc, char** argv) {
-  auto usage = [](std::ostream& os) {
-    os << "usage: fusion-bench <subcommand> [--iterations N] [--key value ...]\n"
-          "       fusion-bench list | --help\n"
-          "Prints one JSON object per line and per figure.\n\nsubcommands:\n";
-    for (const auto& s : subcommands()) os << "  " << s.name << "  " << s.help << "\n";
-  };
   if (argc < 2) {
     usage(std::cerr);
     return 2;
@@ -170,18 +165,18 @@ int main(int argc, char** argv) {
   }
   for (const auto& s : subcommands()) {
     if (cmd != s.name) continue;
-    for (int i = 2; i < argc; ++i)
-      if (std::string_view{argv[i]} == "--help" || std::string_view{argv[i]} == "-h") {
-        usage(std::cout);
-        return 0;
-      }
-    options opts;
-    std::string error;
-    if (!parse_options(argc - 2, argv + 2, opts, error)) {
-      std::cerr << "fusion-bench " << cmd << ": " << error << "\n";
+    po::variables_map vm;
+    try {
+      vm = parse_options(s, argc - 1, argv + 1);  // argv[1], the subcommand, is skipped
+    } catch (const po::error& e) {
+      std::cerr << "fusion-bench " << cmd << ": " << e.what() << "\n" << describe(s);
       return 2;
     }
-    return s.run(opts);
+    if (vm.count("help") > 0) {
+      std::cout << s.help << "\n\n" << describe(s);
+      return 0;
+    }
+    return s.run(vm);
   }
   std::cerr << "fusion-bench: unknown subcommand '" << cmd << "'; try 'fusion-bench list'\n";
   return 2;

@@ -3,6 +3,9 @@
 // line and per figure (STYLE 16: benchmarks print, they do not assert on time). Shared
 // measurements live here so every benchmark can print the raw CAF rate next to its own.
 
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/variables_map.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -13,14 +16,11 @@
 
 namespace fusion::bench {
 
-/// Options common to every subcommand, parsed from `--key value` / `--key=value` pairs.
-struct options {
-  size_t iterations = 0;                     ///< --iterations N; 0 = the subcommand's default.
-  std::map<std::string, std::string> extra;  ///< Every other --key value, for the subcommand.
+namespace po = boost::program_options;
 
-  /// `iterations` if given, else `fallback`.
-  size_t iterations_or(size_t fallback) const { return iterations > 0 ? iterations : fallback; }
-};
+/// A count option with a default that must be between 1 and 10^9 (Boost alone would accept
+/// "-1" for an unsigned type and wrap it).
+po::typed_value<size_t>* count_option(size_t fallback, const char* name);
 
 /// One configuration value printed next to a figure.
 using config_value = std::variant<int64_t, double, std::string>;
@@ -37,22 +37,26 @@ double measure_caf_request_response_per_s(size_t n, size_t window = 64, size_t t
 
 /// A fusion-bench subcommand.
 struct subcommand {
-  const char* name;                 ///< As typed: `fusion-bench <name>`.
-  const char* help;                 ///< One line for --help.
-  int (*run)(const options& opts);  ///< Returns the process exit code.
+  const char* name;                           ///< As typed: `fusion-bench <name>`.
+  const char* help;                           ///< One line for --help.
+  void (*declare)(po::options_description&);  ///< Adds the subcommand's options.
+  int (*run)(const po::variables_map&);       ///< Returns the process exit code.
 };
 
-// Every subcommand's entry point, declared from the table.
-#define FUSION_BENCH(name, help) int run_##name(const options& opts);
+// Every subcommand's options and entry point, declared from the table.
+#define FUSION_BENCH(name, help)                 \
+  void options_##name(po::options_description&); \
+  int run_##name(const po::variables_map&);
 #include "tests/bench/subcommands.def"
 #undef FUSION_BENCH
 
 /// All subcommands, in table order.
 const std::vector<subcommand>& subcommands();
 
-/// Parses `--iterations N`, `--key value` and `--key=value` arguments; false + `error` on
-/// malformed input (unknown positional argument, missing value, bad number).
-bool parse_options(int argc, char** argv, options& out, std::string& error);
+/// Parses a subcommand's arguments (`--key value` or `--key=value`, after argv[0], which is
+/// skipped) against its declared options; an unknown option, a missing value or a malformed number
+/// is an error that names the option.
+po::variables_map parse_options(const subcommand& cmd, int argc, char** argv);
 
 /// The whole fusion-bench command line: `fusion-bench <subcommand> [options]`, `list`,
 /// `--help`. Returns the exit code.

@@ -26,11 +26,6 @@ namespace {
 
 using namespace protocols;
 
-size_t option(const options& opts, const std::string& key, size_t fallback) {
-  auto i = opts.extra.find(key);
-  return i == opts.extra.end() ? fallback : std::stoul(i->second);
-}
-
 // Resident set size of this process, in bytes.
 size_t rss_bytes() {
   std::ifstream statm{"/proc/self/statm"};
@@ -53,9 +48,10 @@ zone_parameters make_zone(size_t i, runtime::rng& gen) {
   return z.params();
 }
 
-manifest bench_manifest() {
+// The `i`th of the benchmark's distinct services (same needs, different names).
+manifest bench_manifest(size_t i) {
   manifest m;
-  m.name = "fusion://bench/interactive";
+  m.name = "fusion://bench/interactive-" + std::to_string(i);
   m.hardware.cpu_cores = 1;
   m.hardware.memory_mb = 512;
   m.sessions_per_instance = 8;
@@ -72,16 +68,21 @@ struct driver_state {
   static inline const char* name = "placement-driver";
 };
 
-// Keeps `window` placements in flight until `total` are decided, then reports to `report`.
+// Keeps `window` dry-run placements in flight until `total` are decided, cycling through
+// `services` distinct services, then reports to `report`.
 caf::behavior driver(caf::stateful_actor<driver_state>* self, placement_actor placement,
-                     size_t total, size_t window, caf::actor report) {
-  auto req = place_service{principal{"bench", role::service_provider}, bench_manifest(), {}, true};
+                     size_t total, size_t window, size_t services, caf::actor report) {
+  std::vector<place_service> reqs;
+  for (size_t i = 0; i < services; ++i)
+    reqs.push_back(
+        place_service{principal{"bench", role::service_provider}, bench_manifest(i), {}, true});
   auto send_one = std::make_shared<std::function<void()>>();
   *send_one = [=] {
+    const auto& req = reqs[self->state.sent % reqs.size()];
     ++self->state.sent;
     self->request(placement, std::chrono::seconds(30), req)
         .then(
-            [=](placement_decision& d) {
+            [=](const placement_decision& d) {
               auto& st = self->state;
               ++st.done;
               st.offers += static_cast<size_t>(std::count_if(
@@ -108,19 +109,30 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, placement_actor pl
 
 }  // namespace
 
-int run_placement(const options& opts) {
+void options_placement(po::options_description& desc) {
+  desc.add_options()("zones", count_option(5000, "zones"), "zones in the domain")(
+      "placements", count_option(50'000, "placements"), "placements measured (after 2000 warm-up)")(
+      "window", count_option(64, "window"), "placements in flight")("k", count_option(16, "k"),
+                                                                    "zones asked per placement")(
+      "services", count_option(1, "services"),
+      "distinct services the placements cycle through (identical requests in flight together "
+      "are placed as one cohort)")("threads", count_option(2, "threads"), "scheduler threads")(
+      "policy", po::value<std::string>()->default_value("stealing")->notifier([](const auto& p) {
+        if (p != "stealing" && p != "sharing")
+          throw po::error("--policy must be 'stealing' or 'sharing', got '" + p + "'");
+      }),
+      "CAF scheduler policy: stealing or sharing");
+}
+
+int run_placement(const po::variables_map& vm) {
   using clock = std::chrono::steady_clock;
-  const size_t zones = option(opts, "zones", 5000);
-  const size_t total = opts.iterations_or(option(opts, "placements", 50'000));
-  const size_t window = option(opts, "window", 64);
-  const size_t k = option(opts, "k", 16);
-  const size_t threads = option(opts, "threads", 2);
-  auto policy_opt = opts.extra.find("policy");
-  const std::string policy = policy_opt == opts.extra.end() ? "stealing" : policy_opt->second;
-  if (policy != "stealing" && policy != "sharing") {
-    std::cerr << "placement bench: --policy must be 'stealing' or 'sharing'\n";
-    return 2;
-  }
+  const auto zones = vm["zones"].as<size_t>();
+  const auto total = vm["placements"].as<size_t>();
+  const auto window = vm["window"].as<size_t>();
+  const auto k = vm["k"].as<size_t>();
+  const auto services = vm["services"].as<size_t>();
+  const auto threads = vm["threads"].as<size_t>();
+  const auto policy = vm["policy"].as<std::string>();
   const double caf_rate = measure_caf_request_response_per_s(500'000, 64, threads);
 
   caf::actor_system_config cfg;
@@ -152,16 +164,13 @@ int run_placement(const options& opts) {
     return 1;
   }
   std::vector<std::pair<std::string, config_value>> conf{
-      {"zones", static_cast<int64_t>(zones)},
-      {"k", static_cast<int64_t>(k)},
-      {"window", static_cast<int64_t>(window)},
-      {"placements", static_cast<int64_t>(total)},
-      {"threads", static_cast<int64_t>(threads)},
-      {"evaluator", std::string{"generic"}},
-      {"scheduler", policy}};
+      {"zones", static_cast<int64_t>(zones)},       {"k", static_cast<int64_t>(k)},
+      {"services", static_cast<int64_t>(services)}, {"window", static_cast<int64_t>(window)},
+      {"placements", static_cast<int64_t>(total)},  {"threads", static_cast<int64_t>(threads)},
+      {"evaluator", std::string{"generic"}},        {"scheduler", policy}};
   // Warm-up: fills the zones' evaluation caches the way a running domain would have.
   auto run = [&](size_t n) {
-    auto d = sys.spawn(driver, topo.placement(), n, window, caf::actor{self});
+    auto d = sys.spawn(driver, topo.placement(), n, window, services, caf::actor{self});
     size_t done = 0;
     size_t failed = 0;
     size_t offers = 0;

@@ -76,7 +76,8 @@ struct slow_zone_state {
   std::shared_ptr<std::vector<fusion_id>> released;
 };
 
-// A zone manager that answers every evaluation with an offer, but only after 500 ms.
+// A zone manager that answers every evaluation with offers (as many as the request's
+// copies), but only after 500 ms.
 caf::behavior slow_zone(caf::stateful_actor<slow_zone_state>* self,
                         std::shared_ptr<std::vector<fusion_id>> released) {
   self->state.released = std::move(released);
@@ -84,17 +85,22 @@ caf::behavior slow_zone(caf::stateful_actor<slow_zone_state>* self,
       [=](zone_evaluate_batch& b) {
         auto rp = self->make_response_promise<zone_offer_batch>();
         self->state.parked.push_back(rp);
-        self->delayed_send(self, 500ms, deliver_atom::value, b.requests.size());
+        std::vector<uint32_t> copies;
+        for (const auto& r : b.requests) copies.push_back(r.copies);
+        self->delayed_send(self, 500ms, deliver_atom::value, std::move(copies));
         return rp;
       },
-      [=](deliver_atom, size_t n) {
+      [=](deliver_atom, const std::vector<uint32_t>& copies) {
         zone_offer_batch out;
-        for (size_t i = 0; i < n; ++i) {
+        for (size_t i = 0; i < copies.size(); ++i) {
           zone_offer o;
           o.accepted = true;
           o.proposal.offer_id = fusion_id{"late-offer-" + std::to_string(i)};
           o.proposal.zone_name = "slow";
           o.proposal.instances = 1;
+          for (uint32_t c = 1; c < copies[i]; ++c)
+            o.more_offer_ids.push_back(
+                fusion_id{"late-offer-" + std::to_string(i) + "-" + std::to_string(c)});
           out.offers.push_back(std::move(o));
         }
         for (auto& rp : self->state.parked) rp.deliver(out);
@@ -121,16 +127,28 @@ TEST_CASE_FIXTURE(domain_fixture,
       register_zone{zone_admin, zp, locator{"", names::zone_manager("slow")}}));
   auto id = register_service(manifest_yaml("web"));
   auto m = parsed(id);
-  CHECK_FALSE(place(m, {}, false));  // waiting for the slow zone
-  advance(250ms);                    // the deadline passes: decided without it
+  // Two identical placements: the slow zone is asked once, for two offers.
+  auto pl = caf::actor_cast<caf::actor>(topo.placement());
+  auto first = self->request(pl, caf::infinite, place_service{acme, m, {}, false});
+  auto second = self->request(pl, caf::infinite, place_service{acme, m, {}, false});
+  run();           // waiting for the slow zone
+  advance(250ms);  // the deadline passes: decided without it
+  for (auto* rh : {&first, &second})
+    rh->receive(
+        [&](placement_decision& d) {
+          REQUIRE(d.chosen.size() == 1);
+          CHECK(d.chosen[0].zone_name == "good");
+        },
+        [&](caf::error& e) { FAIL(describe(e)); });
   auto d = ask<placement_decision>(topo.placement(), explain_placement{fusion_id{"decision-1"}});
   REQUIRE(d);
   REQUIRE(d->chosen.size() == 1);
   CHECK(d->chosen[0].zone_name == "good");
   CHECK(released->empty());
-  advance(300ms);  // the slow zone's offer arrives now
-  REQUIRE(released->size() == 1);
-  CHECK(released->front().value == "late-offer-0");
+  advance(300ms);  // the slow zone's two offers arrive now
+  REQUIRE(released->size() == 2);
+  CHECK((*released)[0].value == "late-offer-0");
+  CHECK((*released)[1].value == "late-offer-0-1");
   caf::anon_send_exit(slow, caf::exit_reason::kill);
 }
 
@@ -298,6 +316,129 @@ TEST_CASE_FIXTURE(domain_fixture,
   REQUIRE_FALSE(cheap->chosen.empty());
   for (const auto& v : cheap->verdicts)
     if (v.offered) CHECK(v.zone_offer.cost >= cheap->chosen[0].cost);
+}
+
+// Evaluations a zone has made (each answered from its cache or scored).
+int evaluations(domain_fixture& fx, const std::string& zone) {
+  auto info = fx.ask<information>(fx.topo.zone(zone), get_zone_information{});
+  REQUIRE(info);
+  return std::stoi(info->values["cache_hits"]) + std::stoi(info->values["cache_misses"]);
+}
+
+// Sends `n` placements at once (before any is handled), then collects the decisions.
+std::vector<placement_decision> place_concurrently(domain_fixture& fx, size_t n,
+                                                   const place_service& req) {
+  std::vector<caf::response_handle<caf::blocking_actor, caf::message, true>> pending;
+  for (size_t i = 0; i < n; ++i)
+    pending.push_back(
+        fx.self->request(caf::actor_cast<caf::actor>(fx.topo.placement()), caf::infinite, req));
+  fx.run();
+  std::vector<placement_decision> out;
+  for (auto& rh : pending)
+    rh.receive([&](placement_decision& d) { out.push_back(std::move(d)); },
+               [&](caf::error& e) { FAIL("placement failed: " << describe(e)); });
+  return out;
+}
+
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: identical concurrent placements each get their own offers, "
+                  "best zone first, until its capacity is gone") {
+  topo.with_zone(zone_builder{"cheap"}.cores(2).cost(0.1, 0.01))
+      .with_zone(zone_builder{"pricey"}.cores(8).cost(2.0, 0.1));
+  run();
+  auto id = register_service(manifest_yaml("game", "mapping:\n  policy: lowest_cost\n"));
+  auto ds = place_concurrently(*this, 4, place_service{acme, parsed(id), {}, false});
+  REQUIRE(ds.size() == 4);
+  std::set<std::string> decisions;
+  std::set<std::string> offers;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const auto& d = ds[i];
+    CHECK(d.satisfied);
+    REQUIRE(d.chosen.size() == 1);
+    decisions.insert(d.decision_id.value);
+    offers.insert(d.chosen[0].offer_id.value);
+    // The cheap zone holds two instances: the first two requests take it.
+    CHECK(d.chosen[0].zone_name == (i < 2 ? "cheap" : "pricey"));
+    for (const auto& v : d.verdicts)
+      if (v.zone_name == "cheap" && i >= 2) {
+        CHECK(v.answered);
+        CHECK_FALSE(v.offered);
+        CHECK(v.reason.find("identical placements") != std::string::npos);
+      }
+  }
+  CHECK(decisions.size() == 4);             // one decision each, each shown by explain
+  CHECK(evaluations(*this, "cheap") == 1);  // one evaluation per zone for all four
+  CHECK(evaluations(*this, "pricey") == 1);
+  CHECK(offers.size() == 4);  // never the same reservation twice
+  auto again = ask<placement_decision>(topo.placement(), explain_placement{ds[3].decision_id});
+  REQUIRE(again);
+  CHECK(*again == ds[3]);
+  // The chosen reservations stay with the callers; the two unused copies of the pricey
+  // zone's offer went back at once.
+  auto cheap = ask<information>(topo.zone("cheap"), get_zone_information{});
+  auto pricey = ask<information>(topo.zone("pricey"), get_zone_information{});
+  REQUIRE(cheap);
+  REQUIRE(pricey);
+  CHECK(cheap->values["reservations"] == "2");
+  CHECK(pricey->values["reservations"] == "2");
+  CHECK(pricey->values["free_cpu_cores"] == "6");
+}
+
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: concurrent dry runs each see a full set of offers and give "
+                  "them all back") {
+  topo.with_zone(zone_builder{"a"}.cores(64)).with_zone(zone_builder{"b"}.cores(64));
+  run();
+  auto id = register_service(manifest_yaml("probe"));
+  auto ds = place_concurrently(*this, 5, place_service{acme, parsed(id), {}, true});
+  REQUIRE(ds.size() == 5);
+  std::set<std::string> offered;
+  for (const auto& d : ds) {
+    CHECK(d.satisfied);
+    size_t n = 0;
+    for (const auto& v : d.verdicts)
+      if (v.offered) {
+        ++n;
+        if (v.chosen) offered.insert(v.zone_offer.offer_id.value);
+      }
+    CHECK(n == 2);
+  }
+  CHECK(offered.size() == 5);
+  for (const auto& zone : {"a", "b"}) {
+    auto info = ask<information>(topo.zone(zone), get_zone_information{});
+    REQUIRE(info);
+    CHECK(info->values["reservations"] == "0");
+    CHECK(info->values["free_cpu_cores"] == "64");
+  }
+}
+
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: requests that differ in manifest or parameters are evaluated "
+                  "apart") {
+  topo.with_zone(zone_builder{"a"}.cores(8)).with_zone(zone_builder{"b"}.cores(8));
+  run();
+  auto m = parsed(register_service(manifest_yaml("svc")));
+  auto other = parsed(register_service(manifest_yaml("other")));
+  deploy_parameters two;
+  two.instances = 2;
+  std::vector<caf::response_handle<caf::blocking_actor, caf::message, true>> pending;
+  auto pl = caf::actor_cast<caf::actor>(topo.placement());
+  for (int i = 0; i < 3; ++i)  // three identical: one evaluation per zone
+    pending.push_back(self->request(pl, caf::infinite, place_service{acme, m, {}, true}));
+  pending.push_back(self->request(pl, caf::infinite, place_service{acme, m, two, true}));
+  pending.push_back(self->request(pl, caf::infinite, place_service{acme, other, {}, true}));
+  run();
+  std::vector<placement_decision> ds;
+  for (auto& rh : pending)
+    rh.receive([&](placement_decision& d) { ds.push_back(std::move(d)); },
+               [&](caf::error& e) { FAIL(describe(e)); });
+  REQUIRE(ds.size() == 5);
+  for (const auto& d : ds) CHECK(d.satisfied);
+  CHECK(ds[3].service == m.name);
+  CHECK(ds[3].chosen[0].instances == 2);
+  CHECK(ds[4].service == other.name);
+  CHECK(evaluations(*this, "a") == 3);
+  CHECK(evaluations(*this, "b") == 3);
 }
 
 TEST_CASE_FIXTURE(domain_fixture, "placement: a dry run releases every reservation") {

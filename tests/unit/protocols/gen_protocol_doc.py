@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-# Prints the 'Messages by family' tables of docs/protocols.md from the protocols/ headers.
-# Usage: python3 tests/unit/protocols/gen_protocol_doc.py > /tmp/messages.md, then paste.
-import re, glob, os
+# The 'Messages by family' tables of docs/protocols.md, generated from the protocols/ headers.
+# Usage: gen_protocol_doc.py            print the tables
+#        gen_protocol_doc.py --write    rewrite them in docs/protocols.md
+#        gen_protocol_doc.py --check    exit 1 if docs/protocols.md differs (a ctest runs this)
+import re, glob, os, sys
+doc_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'docs', 'protocols.md')
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'protocols'))
 families = [
  ('service_lifecycle.hpp', 'Service lifecycle (§4.5.1), session (0x0E) and common replies'),
@@ -35,12 +38,20 @@ def struct_fields(text, name):
     m = re.search(r'struct %s \{(.*?)\n\};' % name, text, re.S)
     fields = {}
     if not m: return fields
+    above = []  # a `///` comment on the lines before a field documents it
     for line in m.group(1).split('\n'):
         line = line.strip()
-        if line.startswith('static') or line.startswith('friend') or line.startswith('//') or not line: continue
+        if line.startswith('///') and not line.startswith('///<'):
+            above.append(line[3:].strip())
+            continue
+        if line.startswith('static') or line.startswith('friend') or line.startswith('//') or not line:
+            above = []
+            continue
         fm = re.match(r'(.+?)\s+(\w+)(\s*=\s*[^;]+)?;\s*(///<\s*(.*))?', line)
         if fm and '(' not in fm.group(1):
-            fields[fm.group(2)] = (fm.group(1).strip(), (fm.group(3) or '').replace('=', '').strip(), fm.group(5) or '')
+            meaning = fm.group(5) or ' '.join(above)
+            fields[fm.group(2)] = (fm.group(1).strip(), (fm.group(3) or '').replace('=', '').strip(), meaning)
+        above = []
     return fields
 def inspect_order(text, name):
     m = re.search(r'inspect\(Inspector& f, %s&( x)?\) \{(.*?)\n\}' % name, text, re.S)
@@ -88,4 +99,18 @@ for fname, title in families:
             out.append('Reply to: ' + ', '.join('`%s`' % r for r in sorted(replies[name])) + '.\n')
         if not hs and name not in replies:
             out.append('Durable record: written to the store through the registry codec (and embedded in replies); not sent as a request.\n')
-print('\n'.join(out))
+generated = '\n'.join(out) + '\n'
+mode = sys.argv[1] if len(sys.argv) > 1 else ''
+if mode not in ('', '--write', '--check'):
+    sys.exit('usage: gen_protocol_doc.py [--write | --check]')
+if not mode:
+    sys.stdout.write(generated)
+    sys.exit(0)
+doc = open(doc_path).read()
+begin = doc.index('### ' + families[0][1])
+end = doc.index('## Adding or changing a message')
+if mode == '--write':
+    open(doc_path, 'w').write(doc[:begin] + generated + doc[end:])
+elif doc[begin:end] != generated:
+    sys.exit('docs/protocols.md: the message tables differ from protocols/*.hpp; run '
+             'python3 tests/unit/protocols/gen_protocol_doc.py --write')

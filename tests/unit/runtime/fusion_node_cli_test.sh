@@ -6,33 +6,7 @@ node=$1
 src=$2
 tmp=$(mktemp -d /tmp/fusion-cli-test-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit code.
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"
-    sed 's/^/  stdout: /' "$tmp/out"
-    sed 's/^/  stderr: /' "$tmp/err"
-    failures=$((failures + 1))
-  else
-    echo "ok: $what"
-  fi
-}
-
-# contains FILE TEXT DESCRIPTION
-contains() {
-  if grep -qF -- "$2" "$1"; then
-    echo "ok: $3"
-  else
-    echo "FAIL: $3: '$2' not in $(cat "$1")"
-    failures=$((failures + 1))
-  fi
-}
+source "$src/tests/support/cli.sh"
 
 expect 0 "--version" -- "$node" --version
 contains "$tmp/out" "fusion-node " "--version names the program"
@@ -106,5 +80,4 @@ contains "$tmp/err" "bad.yaml:2" "plan names the manifest line"
 expect 2 "plan without --manifest is a usage error" -- "$node" plan --config "$cfg"
 expect 2 "--json outside plan is a usage error" -- "$node" --json
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish

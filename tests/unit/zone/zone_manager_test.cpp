@@ -143,6 +143,28 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: an offer reserves capacity the next ev
   CHECK(info("reservations") == "2");
 }
 
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: copies of a request get separate offers while capacity lasts") {
+  start(10);  // room for 5 instances of 2 cores
+  auto req = eval_req(2);
+  req.copies = 4;  // 4 identical placements: 2 full copies of 2 instances fit, then 1 left
+  auto o = ask<zone_offer>(zm, req);
+  REQUIRE(o);
+  REQUIRE(o->accepted);
+  CHECK(o->proposal.instances == 2);
+  REQUIRE(o->more_offer_ids.size() == 1);
+  CHECK(o->more_offer_ids[0] != o->proposal.offer_id);
+  CHECK(info("reservations") == "2");
+  CHECK(info("free_cpu_cores") == "2");
+  // Each copy is its own reservation: releasing one frees exactly its share.
+  self->send(zm, release_offers{{o->more_offer_ids[0]}});
+  run();
+  CHECK(info("free_cpu_cores") == "6");
+  auto d = ask<deploy_service_reply>(zm, deploy_req(2, o->proposal.offer_id));
+  REQUIRE_MESSAGE(d, describe(d.error()));
+  CHECK(d->instance_ids.size() == 2);
+}
+
 TEST_CASE_FIXTURE(zone_fx, "zone manager: an offer lapses after its TTL and cannot be deployed") {
   start(8);
   auto o = ask<zone_offer>(zm, eval_req(4)).value();

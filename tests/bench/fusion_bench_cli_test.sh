@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# fusion-bench's command line: subcommands, option errors, and small real runs that print
+# their figures as JSON lines.
+# Usage: fusion_bench_cli_test.sh PATH/TO/fusion-bench SOURCE_DIR
+set -uo pipefail
+bench=$1
+src=$2
+tmp=$(mktemp -d /tmp/fusion-bench-test-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+source "$src/tests/support/cli.sh"
+
+expect 0 "list names the subcommands" -- "$bench" list
+contains "$tmp/out" "placement" "list has placement"
+contains "$tmp/out" "codec" "list has codec"
+expect 0 "a subcommand's --help lists its options" -- "$bench" placement --help
+contains "$tmp/out" "--services" "placement --help lists --services"
+expect 2 "an unknown subcommand is a usage error" -- "$bench" nosuch
+expect 2 "an unknown option is a usage error" -- "$bench" placement --bogus 3
+contains "$tmp/err" "--bogus" "the error names the option"
+expect 2 "a negative count is refused" -- "$bench" placement --zones=-1
+contains "$tmp/err" "--zones must be between 1" "the error says the range"
+expect 2 "a word where a number belongs is refused" -- "$bench" codec --iterations abc
+expect 2 "a stray positional word is refused" -- "$bench" codec extra
+expect 2 "an unknown scheduler policy is refused" -- "$bench" placement --policy fifo
+contains "$tmp/err" "'stealing' or 'sharing'" "the error lists the policies"
+
+expect 0 "a small codec run" -- "$bench" codec --iterations 2000
+contains "$tmp/out" '"figure": "codec_msgs_per_s"' "codec prints its rate"
+contains "$tmp/out" '"figure": "caf_request_response_per_s"' "codec prints the CAF rate"
+expect 0 "a small placement run" -- "$bench" placement --zones 40 --placements 300 --k 4 --services 3
+contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
+contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"
+contains "$tmp/out" '"figure": "offers_per_placement", "value": 4,' "each placement got k offers"
+contains "$tmp/out" '"services": 3' "the configuration is printed with the figure"
+
+finish
