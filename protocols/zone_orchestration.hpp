@@ -121,12 +121,15 @@ typename Inspector::result_type inspect(Inspector& f, get_zone_information& x) {
 struct zone_evaluate_batch {
   static constexpr message_meta meta{0x0908, "zone_evaluate_batch", 1, 1};
   std::vector<zone_evaluate> requests;
+  /// Offers to give back before evaluating: placement sends the offers it did not choose
+  /// with its next batch to the zone instead of a release_offers message of their own.
+  std::vector<fusion_id> release;
   friend bool operator==(const zone_evaluate_batch&, const zone_evaluate_batch&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_evaluate_batch& x) {
-  return f(caf::meta::type_name("zone_evaluate_batch"), x.requests);
+  return f(caf::meta::type_name("zone_evaluate_batch"), x.requests, x.release);
 }
 
 /// Reply to zone_evaluate_batch: offers[i] answers requests[i].

@@ -60,15 +60,21 @@ class rng {
 /// counter starts where the owner says (e.g. after the highest id found in its store).
 class id_generator {
  public:
-  explicit id_generator(std::string prefix, uint64_t next = 1)
-      : prefix_(std::move(prefix)), next_(next) {}
+  /// Ids `prefix-next`, `prefix-(next+step)`, …: generators with the same step and
+  /// different starts never collide.
+  explicit id_generator(std::string prefix, uint64_t next = 1, uint64_t step = 1)
+      : prefix_(std::move(prefix)), next_(next), step_(step) {}
 
   /// The next id.
-  protocols::fusion_id make() { return {prefix_ + "-" + std::to_string(next_++)}; }
+  protocols::fusion_id make() {
+    auto id = prefix_ + "-" + std::to_string(next_);
+    next_ += step_;
+    return {std::move(id)};
+  }
 
   /// Ensures later ids are above `n` (after reloading stored ids).
   void skip_past(uint64_t n) {
-    if (n >= next_) next_ = n + 1;
+    if (n >= next_) next_ += ((n - next_) / step_ + 1) * step_;
   }
 
   const std::string& prefix() const { return prefix_; }
@@ -76,6 +82,7 @@ class id_generator {
  private:
   std::string prefix_;
   uint64_t next_;
+  uint64_t step_;
 };
 
 /// Bootstrap code only (a node's main thread, never an actor): calls `done()` every

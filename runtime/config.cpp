@@ -27,7 +27,8 @@ const std::vector<std::string_view> top_keys = {"node",      "log",      "schedu
 const std::vector<std::string_view> node_keys = {"name", "roles", "data_dir", "seed", "run_for_s"};
 const std::vector<std::string_view> log_keys = {"level", "format", "file"};
 const std::vector<std::string_view> scheduler_keys = {"threads", "policy"};
-const std::vector<std::string_view> placement_keys = {"k", "deadline_ms", "offer_ttl_ms", "policy"};
+const std::vector<std::string_view> placement_keys = {"k", "deadline_ms", "offer_ttl_ms", "policy",
+                                                      "workers"};
 const std::vector<std::string_view> evaluator_keys = {"timeout_ms", "cache_entries",
                                                       "cache_ttl_ms"};
 const std::vector<std::string_view> instance_keys = {"stop_timeout_ms", "force_grace_ms"};
@@ -356,6 +357,7 @@ class parser {
       return e;
     if (auto e = get_int(t, "placement", "offer_ttl_ms", 1, max_offer_ttl_ms, out.offer_ttl_ms))
       return e;
+    if (auto e = get_int(t, "placement", "workers", 1, max_workers, out.workers)) return e;
     std::string name{protocols::to_string(out.policy)};
     if (auto e = get_choice(t, "placement", "policy", placement_policies, name)) return e;
     protocols::from_string(name, out.policy);
@@ -550,6 +552,7 @@ node_config default_config() {
   c.scheduler.threads = static_cast<uint32_t>(defaults::scheduler::threads);
   c.scheduler.policy = defaults::scheduler::policy;
   c.placement.k = static_cast<uint32_t>(defaults::placement::k);
+  c.placement.workers = static_cast<uint32_t>(defaults::placement::workers);
   c.placement.deadline_ms = defaults::placement::deadline_ms;
   c.placement.offer_ttl_ms = defaults::placement::offer_ttl_ms;
   protocols::from_string(defaults::placement::policy, c.placement.policy);
@@ -619,6 +622,7 @@ std::string to_toml(const node_config& c) {
   line("deadline_ms", std::to_string(c.placement.deadline_ms));
   line("offer_ttl_ms", std::to_string(c.placement.offer_ttl_ms));
   line("policy", toml_quote(protocols::to_string(c.placement.policy)));
+  line("workers", std::to_string(c.placement.workers));
   out += "\n[evaluator]\n";
   line("timeout_ms", std::to_string(c.evaluator.timeout_ms));
   line("cache_entries", std::to_string(c.evaluator.cache_entries));

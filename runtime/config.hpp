@@ -45,6 +45,7 @@ struct placement_config {
   protocols::duration_ms deadline_ms = 0;   ///< Deadline for offers.
   protocols::duration_ms offer_ttl_ms = 0;  ///< Lifetime of an offer's reservation.
   protocols::placement_policy policy = protocols::placement_policy::best_total;  ///< Default.
+  uint32_t workers = 1;  ///< Placement actors sharing the work.
   friend bool operator==(const placement_config&, const placement_config&) = default;
 };
 

@@ -60,6 +60,10 @@ inline constexpr int64_t offer_ttl_ms = 5'000;
 inline constexpr int64_t max_offer_ttl_ms = 3'600'000;
 /// Policy used when a manifest sets none: best_total, lowest_cost or lowest_latency.
 inline constexpr std::string_view policy = "best_total";
+/// Placement actors sharing the work; requests for one service always meet in one of them.
+inline constexpr int64_t workers = 1;
+/// Upper bound of placement.workers.
+inline constexpr int64_t max_workers = 64;
 }  // namespace placement
 
 /// [evaluator]: zone evaluators (§5.4.2.2).

@@ -5,9 +5,11 @@
 #include "runtime/clock.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_pool.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <map>
 #include <memory>
@@ -70,17 +72,25 @@ struct zone_batch {
   std::vector<std::pair<cohort_ptr, size_t>> waiters;  // cohort and candidate index
 };
 
+// Offers to give back to one zone: they travel with the next evaluation batch to it, or
+// at the next tick, whichever comes first.
+struct zone_releases {
+  zone_manager_actor zone;
+  std::vector<fusion_id> ids;
+};
+
 struct placement_state {
   placement_state() = default;
   placement_config cfg;
   runtime::directory_ptr dir;
-  runtime::id_generator decision_ids{"decision"};
+  runtime::id_generator decision_ids{"decision"};  // worker w of n: w+1, w+1+n, …
   // Recent decisions as the messages that answered them: explain and the caller share one
   // copy.
   std::deque<caf::message> recent;
   // Cohorts still accepting members, by service name.
   std::unordered_map<std::string, std::vector<cohort_ptr>> open;
-  std::unordered_map<caf::actor_id, zone_batch> outgoing;  // by zone manager
+  std::unordered_map<caf::actor_id, zone_batch> outgoing;     // by zone manager
+  std::unordered_map<caf::actor_id, zone_releases> releases;  // by zone manager
   bool flush_pending = false;
   // Deadlines: one periodic tick, armed while placements are in flight, instead of a
   // timer per request (CAF 0.17 never cancels request timers: each one costs a wakeup of
@@ -110,6 +120,23 @@ void close(self_ptr self, const cohort_ptr& c) {
   auto& list = i->second;
   list.erase(std::remove(list.begin(), list.end(), c), list.end());
   if (list.empty()) self->state.open.erase(i);
+}
+
+void arm_tick(self_ptr self);
+
+// Queues offers to give back to `zone` (see zone_releases).
+template <class Iterator>
+void give_back(self_ptr self, const zone_manager_actor& zone, Iterator first, Iterator last) {
+  if (first == last || !zone) return;
+  auto& r = self->state.releases[zone.id()];
+  r.zone = zone;
+  r.ids.insert(r.ids.end(), first, last);
+  arm_tick(self);
+}
+
+void send_releases(self_ptr self) {
+  for (auto& [id, r] : self->state.releases) self->send(r.zone, release_offers{std::move(r.ids)});
+  self->state.releases.clear();
 }
 
 void fail(self_ptr self, const cohort_ptr& c, const caf::error& e) {
@@ -147,7 +174,6 @@ void decide(self_ptr self, const cohort_ptr& c) {
   const auto ceiling = cost_limit(c->service, c->deploy);
   const auto first = c->excluded.size();  // verdict index of candidate 0
   const auto now = runtime::now_ms(self);
-  std::vector<std::vector<fusion_id>> releases(c->candidates.size());
   for (auto& m : c->members) {
     placement_decision d;
     d.decision_id = std::move(m.decision_id);
@@ -174,9 +200,9 @@ void decide(self_ptr self, const cohort_ptr& c) {
       v.chosen = true;
       covered += v.zone_offer.instances;
       d.chosen.push_back(v.zone_offer);
-      auto idx = i - first;
-      ++c->candidates[idx].next;  // taken by this member
-      if (m.dry_run) releases[idx].push_back(v.zone_offer.offer_id);
+      auto& cd = c->candidates[i - first];
+      ++cd.next;  // taken by this member
+      if (m.dry_run) give_back(self, cd.zone, &v.zone_offer.offer_id, &v.zone_offer.offer_id + 1);
     }
     d.satisfied = covered >= c->deploy.instances && !chosen.empty();
     d.summary = summary(d, c->service, c->deploy.instances, chosen.size(), covered);
@@ -186,18 +212,17 @@ void decide(self_ptr self, const cohort_ptr& c) {
     while (st.recent.size() > st.cfg.decisions_kept) st.recent.pop_front();
     static_cast<caf::response_promise&>(m.rp).deliver(std::move(msg));
   }
-  // Reservations no member chose (and dry runs' choices) go back to their zones now.
-  for (size_t i = 0; i < c->candidates.size(); ++i) {
-    auto& cd = c->candidates[i];
-    auto& ids = releases[i];
-    ids.insert(ids.end(), std::make_move_iterator(cd.offers.begin() + cd.next),
-               std::make_move_iterator(cd.offers.end()));
-    if (!ids.empty() && cd.zone) self->send(cd.zone, release_offers{std::move(ids)});
-  }
+  // Reservations no member chose go back to their zones.
+  for (auto& cd : c->candidates)
+    give_back(self, cd.zone,
+              std::make_move_iterator(cd.offers.begin() + static_cast<std::ptrdiff_t>(cd.next)),
+              std::make_move_iterator(cd.offers.end()));
 }
 
+// The tick runs while placements are in flight or offers wait to be given back.
 void arm_tick(self_ptr self) {
-  if (self->state.tick_armed || self->state.inflight.empty()) return;
+  auto& st = self->state;
+  if (st.tick_armed || (st.inflight.empty() && st.releases.empty())) return;
   self->state.tick_armed = true;
   auto interval = std::max<duration_ms>(1, self->state.cfg.deadline_ms / 10);
   self->delayed_send(self, std::chrono::milliseconds{interval}, tick_atom::value);
@@ -225,6 +250,7 @@ void on_tick(self_ptr self) {
             "did not answer within the " + std::to_string(st.cfg.deadline_ms) + " ms deadline";
     decide(self, c);
   }
+  send_releases(self);
   arm_tick(self);
 }
 
@@ -234,10 +260,10 @@ void answered(self_ptr self, const cohort_ptr& c, size_t idx, zone_offer* o,
   auto& cd = c->candidates[idx];
   if (c->decided) {  // decided without this zone: give its offers back
     if (o != nullptr && o->accepted) {
-      std::vector<fusion_id> ids{std::move(o->proposal.offer_id)};
-      ids.insert(ids.end(), std::make_move_iterator(o->more_offer_ids.begin()),
-                 std::make_move_iterator(o->more_offer_ids.end()));
-      self->send(cd.zone, release_offers{std::move(ids)});
+      auto& ids = o->more_offer_ids;
+      ids.insert(ids.begin(), std::move(o->proposal.offer_id));
+      give_back(self, cd.zone, std::make_move_iterator(ids.begin()),
+                std::make_move_iterator(ids.end()));
     }
     return;
   }
@@ -264,8 +290,13 @@ void flush(self_ptr self) {
   for (auto& [id, b] : batches) {
     auto waiters =
         std::make_shared<std::vector<std::pair<cohort_ptr, size_t>>>(std::move(b.waiters));
+    zone_evaluate_batch msg{std::move(b.requests), {}};
+    if (auto r = self->state.releases.find(id); r != self->state.releases.end()) {
+      msg.release = std::move(r->second.ids);
+      self->state.releases.erase(r);
+    }
     // No request timeout: the deadline tick decides without late zones (see state).
-    self->request(b.zone, caf::infinite, zone_evaluate_batch{std::move(b.requests)})
+    self->request(b.zone, caf::infinite, std::move(msg))
         .then(
             [=](zone_offer_batch& reply) {
               static const std::string no_offer = "zone answered without an offer for this request";
@@ -362,9 +393,11 @@ cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_act
   return c;
 }
 
-caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::directory_ptr dir) {
+caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::directory_ptr dir,
+                             uint32_t worker) {
   self->state.cfg = cfg;
   self->state.dir = std::move(dir);
+  self->state.decision_ids = runtime::id_generator{"decision", worker + 1, cfg.workers};
   return {
       [=](place_service& req) -> caf::result<placement_decision> {
         if (req.deploy.instances == 0)
@@ -474,12 +507,51 @@ std::string render_decision(const placement_decision& d) {
   return out.str();
 }
 
+namespace {
+
+// The worker a message belongs to: place_service by its service name, explain_placement by
+// the decision id (worker w of n numbers its decisions w+1, w+1+n, …).
+size_t worker_for(const caf::type_erased_tuple& msg, size_t workers) {
+  if (msg.empty()) return 0;
+  if (msg.match_element<place_service>(0))
+    return std::hash<std::string>{}(msg.get_as<place_service>(0).service.name) % workers;
+  if (msg.match_element<explain_placement>(0)) {
+    const auto& id = msg.get_as<explain_placement>(0).decision_id.value;
+    auto dash = id.rfind('-');
+    uint64_t n = 0;
+    if (dash != std::string::npos &&
+        std::from_chars(id.data() + dash + 1, id.data() + id.size(), n).ec == std::errc{} && n > 0)
+      return (n - 1) % workers;
+  }
+  return 0;  // answers "no recorded placement decision"
+}
+
+void route_placement(caf::actor_system&, caf::actor_pool::uplock& guard,
+                     const caf::actor_pool::actor_vec& workers, caf::mailbox_element_ptr& ptr,
+                     caf::execution_unit* host) {
+  auto worker = workers[worker_for(ptr->content(), workers.size())];
+  guard.unlock();
+  worker->enqueue(std::move(ptr), host);
+}
+
+}  // namespace
+
 placement_actor spawn_placement(caf::actor_system& sys, placement_config cfg,
                                 runtime::directory_ptr dir) {
-  auto d = dir;
-  auto handle = caf::actor_cast<placement_actor>(sys.spawn(placement_impl, cfg, std::move(d)));
-  dir->put(names::placement, caf::actor_cast<caf::actor>(handle));
-  return handle;
+  cfg.workers = std::max<uint32_t>(1, cfg.workers);
+  caf::actor handle;
+  if (cfg.workers == 1) {
+    handle = sys.spawn(placement_impl, cfg, dir, 0u);
+  } else {
+    uint32_t next = 0;
+    auto spawn_worker = [&sys, cfg, dir, next]() mutable {
+      return sys.spawn(placement_impl, cfg, dir, next++);
+    };
+    handle = caf::actor_pool::make(sys.dummy_execution_unit(), cfg.workers, spawn_worker,
+                                   route_placement);
+  }
+  dir->put(names::placement, handle);
+  return caf::actor_cast<placement_actor>(handle);
 }
 
 }  // namespace fusion::domain

@@ -27,6 +27,10 @@ struct placement_config {
   /// Most identical requests placed as one cohort (one preselection, one evaluation per
   /// zone asking for an offer per member).
   size_t max_cohort = 256;
+  /// Placement actors sharing the work. Requests for one service always go to the same
+  /// worker (so identical requests still form cohorts); explain goes to the worker that
+  /// made the decision.
+  uint32_t workers = 1;
   /// Policy for manifests that set no mapping.policy and requests that set none.
   protocols::placement_policy default_policy = protocols::placement_policy::best_total;
 };
@@ -47,7 +51,8 @@ std::vector<size_t> select_offers(std::vector<protocols::zone_verdict>& verdicts
 /// Renders a decision for people: one line per zone with scores or the refusal reason.
 std::string render_decision(const protocols::placement_decision& d);
 
-/// Spawns the placement function and registers it as protocols::names::placement.
+/// Spawns the placement function (one actor, or a pool of `cfg.workers` behind one handle)
+/// and registers it as protocols::names::placement.
 protocols::placement_actor spawn_placement(caf::actor_system& sys, placement_config cfg,
                                            runtime::directory_ptr dir);
 

@@ -98,6 +98,7 @@ options options_from(const runtime::node_config& nc) {
   o.placement.k = nc.placement.k;
   o.placement.deadline_ms = nc.placement.deadline_ms;
   o.placement.default_policy = nc.placement.policy;
+  o.placement.workers = nc.placement.workers;
   o.offer_ttl_ms = nc.placement.offer_ttl_ms;
   o.evaluator_timeout_ms = nc.evaluator.timeout_ms;
   o.cache_entries = nc.evaluator.cache_entries;

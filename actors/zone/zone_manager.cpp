@@ -278,6 +278,20 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   return res;
 }
 
+/// Gives back open offers; unknown, used or expired ids are ignored.
+void release(self_ptr self, const std::vector<fusion_id>& ids) {
+  auto& st = self->state;
+  auto now = runtime::now_ms(self);
+  bool changed = false;
+  for (const auto& id : ids)
+    if (auto i = st.open_offer(id.value, now); i != st.holds.end()) {
+      st.drop_hold(i);
+      ++st.offers_released;
+      changed = true;
+    }
+  if (changed) schedule_damped_report(self);
+}
+
 /// Scores with the generic evaluator next to the zone, through the zone's cache.
 zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
   auto& st = self->state;
@@ -725,7 +739,16 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         return rp;
       },
       [=](zone_evaluate_batch& req) -> caf::result<zone_offer_batch> {
+        release(self, req.release);
         auto n = req.requests.size();
+        // The generic evaluator scores inline: answer at once, without a promise.
+        if (std::all_of(req.requests.begin(), req.requests.end(),
+                        [](const zone_evaluate& r) { return r.service.evaluator.empty(); })) {
+          zone_offer_batch out;
+          out.offers.reserve(n);
+          for (const auto& r : req.requests) out.offers.push_back(evaluate_inline(self, r));
+          return out;
+        }
         struct batch_ctx {
           caf::typed_response_promise<zone_offer_batch> rp;
           zone_offer_batch out;
@@ -736,10 +759,6 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         ctx->pending = n;
         ctx->rp = self->make_response_promise<zone_offer_batch>();
         auto rp = ctx->rp;
-        if (n == 0) {
-          rp.deliver(zone_offer_batch{});
-          return rp;
-        }
         for (size_t i = 0; i < n; ++i)
           evaluate_with(self, std::move(req.requests[i]), [ctx, i](zone_offer x) {
             ctx->out.offers[i] = std::move(x);
@@ -747,18 +766,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
           });
         return rp;
       },
-      [=](const release_offers& req) {
-        auto& s = self->state;
-        auto now = runtime::now_ms(self);
-        bool changed = false;
-        for (const auto& id : req.offer_ids)
-          if (auto i = s.open_offer(id.value, now); i != s.holds.end()) {
-            s.drop_hold(i);
-            ++s.offers_released;
-            changed = true;
-          }
-        if (changed) schedule_damped_report(self);
-      },
+      [=](const release_offers& req) { release(self, req.offer_ids); },
       [=](const release_offer& req) -> caf::result<status_reply> {
         auto& s = self->state;
         auto i = s.open_offer(req.offer_id.value, runtime::now_ms(self));

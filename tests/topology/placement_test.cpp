@@ -26,9 +26,9 @@ std::string manifest_yaml(const std::string& name, const std::string& extra = ""
 }
 
 struct domain_fixture : test::det_fixture {
-  fusion::topology::topology topo{sys};
+  fusion::topology::topology topo;
 
-  domain_fixture() {
+  explicit domain_fixture(fusion::topology::options opts = {}) : topo{sys, std::move(opts)} {
     topo.with_domain();
     run();
   }
@@ -146,6 +146,8 @@ TEST_CASE_FIXTURE(domain_fixture,
   CHECK(d->chosen[0].zone_name == "good");
   CHECK(released->empty());
   advance(300ms);  // the slow zone's two offers arrive now
+  CHECK(released->empty());
+  advance(20ms);  // and go back at the next tick
   REQUIRE(released->size() == 2);
   CHECK((*released)[0].value == "late-offer-0");
   CHECK((*released)[1].value == "late-offer-0-1");
@@ -374,7 +376,8 @@ TEST_CASE_FIXTURE(domain_fixture,
   REQUIRE(again);
   CHECK(*again == ds[3]);
   // The chosen reservations stay with the callers; the two unused copies of the pricey
-  // zone's offer went back at once.
+  // zone's offer go back with the next batch to it or at the next tick (20 ms).
+  advance(20ms);
   auto cheap = ask<information>(topo.zone("cheap"), get_zone_information{});
   auto pricey = ask<information>(topo.zone("pricey"), get_zone_information{});
   REQUIRE(cheap);
@@ -404,6 +407,7 @@ TEST_CASE_FIXTURE(domain_fixture,
     CHECK(n == 2);
   }
   CHECK(offered.size() == 5);
+  advance(20ms);  // the next tick gives every reservation back
   for (const auto& zone : {"a", "b"}) {
     auto info = ask<information>(topo.zone(zone), get_zone_information{});
     REQUIRE(info);
@@ -439,6 +443,57 @@ TEST_CASE_FIXTURE(domain_fixture,
   CHECK(ds[4].service == other.name);
   CHECK(evaluations(*this, "a") == 3);
   CHECK(evaluations(*this, "b") == 3);
+}
+
+// A domain whose placement function is a pool of two workers.
+struct pooled_fixture : domain_fixture {
+  static topology::options two_workers() {
+    topology::options o;
+    o.placement.workers = 2;
+    return o;
+  }
+  pooled_fixture() : domain_fixture(two_workers()) {}
+};
+
+TEST_CASE_FIXTURE(pooled_fixture,
+                  "placement: with two workers, identical requests still form one cohort and "
+                  "explain finds every decision") {
+  topo.with_zone(zone_builder{"a"}.cores(64)).with_zone(zone_builder{"b"}.cores(64));
+  run();
+  std::vector<manifest> services;
+  for (int i = 0; i < 6; ++i)
+    services.push_back(parsed(register_service(manifest_yaml("svc-" + std::to_string(i)))));
+  // Three identical requests for svc-0: one evaluation per zone.
+  auto same = place_concurrently(*this, 3, place_service{acme, services[0], {}, true});
+  REQUIRE(same.size() == 3);
+  CHECK(evaluations(*this, "a") == 1);
+  CHECK(evaluations(*this, "b") == 1);
+  std::vector<placement_decision> all = same;
+  for (size_t i = 1; i < services.size(); ++i) {
+    auto d = place(services[i], {}, true);
+    REQUIRE_MESSAGE(d, describe(d.error()));
+    all.push_back(*d);
+  }
+  std::set<std::string> ids;
+  for (const auto& d : all) {
+    CHECK(d.satisfied);
+    ids.insert(d.decision_id.value);
+    auto again = ask<placement_decision>(topo.placement(), explain_placement{d.decision_id});
+    REQUIRE_MESSAGE(again, describe(again.error()));
+    CHECK(again->service == d.service);
+    CHECK(again->decision_id == d.decision_id);
+  }
+  CHECK(ids.size() == all.size());  // the workers never hand out the same id
+  // Worker w of 2 numbers its decisions w+1, w+3, …: both workers placed some services.
+  size_t odd = 0;
+  for (const auto& id : ids) odd += std::stoul(id.substr(id.rfind('-') + 1)) % 2;
+  CHECK(odd > 0);
+  CHECK(odd < ids.size());
+  for (const auto& bad : {"decision-999", "decision-x", "no-dash", ""}) {
+    auto r = ask<placement_decision>(topo.placement(), explain_placement{fusion_id{bad}});
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), errc::invalid_argument));
+  }
 }
 
 TEST_CASE_FIXTURE(domain_fixture, "placement: a dry run releases every reservation") {

@@ -91,6 +91,7 @@ k = 4
 deadline_ms = 150
 offer_ttl_ms = 9000
 policy = "lowest_latency"
+workers = 3
 
 [evaluator]
 timeout_ms = 50
@@ -150,6 +151,7 @@ deploy = 3
   CHECK(cfg->placement.k == 4);
   CHECK(cfg->placement.deadline_ms == 150);
   CHECK(cfg->placement.offer_ttl_ms == 9000);
+  CHECK(cfg->placement.workers == 3);
   CHECK(cfg->placement.policy == protocols::placement_policy::lowest_latency);
   CHECK(cfg->evaluator.timeout_ms == 50);
   CHECK(cfg->evaluator.cache_entries == 0);
@@ -223,6 +225,7 @@ TEST_CASE("config: reference.toml sets every option to its defaults.hpp value") 
   CHECK(t["placement"]["deadline_ms"].value<int64_t>() == defaults::placement::deadline_ms);
   CHECK(t["placement"]["offer_ttl_ms"].value<int64_t>() == defaults::placement::offer_ttl_ms);
   CHECK(t["placement"]["policy"].value<std::string>() == std::string{defaults::placement::policy});
+  CHECK(t["placement"]["workers"].value<int64_t>() == defaults::placement::workers);
   CHECK(t["evaluator"]["timeout_ms"].value<int64_t>() == defaults::evaluator::timeout_ms);
   CHECK(t["evaluator"]["cache_entries"].value<int64_t>() == defaults::evaluator::cache_entries);
   CHECK(t["evaluator"]["cache_ttl_ms"].value<int64_t>() == defaults::evaluator::cache_ttl_ms);

@@ -3,6 +3,7 @@
 #include "runtime/system.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/registry.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/logging.hpp"
 #include "tests/support/det_fixture.hpp"
 
@@ -169,4 +170,22 @@ TEST_CASE("node: run_node refuses a log file it cannot open") {
   CHECK(is(err, errc::invalid_config));
   CHECK(reason_of(err).rfind("log.file: cannot open", 0) == 0);
   CHECK_FALSE(setup_logging(log_config{"info", "text", ""}));
+}
+
+TEST_CASE("ids: generators with one step and different starts never collide") {
+  id_generator even{"decision", 2, 2};
+  id_generator odd{"decision", 1, 2};
+  CHECK(odd.make().value == "decision-1");
+  CHECK(even.make().value == "decision-2");
+  CHECK(odd.make().value == "decision-3");
+  // After reloading stored ids, the next id is above them and still on the generator's step.
+  odd.skip_past(10);
+  CHECK(odd.make().value == "decision-11");
+  even.skip_past(1'000'000'000'000);  // arithmetic, not a loop
+  CHECK(even.make().value == "decision-1000000000002");
+  id_generator plain{"zone"};
+  plain.skip_past(41);
+  CHECK(plain.make().value == "zone-42");
+  plain.skip_past(3);  // below the next id: no effect
+  CHECK(plain.make().value == "zone-43");
 }
