@@ -14,6 +14,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <deque>
 #include <limits>
@@ -73,19 +74,20 @@ struct zm_state {
   fusion_id zone_id;
   zone_registry_actor registry;
   std::string registration = "not registered";
-  std::unordered_map<std::string, hold> holds;
+  // Holds by number; an offer's id is `offer_prefix` followed by its hold's number.
+  std::unordered_map<uint64_t, hold> holds;
+  uint64_t next_hold = 1;
+  std::string offer_prefix;  // "offer-<zone>-"
   // Offers by expiry time. Every offer has the same TTL, so creation order is expiry order
   // and one timer, armed for the front, replaces a timer per offer.
-  std::deque<std::pair<timestamp_ms, std::string>> expiries;
+  std::deque<std::pair<timestamp_ms, uint64_t>> expiries;
   bool expiry_armed = false;
   std::vector<instance_record> instances;
   // Resources of instances (withdrawn ones included until they are gone) and of holds.
   uint64_t used_cores = 0, used_memory = 0, used_gpus = 0;
   uint64_t held_cores = 0, held_memory = 0, held_gpus = 0, held_instances = 0;
   uint32_t total_gpus = 0;
-  runtime::id_generator offer_ids{"offer"};
   runtime::id_generator instance_ids{"inst"};
-  runtime::id_generator deploy_ids{"deploy"};
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
   bool flush_scheduled = false;
@@ -125,15 +127,18 @@ struct zm_state {
     return cap > taken ? cap - taken : 0;
   }
 
-  void add_hold(const std::string& id, hold h) {
+  // Holds `h` under a new number, which it returns.
+  uint64_t add_hold(hold h) {
     held_cores += uint64_t{h.cores} * h.instances;
     held_memory += h.memory_mb * h.instances;
     held_gpus += uint64_t{h.gpus} * h.instances;
     held_instances += h.instances;
-    holds.emplace(id, std::move(h));
+    auto n = next_hold++;
+    holds.emplace(n, std::move(h));
+    return n;
   }
 
-  void drop_hold(std::unordered_map<std::string, hold>::iterator i) {
+  void drop_hold(std::unordered_map<uint64_t, hold>::iterator i) {
     const auto& h = i->second;
     held_cores -= uint64_t{h.cores} * h.instances;
     held_memory -= h.memory_mb * h.instances;
@@ -142,10 +147,20 @@ struct zm_state {
     holds.erase(i);
   }
 
-  // An open (not consumed, not expired) offer, or holds.end().
-  std::unordered_map<std::string, hold>::iterator open_offer(const std::string& id,
-                                                             timestamp_ms now) {
-    auto i = holds.find(id);
+  fusion_id offer_id(uint64_t hold_number) const {
+    return {offer_prefix + std::to_string(hold_number)};
+  }
+
+  // An open (not consumed, not expired) offer, or holds.end(). Ids this zone did not make
+  // are unknown.
+  std::unordered_map<uint64_t, hold>::iterator open_offer(const std::string& id, timestamp_ms now) {
+    uint64_t n = 0;
+    if (id.size() <= offer_prefix.size() || id.compare(0, offer_prefix.size(), offer_prefix) != 0)
+      return holds.end();
+    auto digits = id.data() + offer_prefix.size();
+    auto [end, ec] = std::from_chars(digits, id.data() + id.size(), n);
+    if (ec != std::errc{} || end != id.data() + id.size()) return holds.end();
+    auto i = holds.find(n);
     if (i == holds.end() || i->second.deploying || i->second.expires_at <= now) return holds.end();
     return i;
   }
@@ -210,11 +225,11 @@ zone_offer decline(self_ptr self, std::string reason) {
 /// Reserves `h` under a new offer id; the expiry is tracked by the zone's one timer.
 fusion_id reserve(self_ptr self, hold h) {
   auto& st = self->state;
-  auto id = st.offer_ids.make();
-  st.expiries.emplace_back(h.expires_at, id.value);
-  st.add_hold(id.value, std::move(h));
+  auto expires_at = h.expires_at;
+  auto n = st.add_hold(std::move(h));
+  st.expiries.emplace_back(expires_at, n);
   ++st.offers_made;
-  return id;
+  return st.offer_id(n);
 }
 
 /// Turns a feasible evaluation into offers backed by reservations: one, plus up to
@@ -342,33 +357,18 @@ void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
 
 // --- deployment (§6.3.3) ---
 
-/// One deployment in progress.
+/// One deployment in progress. Its hold (marked deploying: it neither expires nor can be
+/// released) sizes it and keeps its resources until the instances run or it fails.
 struct deploy_ctx {
   caf::typed_response_promise<deploy_service_reply> rp;
-  std::string hold_id;
+  uint64_t hold = 0;
   service_uri service;
   blob parameters;
   std::string image;
-  uint32_t count = 0;
-  uint32_t sessions = 0;
-  uint32_t cores = 0;
-  uint64_t memory_mb = 0;
-  uint32_t gpus = 0;
   duration_ms step_timeout = 0;
   std::vector<fusion_id> environments;  // prepared so far (rolled back on failure)
   std::vector<instance_record> started;
 };
-
-/// Holds `h` under `id` for the deployment `ctx` and sizes the deployment from it.
-void hold_for(zm_state& st, deploy_ctx& ctx, std::string id, hold h) {
-  ctx.hold_id = std::move(id);
-  ctx.count = h.instances;
-  ctx.sessions = h.sessions_per_instance;
-  ctx.cores = h.cores;
-  ctx.memory_mb = h.memory_mb;
-  ctx.gpus = h.gpus;
-  st.add_hold(ctx.hold_id, std::move(h));
-}
 
 void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::string& step,
                  const caf::error& err) {
@@ -376,7 +376,7 @@ void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::stri
   for (const auto& env : ctx->environments)
     self->request(st.dc, ms(ctx->step_timeout), terminate_service_environment{env})
         .then([](status_reply&) {}, [](caf::error&) {});
-  if (auto i = st.holds.find(ctx->hold_id); i != st.holds.end()) st.drop_hold(i);
+  if (auto i = st.holds.find(ctx->hold); i != st.holds.end()) st.drop_hold(i);
   ++st.deploy_failures;
   schedule_report(self);
   auto why = "zone " + st.zone() + ": deploying " + ctx->service + " failed at " + step + ": " +
@@ -392,7 +392,7 @@ void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::stri
 
 void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
   auto& st = self->state;
-  if (auto i = st.holds.find(ctx->hold_id); i != st.holds.end()) st.drop_hold(i);
+  if (auto i = st.holds.find(ctx->hold); i != st.holds.end()) st.drop_hold(i);
   deploy_service_reply reply;
   for (auto& rec : ctx->started) {
     st.used_cores += rec.cores;
@@ -410,16 +410,23 @@ void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
 /// Prepares, launches and starts the next instance; commits when all are running.
 void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
   auto& st = self->state;
-  if (ctx->started.size() == ctx->count) {
+  auto held = st.holds.find(ctx->hold);
+  if (held == st.holds.end()) {  // cannot happen: a deploying hold is only dropped here
+    deploy_fail(self, ctx, "prepare",
+                fusion::make_error(errc::invalid_state, "the deployment's reservation is gone"));
+    return;
+  }
+  const auto& h = held->second;
+  if (ctx->started.size() == h.instances) {
     deploy_commit(self, ctx);
     return;
   }
   prepare_service_environment prep;
   prep.service_name = ctx->service;
   prep.env.type = "actor";
-  prep.env.cpu_cores = ctx->cores;
-  prep.env.memory_mb = ctx->memory_mb;
-  prep.env.gpus = ctx->gpus;
+  prep.env.cpu_cores = h.cores;
+  prep.env.memory_mb = h.memory_mb;
+  prep.env.gpus = h.gpus;
   prep.env.image = ctx->image;
   auto t = ms(ctx->step_timeout);
   self->request(st.dc, t, std::move(prep))
@@ -440,7 +447,8 @@ void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
                                                            " is not in the directory"));
                         return;
                       }
-                      self->request(inst, t, service_start{ctx->parameters, ctx->sessions})
+                      auto sessions = h.sessions_per_instance;
+                      self->request(inst, t, service_start{ctx->parameters, sessions})
                           .then(
                               [=](status_reply& r) {
                                 if (r.code != status::ok) {
@@ -453,10 +461,10 @@ void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
                                 rec.service = ctx->service;
                                 rec.environment = env.environment_id;
                                 rec.where = launched.instance;
-                                rec.max_sessions = ctx->sessions;
-                                rec.cores = ctx->cores;
-                                rec.memory_mb = ctx->memory_mb;
-                                rec.gpus = ctx->gpus;
+                                rec.max_sessions = h.sessions_per_instance;
+                                rec.cores = h.cores;
+                                rec.memory_mb = h.memory_mb;
+                                rec.gpus = h.gpus;
                                 ctx->started.push_back(std::move(rec));
                                 deploy_next(self, ctx);
                               },
@@ -497,7 +505,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
     if (req.deploy.sessions_per_instance > 0)
       consumed.sessions_per_instance = req.deploy.sessions_per_instance;
     st.drop_hold(i);
-    hold_for(st, *ctx, req.offer_id.value, std::move(consumed));
+    ctx->hold = st.add_hold(std::move(consumed));
   } else {
     auto requested = std::max<uint32_t>(1, req.deploy.instances);
     evaluation ev;
@@ -527,7 +535,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
                                   ? req.deploy.sessions_per_instance
                                   : req.service.sessions_per_instance;
     h.deploying = true;
-    hold_for(st, *ctx, st.deploy_ids.make().value, std::move(h));
+    ctx->hold = st.add_hold(std::move(h));
   }
   ctx->rp = self->make_response_promise<deploy_service_reply>();
   deploy_next(self, ctx);
@@ -703,9 +711,8 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
                                               runtime::directory_ptr dir, dc_management_actor dc) {
   auto& st = self->state;
   const auto& name = cfg.parameters.name;
-  st.offer_ids = runtime::id_generator{"offer-" + name};
+  st.offer_prefix = "offer-" + name + "-";
   st.instance_ids = runtime::id_generator{"inst-" + name};
-  st.deploy_ids = runtime::id_generator{"deploy-" + name};
   st.cache = evaluator::evaluation_cache{cfg.cache_entries, cfg.cache_ttl_ms};
   for (const auto& g : cfg.parameters.gpus) st.total_gpus += g.count;
   st.log = runtime::logger("zone");

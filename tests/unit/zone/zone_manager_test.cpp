@@ -194,6 +194,14 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: releasing an offer frees its reservati
   auto again = ask<status_reply>(zm, release_offer{a.proposal.offer_id});
   REQUIRE_FALSE(again);
   CHECK(is(again.error(), errc::offer_expired));
+  // Ids this zone never made, however close to its own, are unknown.
+  for (const auto& bad : {"offer-edge-1-", "offer-edge-1-2x", "offer-edge-1-99", "offer-edge-2-2",
+                          "offer-edge-1--2", "edge-1-2"}) {
+    auto r = ask<status_reply>(zm, release_offer{fusion_id{bad}});
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), errc::offer_expired));
+  }
+  CHECK(info("free_cpu_cores") == "4");
   self->send(zm, release_offers{{fusion_id{"offer-unknown"}, b.proposal.offer_id}});
   run();
   CHECK(info("free_cpu_cores") == "8");
