@@ -92,9 +92,9 @@ struct placement_state {
   std::unordered_map<caf::actor_id, zone_batch> outgoing;     // by zone manager
   std::unordered_map<caf::actor_id, zone_releases> releases;  // by zone manager
   bool flush_pending = false;
-  // Deadlines: one periodic tick, armed while placements are in flight, instead of a
-  // timer per request (CAF 0.17 never cancels request timers: each one costs a wakeup of
-  // the clock thread and lingers until it fires).
+  // Deadlines and give-backs: one periodic tick, armed while cohorts are in flight or
+  // offers wait to go back, instead of a timer per request (CAF 0.17 never cancels request
+  // timers: each one costs a wakeup of the clock thread and lingers until it fires).
   std::map<uint64_t, cohort_ptr> inflight;
   uint64_t next_seq = 1;
   bool tick_armed = false;
@@ -175,15 +175,19 @@ void decide(self_ptr self, const cohort_ptr& c) {
   const auto first = c->excluded.size();  // verdict index of candidate 0
   const auto now = runtime::now_ms(self);
   for (auto& m : c->members) {
+    const bool last = &m == &c->members.back();  // may take the cohort's verdicts
     placement_decision d;
     d.decision_id = std::move(m.decision_id);
     d.service = c->service.name;
     d.policy = c->policy;
     d.zones_known = c->zones_known;
+    if (last)
+      d.verdicts = std::move(c->excluded);
+    else
+      d.verdicts = c->excluded;
     d.verdicts.reserve(first + c->candidates.size());
-    d.verdicts = c->excluded;
     for (auto& cd : c->candidates) {
-      auto& v = d.verdicts.emplace_back(cd.verdict);
+      auto& v = d.verdicts.emplace_back(last ? std::move(cd.verdict) : cd.verdict);
       if (!v.offered) continue;
       if (cd.next < cd.offers.size()) {
         v.zone_offer.offer_id = cd.offers[cd.next];

@@ -4,9 +4,11 @@
 //   2. ask them in parallel to evaluate, with a deadline;
 //   3. zones score through their evaluators and answer with binding offers;
 //   4. pick offers by the manifest's or the request's policy.
-// Late or failing zones never block the decision. Evaluations of concurrent placements
-// bound for the same zone travel in one zone_evaluate_batch. Every decision is recorded
-// with each zone's verdict and can be shown again (explain_placement).
+// Late or failing zones never block the decision. Identical requests in flight together
+// are placed as one cohort (one preselection, one evaluation per zone asking for an offer
+// per member); evaluations bound for the same zone travel in one zone_evaluate_batch, with
+// the offers to give back to it. Every decision is recorded with each zone's verdict and
+// can be shown again (explain_placement). docs/placement.md has the details.
 
 #include "protocols/orchestration_management.hpp"
 #include "protocols/zone_orchestration.hpp"

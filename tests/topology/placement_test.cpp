@@ -496,6 +496,55 @@ TEST_CASE_FIXTURE(pooled_fixture,
   }
 }
 
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: in a cohort, a dry run gives its offer back and a real request "
+                  "keeps its own") {
+  topo.with_zone(zone_builder{"only"}.cores(4));
+  run();
+  auto m = parsed(register_service(manifest_yaml("mixed")));
+  auto pl = caf::actor_cast<caf::actor>(topo.placement());
+  auto dry = self->request(pl, caf::infinite, place_service{acme, m, {}, true});
+  auto real = self->request(pl, caf::infinite, place_service{acme, m, {}, false});
+  run();
+  fusion_id kept;
+  dry.receive([&](placement_decision& d) { CHECK(d.satisfied); },
+              [&](caf::error& e) { FAIL(describe(e)); });
+  real.receive(
+      [&](placement_decision& d) {
+        REQUIRE(d.chosen.size() == 1);
+        kept = d.chosen[0].offer_id;
+      },
+      [&](caf::error& e) { FAIL(describe(e)); });
+  CHECK(evaluations(*this, "only") == 1);
+  advance(20ms);  // the dry run's offer goes back at the next tick
+  auto info = ask<information>(topo.zone("only"), get_zone_information{});
+  REQUIRE(info);
+  CHECK(info->values["reservations"] == "1");  // the real request's, until it deploys
+  CHECK(info->values["free_cpu_cores"] == "3");
+  // The kept offer is still open: releasing it succeeds once.
+  auto r = ask<status_reply>(topo.zone("only"), release_offer{kept});
+  CHECK_MESSAGE(r, describe(r.error()));
+}
+
+struct small_cohort_fixture : domain_fixture {
+  static topology::options cohorts_of_two() {
+    topology::options o;
+    o.placement.max_cohort = 2;
+    return o;
+  }
+  small_cohort_fixture() : domain_fixture(cohorts_of_two()) {}
+};
+
+TEST_CASE_FIXTURE(small_cohort_fixture, "placement: a full cohort closes and the next one opens") {
+  topo.with_zone(zone_builder{"z"}.cores(64));
+  run();
+  auto ds = place_concurrently(
+      *this, 5, place_service{acme, parsed(register_service(manifest_yaml("burst"))), {}, true});
+  REQUIRE(ds.size() == 5);
+  for (const auto& d : ds) CHECK(d.satisfied);
+  CHECK(evaluations(*this, "z") == 3);  // cohorts of 2, 2 and 1
+}
+
 TEST_CASE_FIXTURE(domain_fixture, "placement: a dry run releases every reservation") {
   topo.with_zone(zone_builder{"one"}.cores(2));
   run();
