@@ -11,6 +11,7 @@
 // remain, and msgpack's unpack_limit caps array/map/str/bin sizes and nesting depth.
 
 #include "protocols/errc.hpp"
+#include "protocols/shared.hpp"
 
 #include <caf/expected.hpp>
 #include <caf/meta/annotation.hpp>
@@ -96,6 +97,8 @@ class writer {
     } else if constexpr (std::is_same_v<T, blob>) {
       pk_.pack_bin(static_cast<uint32_t>(x.size()));
       pk_.pack_bin_body(reinterpret_cast<const char*>(x.data()), static_cast<uint32_t>(x.size()));
+    } else if constexpr (is_shared<T>::value) {
+      put(*x);  // on the wire, the value itself
     } else if constexpr (is_vector<T>::value) {
       pk_.pack_array(static_cast<uint32_t>(x.size()));
       for (const auto& e : x) put(e);
@@ -148,6 +151,10 @@ class reader {
       if (obj.type != msgpack::type::BIN) fail("expected binary data", obj);
       auto p = reinterpret_cast<const uint8_t*>(obj.via.bin.ptr);
       x.assign(p, p + obj.via.bin.size);
+    } else if constexpr (is_shared<T>::value) {
+      typename T::value_type value{};
+      get(obj, value);
+      x = T{std::move(value)};
     } else if constexpr (is_vector<T>::value) {
       if (obj.type != msgpack::type::ARRAY) fail("expected an array", obj);
       x.clear();

@@ -16,7 +16,9 @@ struct zone_evaluate {
   blob service_parameters;
   deploy_parameters deploy;
   duration_ms timeout_ms = 0;  ///< Time the zone has to answer.
-  manifest service;            ///< The manifest, so the zone needs no registrar round trip.
+  /// The manifest, so the zone needs no registrar round trip (shared by the evaluations of
+  /// one placement, not copied into each).
+  shared<manifest> service;
   /// The same request for this many concurrent placements: the zone evaluates once and
   /// answers with up to `copies` identical offers, each its own reservation.
   uint32_t copies = 1;

@@ -48,7 +48,7 @@ struct candidate {
 // own binding offers, its own decision and its own explain record. The cohort accepts
 // members until its preselection is answered.
 struct cohort {
-  manifest service;
+  shared<manifest> service;  // one copy for all its evaluations
   deploy_parameters deploy;
   placement_policy policy = placement_policy::best_total;
   std::vector<member> members;
@@ -115,7 +115,7 @@ double latency_budget(const manifest& m, const deploy_parameters& d) {
 void close(self_ptr self, const cohort_ptr& c) {
   if (!c->open) return;
   c->open = false;
-  auto i = self->state.open.find(c->service.name);
+  auto i = self->state.open.find(c->service->name);
   if (i == self->state.open.end()) return;
   auto& list = i->second;
   list.erase(std::remove(list.begin(), list.end(), c), list.end());
@@ -170,15 +170,15 @@ void decide(self_ptr self, const cohort_ptr& c) {
   auto& st = self->state;
   c->decided = true;
   st.inflight.erase(c->seq);
-  const auto budget = latency_budget(c->service, c->deploy);
-  const auto ceiling = cost_limit(c->service, c->deploy);
+  const auto budget = latency_budget(*c->service, c->deploy);
+  const auto ceiling = cost_limit(*c->service, c->deploy);
   const auto first = c->excluded.size();  // verdict index of candidate 0
   const auto now = runtime::now_ms(self);
   for (auto& m : c->members) {
     const bool last = &m == &c->members.back();  // may take the cohort's verdicts
     placement_decision d;
     d.decision_id = std::move(m.decision_id);
-    d.service = c->service.name;
+    d.service = c->service->name;
     d.policy = c->policy;
     d.zones_known = c->zones_known;
     if (last)
@@ -209,7 +209,7 @@ void decide(self_ptr self, const cohort_ptr& c) {
       if (m.dry_run) give_back(self, cd.zone, &v.zone_offer.offer_id, &v.zone_offer.offer_id + 1);
     }
     d.satisfied = covered >= c->deploy.instances && !chosen.empty();
-    d.summary = summary(d, c->service, c->deploy.instances, chosen.size(), covered);
+    d.summary = summary(d, *c->service, c->deploy.instances, chosen.size(), covered);
     d.decided_at = now;
     auto msg = caf::make_message(std::move(d));
     st.recent.push_back(msg);
@@ -352,7 +352,7 @@ void ask_zones(self_ptr self, const cohort_ptr& c, preselection& pre) {
     auto& b = st.outgoing[cd.zone.id()];
     b.zone = cd.zone;
     auto& ev = b.requests.emplace_back();
-    ev.service_name = c->service.name;
+    ev.service_name = c->service->name;
     ev.deploy = c->deploy;
     ev.timeout_ms = timeout;
     ev.service = c->service;
@@ -376,7 +376,7 @@ cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_act
   auto& st = self->state;
   auto& list = st.open[req.service.name];
   for (auto& c : list)
-    if (c->deploy == req.deploy && c->service == req.service) return c;
+    if (c->deploy == req.deploy && *c->service == req.service) return c;
   auto c = std::make_shared<cohort>();
   c->started = runtime::now_ms(self);
   c->seq = st.next_seq++;
@@ -386,7 +386,7 @@ cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_act
   list.push_back(c);
   st.inflight.emplace(c->seq, c);
   arm_tick(self);
-  self->request(registry, caf::infinite, preselect_zones{c->service, c->deploy, st.cfg.k})
+  self->request(registry, caf::infinite, preselect_zones{*c->service, c->deploy, st.cfg.k})
       .then([=](preselection& pre) { ask_zones(self, c, pre); },
             [=](caf::error& e) {
               if (!c->decided)

@@ -240,7 +240,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   if (!ev.feasible)
     return decline(
         self, ev.reason.empty() ? "zone " + st.zone() + " cannot host the service" : ev.reason);
-  const auto& hw = req.service.hardware;
+  const auto& hw = req.service->hardware;
   // Instances of `hw` the free resources and the instance cap still allow.
   auto fits = [&] {
     auto free = st.free();
@@ -253,16 +253,16 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   uint64_t fit = std::min<uint64_t>(ev.instances, fits());
   if (fit == 0)
     return decline(self, "zone " + st.zone() + " has no free capacity left for " +
-                             (req.service_name.empty() ? req.service.name : req.service_name));
+                             (req.service_name.empty() ? req.service->name : req.service_name));
   hold h;
-  h.service = req.service_name.empty() ? req.service.name : req.service_name;
+  h.service = req.service_name.empty() ? req.service->name : req.service_name;
   h.instances = static_cast<uint32_t>(fit);
   h.cores = hw.cpu_cores;
   h.memory_mb = hw.memory_mb;
   h.gpus = hw.gpus;
   h.sessions_per_instance = req.deploy.sessions_per_instance > 0
                                 ? req.deploy.sessions_per_instance
-                                : req.service.sessions_per_instance;
+                                : req.service->sessions_per_instance;
   h.expires_at = runtime::now_ms(self) + st.cfg.offer_ttl_ms;
   zone_offer res;
   res.accepted = true;
@@ -313,11 +313,11 @@ zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
   const auto& p = st.cfg.parameters;
   auto free = st.free();
   auto now = runtime::now_ms(self);
-  auto hash = evaluator::request_hash(p, free, req.service, req.deploy);
+  auto hash = evaluator::request_hash(p, free, *req.service, req.deploy);
   static const std::string no_key;
   const evaluation* ev = st.cache.find(no_key, hash, now);
   if (ev == nullptr) {
-    evaluator::score_zone_into(p, free, req.service, req.deploy, st.scratch);
+    evaluator::score_zone_into(p, free, *req.service, req.deploy, st.scratch);
     st.cache.insert(no_key, hash, st.scratch, now);
     ev = &st.scratch;
   }
@@ -329,7 +329,7 @@ zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
 template <class Done>
 void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
   auto& st = self->state;
-  const auto& name = req.service.evaluator;
+  const auto& name = req.service->evaluator;
   if (name.empty()) {
     done(evaluate_inline(self, req));
     return;
@@ -342,17 +342,17 @@ void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
   evaluate q;
   q.zone = st.cfg.parameters;
   q.free = st.free();
-  q.service = req.service;
+  q.service = *req.service;
   q.deploy = req.deploy;
   auto shared_req = std::make_shared<zone_evaluate>(std::move(req));
   self->request(ev, ms(st.cfg.evaluator_timeout_ms), std::move(q))
-      .then(
-          [=](evaluation& e) mutable { done(make_offer(self, *shared_req, e)); },
-          [=](caf::error& err) mutable {
-            self->state.log->info("zone {}: evaluator '{}' failed: {}", self->state.zone(),
-                                  shared_req->service.evaluator, describe(err));
-            done(decline(self, "evaluator '" + shared_req->service.evaluator + "' did not answer"));
-          });
+      .then([=](evaluation& e) mutable { done(make_offer(self, *shared_req, e)); },
+            [=](caf::error& err) mutable {
+              self->state.log->info("zone {}: evaluator '{}' failed: {}", self->state.zone(),
+                                    shared_req->service->evaluator, describe(err));
+              done(decline(self,
+                           "evaluator '" + shared_req->service->evaluator + "' did not answer"));
+            });
 }
 
 // --- deployment (§6.3.3) ---
@@ -740,7 +740,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   }
   return {
       [=](const zone_evaluate& req) -> caf::result<zone_offer> {
-        if (req.service.evaluator.empty()) return evaluate_inline(self, req);
+        if (req.service->evaluator.empty()) return evaluate_inline(self, req);
         auto rp = self->make_response_promise<zone_offer>();
         evaluate_with(self, req, [rp](zone_offer x) mutable { rp.deliver(std::move(x)); });
         return rp;
@@ -750,7 +750,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         auto n = req.requests.size();
         // The generic evaluator scores inline: answer at once, without a promise.
         if (std::all_of(req.requests.begin(), req.requests.end(),
-                        [](const zone_evaluate& r) { return r.service.evaluator.empty(); })) {
+                        [](const zone_evaluate& r) { return r.service->evaluator.empty(); })) {
           zone_offer_batch out;
           out.offers.reserve(n);
           for (const auto& r : req.requests) out.offers.push_back(evaluate_inline(self, r));

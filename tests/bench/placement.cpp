@@ -6,6 +6,8 @@
 #include "protocols/all_messages.hpp"
 #include "protocols/registry.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/files.hpp"
+#include "runtime/manifest.hpp"
 #include "tests/bench/bench.hpp"
 
 #include <caf/actor_system.hpp>
@@ -59,15 +61,21 @@ zone_parameters make_zone(size_t i, runtime::rng& gen) {
   return z.params();
 }
 
-// The `i`th of the benchmark's distinct services (same needs, different names).
-manifest bench_manifest(size_t i) {
+// The benchmark's service when no --manifest is given: one core, 512 MB, users in Paris.
+manifest default_manifest() {
   manifest m;
-  m.name = "fusion://bench/interactive-" + std::to_string(i);
+  m.name = "fusion://bench/interactive";
   m.hardware.cpu_cores = 1;
   m.hardware.memory_mb = 512;
   m.sessions_per_instance = 8;
   m.user_locations = {geo_location{"eu-west", 48.85, 2.35}};
   return m;
+}
+
+// The `i`th of the benchmark's distinct services: `base` under another name.
+manifest bench_manifest(manifest base, size_t i) {
+  base.name += "-" + std::to_string(i);
+  return base;
 }
 
 struct driver_state {
@@ -82,11 +90,12 @@ struct driver_state {
 // Keeps `window` dry-run placements in flight until `total` are decided, cycling through
 // `services` distinct services, then reports to `report`.
 caf::behavior driver(caf::stateful_actor<driver_state>* self, placement_actor placement,
-                     size_t total, size_t window, size_t services, caf::actor report) {
+                     size_t total, size_t window, size_t services, manifest base,
+                     caf::actor report) {
   std::vector<place_service> reqs;
   for (size_t i = 0; i < services; ++i)
-    reqs.push_back(
-        place_service{principal{"bench", role::service_provider}, bench_manifest(i), {}, true});
+    reqs.push_back(place_service{
+        principal{"bench", role::service_provider}, bench_manifest(base, i), {}, true});
   auto send_one = std::make_shared<std::function<void()>>();
   *send_one = [=] {
     const auto& req = reqs[self->state.sent % reqs.size()];
@@ -130,6 +139,8 @@ void options_placement(po::options_description& desc) {
       "are placed as one cohort)")("threads", count_option(2, "threads"), "scheduler threads")(
       "placement-workers", count_option(1, "placement-workers"),
       "placement actors sharing the work (requests routed by service)")(
+      "manifest", po::value<std::string>(),
+      "YAML manifest to place (default: one core, 512 MB, users in Paris)")(
       "policy", po::value<std::string>()->default_value("stealing")->notifier([](const auto& p) {
         if (p != "stealing" && p != "sharing")
           throw po::error("--policy must be 'stealing' or 'sharing', got '" + p + "'");
@@ -147,6 +158,19 @@ int run_placement(const po::variables_map& vm) {
   const auto threads = vm["threads"].as<size_t>();
   const auto workers = vm["placement-workers"].as<size_t>();
   const auto policy = vm["policy"].as<std::string>();
+  auto base = default_manifest();
+  std::string manifest_name = "built-in";
+  if (vm.count("manifest") > 0) {
+    manifest_name = vm["manifest"].as<std::string>();
+    auto text = runtime::read_text_file(manifest_name);
+    auto parsed = text ? runtime::parse_manifest(*text, manifest_name)
+                       : caf::expected<manifest>{text.error()};
+    if (!parsed) {
+      std::cerr << "fusion-bench placement: " << describe(parsed.error()) << "\n";
+      return 2;
+    }
+    base = std::move(*parsed);
+  }
   const double caf_rate = measure_caf_request_response_per_s(500'000, 64, threads);
 
   caf::actor_system_config cfg;
@@ -179,13 +203,18 @@ int run_placement(const po::variables_map& vm) {
     return 1;
   }
   std::vector<std::pair<std::string, config_value>> conf{
-      {"zones", static_cast<int64_t>(zones)},       {"k", static_cast<int64_t>(k)},
-      {"services", static_cast<int64_t>(services)}, {"window", static_cast<int64_t>(window)},
-      {"placements", static_cast<int64_t>(total)},  {"threads", static_cast<int64_t>(threads)},
-      {"evaluator", std::string{"generic"}},        {"scheduler", policy}};
+      {"zones", static_cast<int64_t>(zones)},
+      {"k", static_cast<int64_t>(k)},
+      {"services", static_cast<int64_t>(services)},
+      {"window", static_cast<int64_t>(window)},
+      {"placements", static_cast<int64_t>(total)},
+      {"threads", static_cast<int64_t>(threads)},
+      {"evaluator", std::string{"generic"}},
+      {"manifest", manifest_name},
+      {"scheduler", policy}};
   // Warm-up: fills the zones' evaluation caches the way a running domain would have.
   auto run = [&](size_t n) {
-    auto d = sys.spawn(driver, topo.placement(), n, window, services, caf::actor{self});
+    auto d = sys.spawn(driver, topo.placement(), n, window, services, base, caf::actor{self});
     size_t done = 0;
     size_t failed = 0;
     size_t offers = 0;

@@ -2,6 +2,8 @@
 #include "protocols/registry.hpp"
 #include "tests/unit/protocols/test_messages.hpp"
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/make_message.hpp>
 
 #include <doctest/doctest.h>
@@ -196,4 +198,44 @@ TEST_CASE(
   REQUIRE_FALSE(s);
   CHECK(reason_of(s.error()) ==
         "slot_report field #2: expected an integer in range, found a string");
+}
+
+TEST_CASE("codec: a shared manifest is the manifest itself on the wire, and is not copied") {
+  manifest m;
+  m.name = "fusion://acme/game";
+  m.hardware.cpu_cores = 2;
+  m.user_locations = {geo_location{"eu-west", 48.85, 2.35}};
+  msgpack::sbuffer plain;
+  msgpack::sbuffer wrapped;
+  {
+    msgpack::packer<msgpack::sbuffer> pk{plain};
+    codec::pack_body(pk, m);
+  }
+  shared<manifest> sm{m};
+  {
+    msgpack::packer<msgpack::sbuffer> pk{wrapped};
+    codec::pack_body(pk, sm);
+  }
+  CHECK(std::string(plain.data(), plain.size()) == std::string(wrapped.data(), wrapped.size()));
+  zone_evaluate ev;
+  ev.service_name = m.name;
+  ev.service = sm;
+  ev.copies = 3;
+  CHECK(&*ev.service == &*sm);  // copies of a shared value share it
+  msgpack::sbuffer buf;
+  encode(ev, buf);
+  auto back = decode<zone_evaluate>(buf.data(), buf.size());
+  REQUIRE_MESSAGE(back, describe(back.error()));
+  CHECK(*back == ev);
+  CHECK(back->service->hardware.cpu_cores == 2);
+  CHECK(back->copies == 3);
+  // Through CAF's own serialization (messages between nodes) as well.
+  std::vector<char> bytes;
+  caf::binary_serializer sink{nullptr, bytes};
+  REQUIRE_FALSE(sink(ev));
+  zone_evaluate loaded;
+  caf::binary_deserializer source{nullptr, bytes};
+  REQUIRE_FALSE(source(loaded));
+  CHECK(loaded == ev);
+  CHECK(&*loaded.service != &*ev.service);  // a fresh value on the receiving side
 }

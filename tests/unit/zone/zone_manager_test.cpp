@@ -285,7 +285,9 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a batch is answered in order in one re
   start(8);
   zone_evaluate_batch batch;
   batch.requests = {eval_req(2), eval_req(2), eval_req(1)};
-  batch.requests[1].service.hardware.gpus = 1;  // infeasible: no GPU here
+  auto gpu = game_manifest();
+  gpu.hardware.gpus = 1;  // infeasible: no GPU here
+  batch.requests[1].service = gpu;
   auto r = ask<zone_offer_batch>(zm, batch);
   REQUIRE(r);
   REQUIRE(r->offers.size() == 3);
