@@ -37,35 +37,45 @@ std::string json_number(double x) {
 
 struct rr_client_state {
   rr_client_state() = default;
+  caf::actor server;
+  caf::actor done;
+  size_t n = 0;
   size_t sent = 0;
   size_t received = 0;
 };
 
+using rr_client_ptr = caf::stateful_actor<rr_client_state>*;
+
+// Sends the next request; its answer sends the one after (a free function, so no closure
+// has to refer to itself).
+void rr_send(rr_client_ptr self) {
+  auto& st = self->state;
+  ++st.sent;
+  self->request(st.server, caf::infinite, static_cast<int32_t>(st.sent))
+      .then(
+          [self](int32_t) {
+            auto& s = self->state;
+            if (++s.received == s.n) {
+              self->send(s.done, caf::ok_atom::value);
+              self->quit();
+            } else if (s.sent < s.n) {
+              rr_send(self);
+            }
+          },
+          [self](caf::error&) {
+            self->send(self->state.done, rr_failed_atom::value);
+            self->quit();
+          });
+}
+
 // Keeps `window` int requests in flight to `server` until `n` answers came back, then tells
 // `done`.
-caf::behavior rr_client(caf::stateful_actor<rr_client_state>* self, caf::actor server,
-                        caf::actor done, size_t n, size_t window) {
-  auto send_one = std::make_shared<std::function<void()>>();
-  *send_one = [=] {
-    auto& st = self->state;
-    ++st.sent;
-    self->request(server, caf::infinite, static_cast<int32_t>(st.sent))
-        .then(
-            [=](int32_t) {
-              auto& s = self->state;
-              if (++s.received == n) {
-                self->send(done, caf::ok_atom::value);
-                self->quit();
-              } else if (s.sent < n) {
-                (*send_one)();
-              }
-            },
-            [=](caf::error&) {
-              self->send(done, rr_failed_atom::value);
-              self->quit();
-            });
-  };
-  for (size_t i = 0; i < std::min(window, n); ++i) (*send_one)();
+caf::behavior rr_client(rr_client_ptr self, caf::actor server, caf::actor done, size_t n,
+                        size_t window) {
+  self->state.server = std::move(server);
+  self->state.done = std::move(done);
+  self->state.n = n;
+  for (size_t i = 0; i < std::min(window, n); ++i) rr_send(self);
   return {[](int32_t) {}};
 }
 

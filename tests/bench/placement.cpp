@@ -80,6 +80,10 @@ manifest bench_manifest(manifest base, size_t i) {
 
 struct driver_state {
   driver_state() = default;
+  placement_actor placement;
+  std::vector<place_service> requests;  // cycled through
+  caf::actor report;
+  size_t total = 0;
   size_t sent = 0;
   size_t done = 0;
   size_t failed = 0;
@@ -87,43 +91,48 @@ struct driver_state {
   static inline const char* name = "placement-driver";
 };
 
+using driver_ptr = caf::stateful_actor<driver_state>*;
+
+void driver_send(driver_ptr self);
+
+// Counts one answered placement and keeps the window full, or reports when all are done.
+void driver_answered(driver_ptr self, bool failed, size_t offers) {
+  auto& st = self->state;
+  ++st.done;
+  st.failed += failed ? 1 : 0;
+  st.offers += offers;
+  if (st.sent < st.total)
+    driver_send(self);
+  else if (st.done == st.total)
+    self->send(st.report, st.done, st.failed, st.offers);
+}
+
+void driver_send(driver_ptr self) {
+  auto& st = self->state;
+  const auto& req = st.requests[st.sent % st.requests.size()];
+  ++st.sent;
+  self->request(st.placement, std::chrono::seconds(30), req)
+      .then(
+          [self](const placement_decision& d) {
+            auto offers = static_cast<size_t>(std::count_if(
+                d.verdicts.begin(), d.verdicts.end(), [](const auto& v) { return v.offered; }));
+            driver_answered(self, !d.satisfied, offers);
+          },
+          [self](caf::error&) { driver_answered(self, true, 0); });
+}
+
 // Keeps `window` dry-run placements in flight until `total` are decided, cycling through
 // `services` distinct services, then reports to `report`.
-caf::behavior driver(caf::stateful_actor<driver_state>* self, placement_actor placement,
-                     size_t total, size_t window, size_t services, manifest base,
-                     caf::actor report) {
-  std::vector<place_service> reqs;
+caf::behavior driver(driver_ptr self, placement_actor placement, size_t total, size_t window,
+                     size_t services, manifest base, caf::actor report) {
+  auto& st = self->state;
+  st.placement = std::move(placement);
+  st.report = std::move(report);
+  st.total = total;
   for (size_t i = 0; i < services; ++i)
-    reqs.push_back(place_service{
+    st.requests.push_back(place_service{
         principal{"bench", role::service_provider}, bench_manifest(base, i), {}, true});
-  auto send_one = std::make_shared<std::function<void()>>();
-  *send_one = [=] {
-    const auto& req = reqs[self->state.sent % reqs.size()];
-    ++self->state.sent;
-    self->request(placement, std::chrono::seconds(30), req)
-        .then(
-            [=](const placement_decision& d) {
-              auto& st = self->state;
-              ++st.done;
-              st.offers += static_cast<size_t>(std::count_if(
-                  d.verdicts.begin(), d.verdicts.end(), [](const auto& v) { return v.offered; }));
-              if (!d.satisfied) ++st.failed;
-              if (st.sent < total)
-                (*send_one)();
-              else if (st.done == total)
-                self->send(report, st.done, st.failed, st.offers);
-            },
-            [=](caf::error&) {
-              auto& st = self->state;
-              ++st.done;
-              ++st.failed;
-              if (st.sent < total)
-                (*send_one)();
-              else if (st.done == total)
-                self->send(report, st.done, st.failed, st.offers);
-            });
-  };
-  for (size_t i = 0; i < std::min(window, total); ++i) (*send_one)();
+  for (size_t i = 0; i < std::min(window, total); ++i) driver_send(self);
   return {[](caf::unit_t) {}};
 }
 
