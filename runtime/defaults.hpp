@@ -61,7 +61,7 @@ inline constexpr int64_t max_offer_ttl_ms = 3'600'000;
 /// Policy used when a manifest sets none: best_total, lowest_cost or lowest_latency.
 inline constexpr std::string_view policy = "best_total";
 /// Placement actors sharing the work; requests for one service always meet in one of them.
-inline constexpr int64_t workers = 1;
+inline constexpr int64_t workers = 2;
 /// Upper bound of placement.workers.
 inline constexpr int64_t max_workers = 64;
 }  // namespace placement

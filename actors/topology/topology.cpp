@@ -84,6 +84,7 @@ options::options()
       cache_ttl_ms(defaults::evaluator::cache_ttl_ms) {
   placement.k = defaults::placement::k;
   placement.deadline_ms = defaults::placement::deadline_ms;
+  placement.workers = static_cast<uint32_t>(defaults::placement::workers);
 }
 
 topology::topology(caf::actor_system& sys, options opts)
