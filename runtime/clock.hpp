@@ -9,10 +9,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/local_actor.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace fusion::runtime {
@@ -84,6 +86,18 @@ class id_generator {
   uint64_t next_;
   uint64_t step_;
 };
+
+/// N of an id "prefix-N" as id_generator makes them, or 0 (never issued) if `id` has
+/// another shape.
+inline uint64_t id_number(std::string_view id, std::string_view prefix) {
+  if (id.size() <= prefix.size() + 1 || id.substr(0, prefix.size()) != prefix ||
+      id[prefix.size()] != '-')
+    return 0;
+  uint64_t n = 0;
+  auto digits = id.substr(prefix.size() + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  return ec == std::errc{} && end == digits.data() + digits.size() ? n : 0;
+}
 
 /// Bootstrap code only (a node's main thread, never an actor): calls `done()` every
 /// `interval` of wall-clock time until it returns true or `timeout` has passed. Returns

@@ -9,7 +9,6 @@
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <deque>
 #include <map>
 #include <memory>
@@ -134,6 +133,10 @@ void give_back(self_ptr self, const zone_manager_actor& zone, Iterator first, It
   arm_tick(self);
 }
 
+void give_back(self_ptr self, const zone_manager_actor& zone, const fusion_id& offer) {
+  give_back(self, zone, &offer, &offer + 1);
+}
+
 void send_releases(self_ptr self) {
   for (auto& [id, r] : self->state.releases) self->send(r.zone, release_offers{std::move(r.ids)});
   self->state.releases.clear();
@@ -206,7 +209,7 @@ void decide(self_ptr self, const cohort_ptr& c) {
       d.chosen.push_back(v.zone_offer);
       auto& cd = c->candidates[i - first];
       ++cd.next;  // taken by this member
-      if (m.dry_run) give_back(self, cd.zone, &v.zone_offer.offer_id, &v.zone_offer.offer_id + 1);
+      if (m.dry_run) give_back(self, cd.zone, v.zone_offer.offer_id);
     }
     d.satisfied = covered >= c->deploy.instances && !chosen.empty();
     d.summary = summary(d, *c->service, c->deploy.instances, chosen.size(), covered);
@@ -521,11 +524,7 @@ size_t worker_for(const caf::type_erased_tuple& msg, size_t workers) {
     return std::hash<std::string>{}(msg.get_as<place_service>(0).service.name) % workers;
   if (msg.match_element<explain_placement>(0)) {
     const auto& id = msg.get_as<explain_placement>(0).decision_id.value;
-    auto dash = id.rfind('-');
-    uint64_t n = 0;
-    if (dash != std::string::npos &&
-        std::from_chars(id.data() + dash + 1, id.data() + id.size(), n).ec == std::errc{} && n > 0)
-      return (n - 1) % workers;
+    if (auto n = runtime::id_number(id, "decision"); n > 0) return (n - 1) % workers;
   }
   return 0;  // answers "no recorded placement decision"
 }

@@ -12,7 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <map>
 #include <set>
@@ -51,11 +50,7 @@ std::string lower(std::string s) {
 
 /// N of "svc-N", or 0 for keys of another shape.
 uint64_t id_number(const std::string& id) {
-  constexpr std::string_view prefix = "svc-";
-  if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return 0;
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(id.data() + prefix.size(), id.data() + id.size(), n);
-  return ec == std::errc{} && p == id.data() + id.size() ? n : 0;
+  return runtime::id_number(id, "svc");
 }
 
 service_record* find(registrar_state& st, const std::string& id_or_name) {

@@ -10,7 +10,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <cmath>
 #include <map>
 #include <unordered_map>
@@ -44,12 +43,9 @@ using self_ptr = zone_registry_actor::stateful_pointer<zone_registry_state>;
 /// Store table holding the highest ZoneID number ever issued (key "zone").
 constexpr const char* counters_table = "zone_counters";
 
+/// N of "zone-N", or 0 for keys of another shape.
 uint64_t id_number(const std::string& id) {
-  constexpr std::string_view prefix = "zone-";
-  if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return 0;
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(id.data() + prefix.size(), id.data() + id.size(), n);
-  return ec == std::errc{} && p == id.data() + id.size() ? n : 0;
+  return runtime::id_number(id, "zone");
 }
 
 void reindex(zone_registry_state& st) {

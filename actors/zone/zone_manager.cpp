@@ -14,10 +14,10 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 namespace fusion::zone {
@@ -74,10 +74,10 @@ struct zm_state {
   fusion_id zone_id;
   zone_registry_actor registry;
   std::string registration = "not registered";
-  // Holds by number; an offer's id is `offer_prefix` followed by its hold's number.
+  // Holds by number; an offer's id is "<offer_prefix>-<number>".
   std::unordered_map<uint64_t, hold> holds;
   uint64_t next_hold = 1;
-  std::string offer_prefix;  // "offer-<zone>-"
+  std::string offer_prefix;  // "offer-<zone>"
   // Offers by expiry time. Every offer has the same TTL, so creation order is expiry order
   // and one timer, armed for the front, replaces a timer per offer.
   std::deque<std::pair<timestamp_ms, uint64_t>> expiries;
@@ -148,19 +148,13 @@ struct zm_state {
   }
 
   fusion_id offer_id(uint64_t hold_number) const {
-    return {offer_prefix + std::to_string(hold_number)};
+    return {offer_prefix + "-" + std::to_string(hold_number)};
   }
 
   // An open (not consumed, not expired) offer, or holds.end(). Ids this zone did not make
   // are unknown.
   std::unordered_map<uint64_t, hold>::iterator open_offer(const std::string& id, timestamp_ms now) {
-    uint64_t n = 0;
-    if (id.size() <= offer_prefix.size() || id.compare(0, offer_prefix.size(), offer_prefix) != 0)
-      return holds.end();
-    auto digits = id.data() + offer_prefix.size();
-    auto [end, ec] = std::from_chars(digits, id.data() + id.size(), n);
-    if (ec != std::errc{} || end != id.data() + id.size()) return holds.end();
-    auto i = holds.find(n);
+    auto i = holds.find(runtime::id_number(id, offer_prefix));
     if (i == holds.end() || i->second.deploying || i->second.expires_at <= now) return holds.end();
     return i;
   }
@@ -294,17 +288,19 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
 }
 
 /// Gives back open offers; unknown, used or expired ids are ignored.
-void release(self_ptr self, const std::vector<fusion_id>& ids) {
+/// Returns how many were given back.
+size_t release(self_ptr self, const std::vector<fusion_id>& ids) {
   auto& st = self->state;
   auto now = runtime::now_ms(self);
-  bool changed = false;
+  size_t released = 0;
   for (const auto& id : ids)
     if (auto i = st.open_offer(id.value, now); i != st.holds.end()) {
       st.drop_hold(i);
       ++st.offers_released;
-      changed = true;
+      ++released;
     }
-  if (changed) schedule_damped_report(self);
+  if (released > 0) schedule_damped_report(self);
+  return released;
 }
 
 /// Scores with the generic evaluator next to the zone, through the zone's cache.
@@ -711,7 +707,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
                                               runtime::directory_ptr dir, dc_management_actor dc) {
   auto& st = self->state;
   const auto& name = cfg.parameters.name;
-  st.offer_prefix = "offer-" + name + "-";
+  st.offer_prefix = "offer-" + name;
   st.instance_ids = runtime::id_generator{"inst-" + name};
   st.cache = evaluator::evaluation_cache{cfg.cache_entries, cfg.cache_ttl_ms};
   for (const auto& g : cfg.parameters.gpus) st.total_gpus += g.count;
@@ -747,43 +743,32 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
       },
       [=](zone_evaluate_batch& req) -> caf::result<zone_offer_batch> {
         release(self, req.release);
-        auto n = req.requests.size();
-        // The generic evaluator scores inline: answer at once, without a promise.
-        if (std::all_of(req.requests.begin(), req.requests.end(),
-                        [](const zone_evaluate& r) { return r.service->evaluator.empty(); })) {
-          zone_offer_batch out;
-          out.offers.reserve(n);
-          for (const auto& r : req.requests) out.offers.push_back(evaluate_inline(self, r));
-          return out;
-        }
+        // The generic evaluator answers at once, inside evaluate_with; a promise is made
+        // only when a request still waits on an evaluator actor after the loop.
         struct batch_ctx {
-          caf::typed_response_promise<zone_offer_batch> rp;
+          std::optional<caf::typed_response_promise<zone_offer_batch>> rp;
           zone_offer_batch out;
           size_t pending = 0;
         };
         auto ctx = std::make_shared<batch_ctx>();
+        auto n = req.requests.size();
         ctx->out.offers.resize(n);
         ctx->pending = n;
-        ctx->rp = self->make_response_promise<zone_offer_batch>();
-        auto rp = ctx->rp;
         for (size_t i = 0; i < n; ++i)
           evaluate_with(self, std::move(req.requests[i]), [ctx, i](zone_offer x) {
             ctx->out.offers[i] = std::move(x);
-            if (--ctx->pending == 0) ctx->rp.deliver(std::move(ctx->out));
+            if (--ctx->pending == 0 && ctx->rp) ctx->rp->deliver(std::move(ctx->out));
           });
-        return rp;
+        if (ctx->pending == 0) return std::move(ctx->out);
+        ctx->rp = self->make_response_promise<zone_offer_batch>();
+        return *ctx->rp;
       },
       [=](const release_offers& req) { release(self, req.offer_ids); },
       [=](const release_offer& req) -> caf::result<status_reply> {
-        auto& s = self->state;
-        auto i = s.open_offer(req.offer_id.value, runtime::now_ms(self));
-        if (i == s.holds.end())
-          return fusion::make_error(errc::offer_expired, "zone " + s.zone() + ": offer '" +
-                                                             req.offer_id.value +
+        if (release(self, {req.offer_id}) == 0)
+          return fusion::make_error(errc::offer_expired, "zone " + self->state.zone() +
+                                                             ": offer '" + req.offer_id.value +
                                                              "' is unknown, used or expired");
-        s.drop_hold(i);
-        ++s.offers_released;
-        schedule_damped_report(self);
         return status_reply{status::ok, "offer " + req.offer_id.value + " released"};
       },
       [=](expire_atom) {

@@ -125,6 +125,12 @@ const std::vector<subcommand>& subcommands() {
   return table;
 }
 
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 po::typed_value<size_t>* count_option(size_t fallback, const char* name) {
   return po::value<size_t>()->default_value(fallback)->notifier([name](size_t v) {
     if (v == 0 || v > 1'000'000'000)

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <string>
 #include <string_view>
@@ -21,6 +22,11 @@ namespace po = boost::program_options;
 /// A count option with a default that must be between 1 and 10^9 (Boost alone would accept
 /// "-1" for an unsigned type and wrap it).
 po::typed_value<size_t>* count_option(size_t fallback, const char* name);
+
+/// CPU seconds used so far by the clock's subject: CLOCK_THREAD_CPUTIME_ID (this thread) or
+/// CLOCK_PROCESS_CPUTIME_ID (every thread of the process, user and system). On a shared
+/// machine wall time includes other load; CPU time does not.
+double cpu_seconds(clockid_t clock);
 
 /// One configuration value printed next to a figure.
 using config_value = std::variant<int64_t, double, std::string>;

@@ -27,13 +27,6 @@ protocols::announce_service_id sample_message() {
   return x;
 }
 
-// CPU seconds used by this thread: on a shared machine, wall time includes other load.
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 }  // namespace
 
 void options_codec(po::options_description& desc) {
@@ -56,7 +49,7 @@ int run_codec(const po::variables_map& vm) {
   }
   size_t slots = 0;  // consumed so the decode cannot be optimised away
   auto start = clock::now();
-  auto cpu_start = thread_cpu_seconds();
+  auto cpu_start = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
   for (size_t i = 0; i < n; ++i) {
     buf.clear();
     protocols::encode(msg, buf);
@@ -64,7 +57,7 @@ int run_codec(const po::variables_map& vm) {
     slots += y ? y->service_slots : 0;
   }
   auto secs = std::chrono::duration<double>(clock::now() - start).count();
-  auto cpu_secs = thread_cpu_seconds() - cpu_start;
+  auto cpu_secs = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
   if (slots != n * msg.service_slots) {
     std::cerr << "fusion-bench codec: a decode failed during the run\n";
     return 1;

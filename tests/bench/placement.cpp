@@ -17,7 +17,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <sys/resource.h>
 #include <unistd.h>
 #include <chrono>
 #include <fstream>
@@ -37,16 +36,6 @@ size_t rss_bytes() {
   size_t resident = 0;
   statm >> pages >> resident;
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
-// CPU time of the whole process (all threads, user and system), in seconds.
-double process_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 // A heterogeneous zone: location, size, GPUs and prices vary with the index.
@@ -235,10 +224,10 @@ int run_placement(const po::variables_map& vm) {
   };
   run(std::min<size_t>(total, 2000));
   auto t0 = clock::now();
-  auto cpu0 = process_cpu_seconds();
+  auto cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
   auto [done, failed, offers] = run(total);
   double secs = std::chrono::duration<double>(clock::now() - t0).count();
-  double cpu = process_cpu_seconds() - cpu0;
+  double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
   print_figure("placement", "placements_per_s", static_cast<double>(done) / secs, "1/s", conf);
   // Less sensitive to a noisy machine than the wall-clock rate: placements per second of CPU
   // used by the whole process (every thread, user and system).

@@ -334,11 +334,12 @@ int evaluations(domain_fixture& fx, const std::string& zone) {
   return std::stoi(info->values["cache_hits"]) + std::stoi(info->values["cache_misses"]);
 }
 
-// Sends `n` placements at once (before any is handled), then collects the decisions.
-std::vector<placement_decision> place_concurrently(domain_fixture& fx, size_t n,
-                                                   const place_service& req) {
+// Sends every request at once (before any is handled), then collects the decisions in the
+// same order.
+std::vector<placement_decision> place_concurrently(domain_fixture& fx,
+                                                   const std::vector<place_service>& reqs) {
   std::vector<caf::response_handle<caf::blocking_actor, caf::message, true>> pending;
-  for (size_t i = 0; i < n; ++i)
+  for (const auto& req : reqs)
     pending.push_back(
         fx.self->request(caf::actor_cast<caf::actor>(fx.topo.placement()), caf::infinite, req));
   fx.run();
@@ -347,6 +348,12 @@ std::vector<placement_decision> place_concurrently(domain_fixture& fx, size_t n,
     rh.receive([&](placement_decision& d) { out.push_back(std::move(d)); },
                [&](caf::error& e) { FAIL("placement failed: " << describe(e)); });
   return out;
+}
+
+// Sends `n` copies of `req` at once.
+std::vector<placement_decision> place_concurrently(domain_fixture& fx, size_t n,
+                                                   const place_service& req) {
+  return place_concurrently(fx, std::vector<place_service>(n, req));
 }
 
 TEST_CASE_FIXTURE(domain_fixture,
@@ -432,17 +439,11 @@ TEST_CASE_FIXTURE(domain_fixture,
   auto other = parsed(register_service(manifest_yaml("other")));
   deploy_parameters two;
   two.instances = 2;
-  std::vector<caf::response_handle<caf::blocking_actor, caf::message, true>> pending;
-  auto pl = caf::actor_cast<caf::actor>(topo.placement());
-  for (int i = 0; i < 3; ++i)  // three identical: one evaluation per zone
-    pending.push_back(self->request(pl, caf::infinite, place_service{acme, m, {}, true}));
-  pending.push_back(self->request(pl, caf::infinite, place_service{acme, m, two, true}));
-  pending.push_back(self->request(pl, caf::infinite, place_service{acme, other, {}, true}));
-  run();
-  std::vector<placement_decision> ds;
-  for (auto& rh : pending)
-    rh.receive([&](placement_decision& d) { ds.push_back(std::move(d)); },
-               [&](caf::error& e) { FAIL(describe(e)); });
+  // Three identical (one evaluation per zone), then two that differ.
+  std::vector<place_service> reqs(3, place_service{acme, m, {}, true});
+  reqs.push_back(place_service{acme, m, two, true});
+  reqs.push_back(place_service{acme, other, {}, true});
+  auto ds = place_concurrently(*this, reqs);
   REQUIRE(ds.size() == 5);
   for (const auto& d : ds) CHECK(d.satisfied);
   CHECK(ds[3].service == m.name);
@@ -509,19 +510,12 @@ TEST_CASE_FIXTURE(domain_fixture,
   topo.with_zone(zone_builder{"only"}.cores(4));
   run();
   auto m = parsed(register_service(manifest_yaml("mixed")));
-  auto pl = caf::actor_cast<caf::actor>(topo.placement());
-  auto dry = self->request(pl, caf::infinite, place_service{acme, m, {}, true});
-  auto real = self->request(pl, caf::infinite, place_service{acme, m, {}, false});
-  run();
-  fusion_id kept;
-  dry.receive([&](placement_decision& d) { CHECK(d.satisfied); },
-              [&](caf::error& e) { FAIL(describe(e)); });
-  real.receive(
-      [&](placement_decision& d) {
-        REQUIRE(d.chosen.size() == 1);
-        kept = d.chosen[0].offer_id;
-      },
-      [&](caf::error& e) { FAIL(describe(e)); });
+  auto ds = place_concurrently(
+      *this, {place_service{acme, m, {}, true}, place_service{acme, m, {}, false}});
+  REQUIRE(ds.size() == 2);
+  CHECK(ds[0].satisfied);  // the dry run
+  REQUIRE(ds[1].chosen.size() == 1);
+  auto kept = ds[1].chosen[0].offer_id;
   CHECK(evaluations(*this, "only") == 1);
   advance(20ms);  // the dry run's offer goes back at the next tick
   auto info = ask<information>(topo.zone("only"), get_zone_information{});

@@ -188,4 +188,9 @@ TEST_CASE("ids: generators with one step and different starts never collide") {
   CHECK(plain.make().value == "zone-42");
   plain.skip_past(3);  // below the next id: no effect
   CHECK(plain.make().value == "zone-43");
+  // Reading the number back: only ids of the generator's exact shape have one.
+  CHECK(id_number("zone-43", "zone") == 43);
+  CHECK(id_number("offer-edge-1-7", "offer-edge-1") == 7);
+  for (const auto* other : {"zone-", "zone-4x", "zone--4", "zones-4", "zone4", "svc-4", ""})
+    CHECK(id_number(other, "zone") == 0);
 }
