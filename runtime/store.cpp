@@ -1,6 +1,17 @@
 #include "runtime/store.hpp"
 
+#include "runtime/logging.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 
 namespace fusion::runtime {
 
@@ -41,6 +52,8 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& path) {
   sqlite3_busy_timeout(db, 2000);
   if (auto err = s->exec("PRAGMA journal_mode=WAL")) return err;
   if (auto err = s->exec("PRAGMA synchronous=FULL")) return err;
+  // Reads the schema, so a file that is not a database fails here, not at the first write.
+  if (auto err = s->exec("SELECT count(*) FROM sqlite_master")) return err;
   return s;
 }
 
@@ -125,6 +138,50 @@ caf::error store::erase(const std::string& table, const std::string& key) {
   return {};
 }
 
+void store::forget_schema() {
+  for (auto& kv : stmts_) sqlite3_finalize(kv.second);
+  stmts_.clear();
+  tables_.clear();
+}
+
+caf::error store::write(const store_write& w) {
+  if (w.erase) return erase(w.table, w.key);
+  return put(w.table, w.key, w.value);
+}
+
+std::vector<caf::error> store::commit(const std::vector<const write_batch*>& batches) {
+  std::vector<caf::error> out(batches.size());
+  if (auto err = exec("BEGIN IMMEDIATE")) {
+    std::fill(out.begin(), out.end(), err);
+    return out;
+  }
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (batches[i]->empty()) continue;
+    if (auto err = exec("SAVEPOINT b")) {
+      out[i] = err;
+      continue;
+    }
+    for (const auto& w : *batches[i]) {
+      if (auto err = write(w)) {
+        out[i] = std::move(err);
+        break;
+      }
+    }
+    if (out[i]) {
+      static_cast<void>(exec("ROLLBACK TO b"));
+      forget_schema();  // a table it created is gone again
+    }
+    static_cast<void>(exec("RELEASE b"));
+  }
+  if (auto err = exec("COMMIT")) {
+    static_cast<void>(exec("ROLLBACK"));
+    forget_schema();
+    for (auto& e : out)
+      if (!e) e = err;
+  }
+  return out;
+}
+
 caf::expected<std::vector<std::pair<std::string, std::vector<char>>>> store::load_all(
     const std::string& table) {
   auto s = statement(table, 'l');
@@ -144,6 +201,139 @@ caf::expected<std::vector<std::pair<std::string, std::vector<char>>>> store::loa
         blob != nullptr ? std::vector<char>(blob, blob + blob_len) : std::vector<char>{});
   }
   return out;
+}
+
+store_write counter_write(std::string table, std::string key, uint64_t n) {
+  auto text = std::to_string(n);
+  return {std::move(table), std::move(key), std::vector<char>(text.begin(), text.end()), false};
+}
+
+uint64_t parse_counter(const std::vector<char>& value) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  return ec == std::errc{} && end == value.data() + value.size() ? n : 0;
+}
+
+// --- store_writer ---
+
+store_writer::store_writer(std::unique_ptr<store> db, bool threaded)
+    : db_(std::move(db)), threaded_(threaded) {
+  if (threaded_) thread_ = std::thread{[this] { run(); }};
+}
+
+store_writer::~store_writer() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+    held_ = false;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void store_writer::submit(write_batch batch, callback done) {
+  if (!threaded_) {
+    std::vector<job> jobs;
+    jobs.push_back(job{std::move(batch), std::move(done)});
+    commit_jobs(jobs);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    queue_.push_back(job{std::move(batch), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+uint64_t store_writer::transactions() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return transactions_;
+}
+
+uint64_t store_writer::batches() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return batches_;
+}
+
+void store_writer::hold(bool on) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    held_ = on;
+  }
+  cv_.notify_all();
+}
+
+void store_writer::run() {
+  std::vector<job> jobs;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock{mtx_};
+      cv_.wait(lock, [this] { return stop_ || (!held_ && !queue_.empty()); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      // Everything queued while the previous transaction was committing goes in this one.
+      jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+      queue_.clear();
+    }
+    commit_jobs(jobs);
+    jobs.clear();
+  }
+}
+
+void store_writer::commit_jobs(std::vector<job>& jobs) {
+  std::vector<const write_batch*> writes;
+  for (const auto& j : jobs)
+    if (!j.batch.empty()) writes.push_back(&j.batch);
+  std::vector<caf::error> results;
+  if (!writes.empty()) results = db_->commit(writes);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!writes.empty()) ++transactions_;
+    batches_ += writes.size();
+  }
+  size_t r = 0;
+  for (auto& j : jobs) {
+    caf::error err;
+    if (!j.batch.empty()) err = std::move(results[r++]);
+    if (j.done) j.done(std::move(err));
+  }
+}
+
+bool deterministic_scheduler(caf::actor_system& sys) {
+  return dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler()) != nullptr;
+}
+
+caf::expected<std::shared_ptr<store_writer>> open_writer(caf::actor_system& sys,
+                                                         const std::string& path) {
+  auto db = store::open(path);
+  if (!db) return db.error();
+  bool in_memory = (*db)->path() == ":memory:";
+  return std::make_shared<store_writer>(std::move(*db),
+                                        !in_memory && !deterministic_scheduler(sys));
+}
+
+caf::error prepare_data_dir(const std::string& dir) {
+  if (dir.empty()) return {};
+  auto fail = [&](const std::string& what) {
+    return make_error(errc::storage_failure, "node.data_dir \"" + dir + "\" " + what);
+  };
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return fail(std::string{"cannot be read: "} + std::strerror(errno));
+    // Create missing parents too; each new folder is private to this user.
+    for (size_t pos = 0; pos != std::string::npos;) {
+      pos = dir.find('/', pos + 1);
+      auto part = dir.substr(0, pos);
+      if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
+        return fail("does not exist and cannot be created (" + part + ": " + std::strerror(errno) +
+                    "); create it or fix node.data_dir");
+    }
+    logger("node")->info("created data_dir {} (mode 0700)", dir);
+    return {};
+  }
+  if (!S_ISDIR(st.st_mode)) return fail("is not a directory; point node.data_dir at a folder");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return fail("is not writable by this user; fix its permissions or choose another folder");
+  return {};
 }
 
 }  // namespace fusion::runtime

@@ -3,13 +3,15 @@
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/commits.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/manifest.hpp"
 #include "runtime/store.hpp"
 
 #include <caf/sec.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,13 +24,16 @@ namespace {
 
 using namespace protocols;
 
-/// The registrar's memory: every acknowledged registration, mirrored from the store.
+/// The registrar's memory: every registration, mirrored from the store. It runs ahead of
+/// the disk by the batches in flight; no reply leaves before what it saw is committed.
 struct registrar_state {
   registrar_state() = default;
   registrar_config cfg;
   runtime::directory_ptr dir;
-  std::unique_ptr<runtime::store> db;
+  std::shared_ptr<runtime::store_writer> db;
+  runtime::commits commits;
   caf::error db_error;  ///< Why the store is unusable; every request then fails with it.
+  std::shared_ptr<spdlog::logger> log = runtime::logger("registrar");
   std::map<std::string, service_record> services;  ///< By ServiceID.
   std::map<std::string, std::string> by_name;      ///< Service URI → ServiceID.
   /// Instances known from pre-deployment (soft state, not durable), by ServiceID.
@@ -37,7 +42,11 @@ struct registrar_state {
   static inline const char* name = "fusion.registrar";
 };
 
-using self_ptr = registrar_actor::stateful_pointer<registrar_state>;
+/// The registrar's full interface: the public one plus its store's commit notices.
+using registrar_impl =
+    registrar_actor::extend<caf::reacts_to<runtime::committed_atom, uint64_t, caf::error>>;
+
+using self_ptr = registrar_impl::stateful_pointer<registrar_state>;
 
 /// Store table holding the highest ServiceID number ever issued (key "svc").
 constexpr const char* counters_table = "registrar_counters";
@@ -122,155 +131,234 @@ info_map details_of(const service_record& rec) {
 
 void load(self_ptr self) {
   auto& st = self->state;
-  auto db = runtime::store::open(st.cfg.db_path);
+  auto db = runtime::open_writer(self->system(), st.cfg.db_path);
   if (!db) {
     st.db_error = db.error();
-    spdlog::error("registrar: {}", describe(st.db_error));
+    st.log->error("{}", describe(st.db_error));
+    return;
+  }
+  auto rec =
+      runtime::recover<service_record>((*db)->db(), services_table, counters_table, "svc", "svc");
+  if (!rec) {
+    st.db_error = rec.error();
+    st.log->error("{}", describe(st.db_error));
     return;
   }
   st.db = std::move(*db);
-  // Every stored key reserves its number, even one whose record no longer decodes.
-  auto rows = st.db->load_all(services_table);
-  std::vector<caf::error> corrupt;
-  auto recs =
-      rows ? st.db->load_records<service_record>(services_table, &corrupt)
-           : caf::expected<std::vector<std::pair<std::string, service_record>>>{rows.error()};
-  if (!recs) {
-    st.db_error = recs.error();
-    st.db.reset();
-    spdlog::error("registrar: {}", describe(st.db_error));
-    return;
-  }
-  for (const auto& row : *rows) st.ids.skip_past(id_number(row.first));
-  if (auto counters = st.db->load_all(counters_table)) {
-    for (const auto& [key, value] : *counters)
-      if (key == "svc")
-        st.ids.skip_past(id_number("svc-" + std::string(value.begin(), value.end())));
-  } else {
-    st.db_error = counters.error();
-    st.db.reset();
-    spdlog::error("registrar: {}", describe(st.db_error));
-    return;
-  }
-  for (const auto& e : corrupt)
-    spdlog::error("registrar: {}; the record stays on disk and is ignored", describe(e));
-  for (auto& [key, rec] : *recs) {
-    if (rec.service_id.value != key || st.by_name.count(rec.parsed.name) != 0) {
-      spdlog::error("registrar: stored record '{}' is inconsistent (id '{}', name '{}'); ignored",
-                    key, rec.service_id.value, rec.parsed.name);
+  st.ids.skip_past(rec->highest_id);
+  for (const auto& e : rec->corrupt)
+    st.log->error("{}; the record stays on disk and is ignored", describe(e));
+  for (auto& [key, r] : rec->records) {
+    if (r.service_id.value != key || st.by_name.count(r.parsed.name) != 0) {
+      st.log->error("stored record '{}' is inconsistent (id '{}', name '{}'); ignored", key,
+                    r.service_id.value, r.parsed.name);
       continue;
     }
-    st.by_name.emplace(rec.parsed.name, key);
-    st.services.emplace(key, std::move(rec));
+    st.by_name.emplace(r.parsed.name, key);
+    st.services.emplace(key, std::move(r));
   }
-  spdlog::debug("registrar: loaded {} services from '{}'", st.services.size(), st.db->path());
+  st.log->debug("loaded {} services from '{}'", st.services.size(), st.db->db().path());
 }
 
-/// Removes a service durably, then from memory. The result for the provider.
-caf::error erase_service(self_ptr self, const fusion_id& id, status_reply& out) {
+/// Commits `batch`, then runs `then` with the result on the registrar's thread. A failed
+/// commit leaves memory ahead of the disk: the store is then unusable (fail-stop).
+void durably(self_ptr self, runtime::write_batch batch, std::function<void(caf::error)> then) {
+  auto& st = self->state;
+  st.commits.submit(self, *st.db, std::move(batch), [self, then](caf::error err) {
+    auto& s = self->state;
+    if (err && !s.db_error) {
+      s.db_error = err;
+      s.log->error("{}; the registrar refuses every request from now on", describe(err));
+    }
+    then(std::move(err));
+  });
+}
+
+/// `value` for the caller once every batch queued before is committed (it may have seen them).
+template <class T>
+caf::result<T> after_commits(self_ptr self, T value) {
+  if (self->state.commits.in_flight() == 0) return value;
+  auto rp = self->make_response_promise<T>();
+  durably(self, {}, [rp, value = std::move(value)](caf::error err) mutable {
+    if (err)
+      rp.deliver(std::move(err));
+    else
+      rp.deliver(std::move(value));
+  });
+  return rp;
+}
+
+/// Removes a service from memory and queues its durable removal; `then` gets the result.
+void erase_service(self_ptr self, const fusion_id& id,
+                   std::function<void(caf::expected<status_reply>)> then) {
   auto& st = self->state;
   auto i = st.services.find(id.value);
   if (i == st.services.end()) {
-    out = status_reply{status::ok, id.value + " was already unregistered"};
-    return {};
+    then(status_reply{status::ok, id.value + " was already unregistered"});
+    return;
   }
-  if (auto err = st.db->erase(services_table, id.value)) return err;
-  out = status_reply{status::ok, "unregistered " + i->second.parsed.name + " (" + id.value + ")"};
+  status_reply out{status::ok, "unregistered " + i->second.parsed.name + " (" + id.value + ")"};
   st.by_name.erase(i->second.parsed.name);
   st.services.erase(i);
   st.instances.erase(id.value);
-  return {};
+  durably(self, {runtime::store_write{services_table, id.value, {}, true}},
+          [then, out](caf::error err) {
+            if (err)
+              then(std::move(err));
+            else
+              then(out);
+          });
+}
+
+/// Answers `rp` with the service's id after it is durable, pre-deploying first if the
+/// manifest asks for it.
+void acknowledge_registration(self_ptr self, principal caller, fusion_id id, std::string name,
+                              uint32_t pre,
+                              caf::typed_response_promise<register_service_reply> rp) {
+  register_service_reply reply{id, name, {}};
+  auto& st = self->state;
+  if (pre == 0) {
+    rp.deliver(std::move(reply));
+    return;
+  }
+  auto dep = st.dir ? st.dir->get_as<deployment_actor>(names::deployment) : deployment_actor{};
+  if (!dep) {
+    st.log->warn(
+        "{} ({}) asks for {} pre-deployed instances but no deployment function is running; "
+        "registered without pre-deployment",
+        name, id.value, pre);
+    rp.deliver(std::move(reply));
+    return;
+  }
+  deploy_parameters params;
+  params.instances = pre;
+  auto timeout = st.cfg.deploy_timeout_ms;
+  self->request(dep, std::chrono::milliseconds(timeout), deploy_service{caller, id, {}, params})
+      .then(
+          [=](deploy_service_reply& r) mutable {
+            auto out = reply;
+            if (self->state.services.count(id.value) != 0) {
+              auto& known = self->state.instances[id.value];
+              known.insert(known.end(), r.instance_ids.begin(), r.instance_ids.end());
+            }
+            out.pre_deployed = std::move(r.instance_ids);
+            rp.deliver(std::move(out));
+          },
+          [=](caf::error& e) mutable {
+            self->state.log->warn(
+                "pre-deployment of {} ({}) failed: {}; the service is registered without "
+                "instances",
+                name, id.value, describe(deployment_failure(e, "deploy the instances", timeout)));
+            rp.deliver(reply);
+          });
 }
 
 deployment_actor deployment_of(const registrar_state& st) {
   return st.dir ? st.dir->get_as<deployment_actor>(names::deployment) : deployment_actor{};
 }
 
-registrar_actor::behavior_type registrar(self_ptr self, registrar_config cfg,
-                                         runtime::directory_ptr dir) {
+registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
+                                        runtime::directory_ptr dir) {
   self->state.cfg = std::move(cfg);
   self->state.dir = std::move(dir);
   load(self);
   return {
+      [=](runtime::committed_atom, uint64_t token, caf::error& err) {
+        self->state.commits.done(token, std::move(err));
+      },
       [=](register_service& req) -> caf::result<register_service_reply> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         auto m = runtime::parse_manifest(req.service_manifest);
         if (!m) return m.error();
-        if (auto i = st.by_name.find(m->name); i != st.by_name.end())
-          return make_error(errc::duplicate_service,
-                            "service " + m->name + " is already registered as " + i->second +
-                                "; use update_service to change its manifest");
+        if (auto i = st.by_name.find(m->name); i != st.by_name.end()) {
+          auto& old = st.services.at(i->second);
+          if (req.caller.name != old.owner.name)
+            return make_error(errc::duplicate_service,
+                              "service " + m->name + " is already registered as " + i->second +
+                                  "; use update_service to change its manifest");
+          // Its owner registers it again (a node restarting with its config, a retry after
+          // a lost answer): the same manifest reuses the registration, a changed one
+          // updates it. Pre-deployment runs again only if no instance of it is known (after
+          // a restart; not after a retry whose first answer was lost).
+          runtime::write_batch batch;
+          if (old.manifest_yaml == req.service_manifest) {
+            st.log->info("{} ({}) registered again by its owner, unchanged; reused", m->name,
+                         i->second);
+          } else {
+            service_record next = old;
+            next.revision = old.revision + 1;
+            next.manifest_yaml = std::move(req.service_manifest);
+            next.parsed = std::move(*m);
+            st.log->info(
+                "{} ({}) registered again by its owner with a changed manifest: revision {} -> "
+                "{}",
+                next.parsed.name, next.service_id.value, old.revision, next.revision);
+            batch.push_back(runtime::record_write(services_table, next.service_id.value, next));
+            old = std::move(next);
+          }
+          auto id = old.service_id;
+          auto name = old.parsed.name;
+          auto known = st.instances.find(id.value);
+          uint32_t pre = known == st.instances.end() || known->second.empty()
+                             ? old.parsed.pre_deploy_instances
+                             : 0;
+          auto rp = self->make_response_promise<register_service_reply>();
+          durably(self, std::move(batch), [=, caller = req.caller](caf::error err) mutable {
+            if (err)
+              rp.deliver(std::move(err));
+            else
+              acknowledge_registration(self, caller, id, name, pre, rp);
+          });
+          return rp;
+        }
         service_record rec;
         rec.service_id = st.ids.make();
-        // The highest id ever issued is stored first, so ids of unregistered services are
-        // never handed out again after a restart.
-        auto n = std::to_string(id_number(rec.service_id.value));
-        if (auto err = st.db->put(counters_table, "svc", std::vector<char>(n.begin(), n.end())))
-          return err;
         rec.owner = req.caller;
         rec.revision = 1;
         rec.manifest_yaml = std::move(req.service_manifest);
         rec.parsed = std::move(*m);
         rec.registered_at = runtime::now_ms(self);
-        if (auto err = st.db->put_record(services_table, rec.service_id.value, rec)) return err;
+        // One transaction: the record and the highest id ever issued, so ids of
+        // unregistered services are never handed out again after a restart.
+        runtime::write_batch batch{
+            runtime::counter_write(counters_table, "svc", id_number(rec.service_id.value)),
+            runtime::record_write(services_table, rec.service_id.value, rec)};
         auto id = rec.service_id;
         auto name = rec.parsed.name;
         auto pre = rec.parsed.pre_deploy_instances;
         st.by_name.emplace(name, id.value);
         st.services.emplace(id.value, std::move(rec));
-        register_service_reply reply{id, name, {}};
-        if (pre == 0) return reply;
-        auto dep = deployment_of(st);
-        if (!dep) {
-          spdlog::warn(
-              "registrar: {} ({}) asks for {} pre-deployed instances but no deployment "
-              "function is running; registered without pre-deployment",
-              name, id.value, pre);
-          return reply;
-        }
-        deploy_parameters params;
-        params.instances = pre;
-        auto timeout = st.cfg.deploy_timeout_ms;
         auto rp = self->make_response_promise<register_service_reply>();
-        self->request(dep, std::chrono::milliseconds(timeout),
-                      deploy_service{req.caller, id, {}, params})
-            .then(
-                [=](deploy_service_reply& r) mutable {
-                  auto out = reply;
-                  if (self->state.services.count(id.value) != 0) {
-                    auto& known = self->state.instances[id.value];
-                    known.insert(known.end(), r.instance_ids.begin(), r.instance_ids.end());
-                  }
-                  out.pre_deployed = std::move(r.instance_ids);
-                  rp.deliver(std::move(out));
-                },
-                [=](caf::error& e) mutable {
-                  spdlog::warn(
-                      "registrar: pre-deployment of {} ({}) failed: {}; the service is "
-                      "registered without instances",
-                      name, id.value,
-                      describe(deployment_failure(e, "deploy the instances", timeout)));
-                  rp.deliver(reply);
-                });
+        durably(self, std::move(batch), [=, caller = req.caller](caf::error err) mutable {
+          if (err)
+            rp.deliver(std::move(err));
+          else
+            acknowledge_registration(self, caller, id, name, pre, rp);
+        });
         return rp;
       },
       [=](unregister_service& req) -> caf::result<status_reply> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         auto rec = find(st, req.service_id.value);
         if (rec == nullptr) return unknown(req.service_id.value);
         if (!may_manage(req.caller, *rec)) return denied(req.caller, "unregister", *rec);
         auto id = rec->service_id;
         auto name = rec->parsed.name;
         auto dep = deployment_of(st);
-        status_reply out;
+        auto rp = self->make_response_promise<status_reply>();
+        auto deliver = [rp](caf::expected<status_reply> r) mutable {
+          if (r)
+            rp.deliver(std::move(*r));
+          else
+            rp.deliver(std::move(r.error()));
+        };
         if (!req.stop_services || !dep) {
-          if (auto err = erase_service(self, id, out)) return err;
-          return out;
+          erase_service(self, id, deliver);
+          return rp;
         }
         auto timeout = st.cfg.deploy_timeout_ms;
-        auto rp = self->make_response_promise<status_reply>();
         self->request(dep, std::chrono::milliseconds(timeout), stop_service_instances{id, 0})
             .then(
                 [=](status_reply& r) mutable {
@@ -281,11 +369,11 @@ registrar_actor::behavior_type registrar(self_ptr self, registrar_config cfg,
                                        name + ": " + r.detail + "; the service stays registered"));
                     return;
                   }
-                  status_reply done;
-                  if (auto err = erase_service(self, id, done))
-                    rp.deliver(std::move(err));
-                  else
-                    rp.deliver(std::move(done));
+                  if (self->state.db_error) {
+                    rp.deliver(store_unusable(self->state));
+                    return;
+                  }
+                  erase_service(self, id, deliver);
                 },
                 [=](caf::error& e) mutable {
                   rp.deliver(deployment_failure(e,
@@ -297,7 +385,7 @@ registrar_actor::behavior_type registrar(self_ptr self, registrar_config cfg,
       },
       [=](update_service& req) -> caf::result<status_reply> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         auto rec = find(st, req.service_name);
         if (rec == nullptr) return unknown(req.service_name);
         if (!may_manage(req.caller, *rec)) return denied(req.caller, "update", *rec);
@@ -312,15 +400,23 @@ registrar_actor::behavior_type registrar(self_ptr self, registrar_config cfg,
         next.revision = rec->revision + 1;
         next.manifest_yaml = std::move(req.manifest);
         next.parsed = std::move(*m);
-        if (auto err = st.db->put_record(services_table, next.service_id.value, next)) return err;
+        auto batch = runtime::write_batch{
+            runtime::record_write(services_table, next.service_id.value, next)};
         *rec = std::move(next);
-        return status_reply{status::ok, rec->service_id.value + " (" + rec->parsed.name +
-                                            ") is now at revision " +
-                                            std::to_string(rec->revision)};
+        status_reply out{status::ok, rec->service_id.value + " (" + rec->parsed.name +
+                                         ") is now at revision " + std::to_string(rec->revision)};
+        auto rp = self->make_response_promise<status_reply>();
+        durably(self, std::move(batch), [rp, out](caf::error err) mutable {
+          if (err)
+            rp.deliver(std::move(err));
+          else
+            rp.deliver(out);
+        });
+        return rp;
       },
       [=](query_service_by_name& req) -> caf::result<service_description> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         auto rec = find(st, req.service_id.value);
         if (rec == nullptr) return unknown(req.service_id.value);
         service_description out;
@@ -344,11 +440,11 @@ registrar_actor::behavior_type registrar(self_ptr self, registrar_config cfg,
             out.record = summary_of(*rec);
             break;
         }
-        return out;
+        return after_commits(self, std::move(out));
       },
       [=](query_service_by_category& req) -> caf::result<service_list> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         std::vector<std::string> wanted;
         for (const auto& c : req.categories) wanted.push_back(lower(c));
         service_list out;
@@ -361,7 +457,7 @@ registrar_actor::behavior_type registrar(self_ptr self, registrar_config cfg,
             out.service_names.push_back(rec.parsed.name);
         }
         std::sort(out.service_names.begin(), out.service_names.end());
-        return out;
+        return after_commits(self, std::move(out));
       },
   };
 }
@@ -370,7 +466,7 @@ registrar_actor::behavior_type registrar(self_ptr self, registrar_config cfg,
 
 registrar_actor spawn_registrar(caf::actor_system& sys, registrar_config cfg,
                                 runtime::directory_ptr dir) {
-  auto handle = sys.spawn(registrar, std::move(cfg), dir);
+  registrar_actor handle = sys.spawn(registrar, std::move(cfg), dir);
   if (dir) dir->put(names::registrar, caf::actor_cast<caf::actor>(handle));
   return handle;
 }

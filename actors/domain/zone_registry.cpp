@@ -4,11 +4,13 @@
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/commits.hpp"
+#include "runtime/logging.hpp"
 #include "runtime/store.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
 
 #include <cmath>
 #include <map>
@@ -21,12 +23,16 @@ namespace {
 using namespace protocols;
 
 /// The registry's memory. Zones live in one vector so preselection scans contiguous memory.
+/// It runs ahead of the disk by the batches in flight; no reply leaves before what it saw
+/// is committed.
 struct zone_registry_state {
   zone_registry_state() = default;
   zone_registry_config cfg;
   runtime::directory_ptr dir;
-  std::unique_ptr<runtime::store> db;
+  std::shared_ptr<runtime::store_writer> db;
+  runtime::commits commits;
   caf::error db_error;  ///< Why the store is unusable; every request then fails with it.
+  std::shared_ptr<spdlog::logger> log = runtime::logger("zone_registry");
   std::vector<zone_record> zones;
   std::vector<uint8_t> reported;  ///< Per zone: a resource report has arrived.
   std::unordered_map<std::string, size_t> by_id;
@@ -38,7 +44,11 @@ struct zone_registry_state {
   static inline const char* name = "fusion.zone_registry";
 };
 
-using self_ptr = zone_registry_actor::stateful_pointer<zone_registry_state>;
+/// The registry's full interface: the public one plus its store's commit notices.
+using zone_registry_impl =
+    zone_registry_actor::extend<caf::reacts_to<runtime::committed_atom, uint64_t, caf::error>>;
+
+using self_ptr = zone_registry_impl::stateful_pointer<zone_registry_state>;
 
 /// Store table holding the highest ZoneID number ever issued (key "zone").
 constexpr const char* counters_table = "zone_counters";
@@ -133,39 +143,26 @@ zone_record durable_form(const zone_record& z) {
 
 void load(self_ptr self) {
   auto& st = self->state;
-  auto db = runtime::store::open(st.cfg.db_path);
+  auto db = runtime::open_writer(self->system(), st.cfg.db_path);
   if (!db) {
     st.db_error = db.error();
-    spdlog::error("zone registry: {}", describe(st.db_error));
+    st.log->error("{}", describe(st.db_error));
+    return;
+  }
+  auto rec =
+      runtime::recover<zone_record>((*db)->db(), zones_table, counters_table, "zone", "zone");
+  if (!rec) {
+    st.db_error = rec.error();
+    st.log->error("{}", describe(st.db_error));
     return;
   }
   st.db = std::move(*db);
-  auto rows = st.db->load_all(zones_table);
-  std::vector<caf::error> corrupt;
-  auto recs = rows ? st.db->load_records<zone_record>(zones_table, &corrupt)
-                   : caf::expected<std::vector<std::pair<std::string, zone_record>>>{rows.error()};
-  if (!recs) {
-    st.db_error = recs.error();
-    st.db.reset();
-    spdlog::error("zone registry: {}", describe(st.db_error));
-    return;
-  }
-  for (const auto& row : *rows) st.ids.skip_past(id_number(row.first));
-  if (auto counters = st.db->load_all(counters_table)) {
-    for (const auto& [key, value] : *counters)
-      if (key == "zone")
-        st.ids.skip_past(id_number("zone-" + std::string(value.begin(), value.end())));
-  } else {
-    st.db_error = counters.error();
-    st.db.reset();
-    spdlog::error("zone registry: {}", describe(st.db_error));
-    return;
-  }
-  for (const auto& e : corrupt)
-    spdlog::error("zone registry: {}; the record stays on disk and is ignored", describe(e));
-  for (auto& [key, z] : *recs) {
+  st.ids.skip_past(rec->highest_id);
+  for (const auto& e : rec->corrupt)
+    st.log->error("{}; the record stays on disk and is ignored", describe(e));
+  for (auto& [key, z] : rec->records) {
     if (z.zone_id.value != key || st.by_name.count(z.parameters.name) != 0) {
-      spdlog::error("zone registry: stored record '{}' is inconsistent; ignored", key);
+      st.log->error("stored record '{}' is inconsistent; ignored", key);
       continue;
     }
     z.resources = full_capacity(z.parameters);
@@ -176,6 +173,56 @@ void load(self_ptr self) {
   }
 }
 
+/// Commits `batch`, then runs `then` with the result on the registry's thread. A failed
+/// commit leaves memory ahead of the disk: the store is then unusable (fail-stop).
+void durably(self_ptr self, runtime::write_batch batch, std::function<void(caf::error)> then) {
+  auto& st = self->state;
+  st.commits.submit(self, *st.db, std::move(batch), [self, then](caf::error err) {
+    auto& s = self->state;
+    if (err && !s.db_error) {
+      s.db_error = err;
+      s.log->error("{}; the zone registry refuses every change from now on", describe(err));
+    }
+    then(std::move(err));
+  });
+}
+
+/// Answers `value` after `batch` (possibly empty: a barrier for what the caller saw) is
+/// committed.
+template <class T>
+caf::result<T> reply_durably(self_ptr self, runtime::write_batch batch, T value) {
+  if (batch.empty() && self->state.commits.in_flight() == 0) return value;
+  auto rp = self->make_response_promise<T>();
+  durably(self, std::move(batch), [rp, value = std::move(value)](caf::error err) mutable {
+    if (err)
+      rp.deliver(std::move(err));
+    else
+      rp.deliver(std::move(value));
+  });
+  return rp;
+}
+
+/// What changed between two parameter sets, for the log ("cpu_cores, costs").
+std::string changes(const zone_parameters& a, const zone_parameters& b) {
+  std::string out;
+  auto note = [&](bool differs, const char* what) {
+    if (!differs) return;
+    if (!out.empty()) out += ", ";
+    out += what;
+  };
+  note(a.location != b.location, "location");
+  note(a.cpu_cores != b.cpu_cores, "cpu_cores");
+  note(a.memory_mb != b.memory_mb, "memory_mb");
+  note(a.gpus != b.gpus, "gpus");
+  note(a.accelerators != b.accelerators, "accelerators");
+  note(a.cost_per_instance_hour != b.cost_per_instance_hour ||
+           a.cost_per_core_hour != b.cost_per_core_hour ||
+           a.cost_per_gpu_hour != b.cost_per_gpu_hour,
+       "costs");
+  if (out.empty() && !(a == b)) out = "other parameters";
+  return out;
+}
+
 zone_record* find(zone_registry_state& st, const fusion_id& id, size_t* index = nullptr) {
   auto i = st.by_id.find(id.value);
   if (i == st.by_id.end()) return nullptr;
@@ -183,49 +230,72 @@ zone_record* find(zone_registry_state& st, const fusion_id& id, size_t* index = 
   return &st.zones[i->second];
 }
 
-zone_registry_actor::behavior_type zone_registry(self_ptr self, zone_registry_config cfg,
-                                                 runtime::directory_ptr dir) {
+zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_config cfg,
+                                                runtime::directory_ptr dir) {
   self->state.cfg = std::move(cfg);
   self->state.dir = std::move(dir);
   load(self);
   return {
+      [=](runtime::committed_atom, uint64_t token, caf::error& err) {
+        self->state.commits.done(token, std::move(err));
+      },
       [=](register_zone& req) -> caf::result<register_zone_reply> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         if (req.caller.kind != role::zone_admin && req.caller.kind != role::domain_admin)
           return make_error(errc::not_authorized,
                             "principal '" + req.caller.name + "' (" +
                                 std::string{to_string(req.caller.kind)} +
                                 ") may not register zones; only a zone admin or domain admin may");
         if (auto err = validate(req.parameters, "register_zone")) return err;
-        if (auto i = st.by_name.find(req.parameters.name); i != st.by_name.end())
-          return make_error(errc::duplicate_zone,
-                            "zone name '" + req.parameters.name + "' is already registered as " +
-                                st.zones[i->second].zone_id.value +
-                                "; use update_zone to change it, or pick another name");
+        if (auto i = st.by_name.find(req.parameters.name); i != st.by_name.end()) {
+          auto& old = st.zones[i->second];
+          if (req.caller.name != old.owner.name)
+            return make_error(errc::duplicate_zone,
+                              "zone name '" + req.parameters.name + "' is already registered as " +
+                                  old.zone_id.value +
+                                  "; use update_zone to change it, or pick another name");
+          // Its owner registers it again (a zone manager restarting, a retry after a lost
+          // answer): the same zone reuses its ZoneID; changed parameters update it.
+          register_zone_reply same{old.zone_id};
+          if (old.parameters == req.parameters && old.manager == req.manager) {
+            st.log->info("zone {} ({}) registered again by its owner, unchanged; reused",
+                         old.parameters.name, old.zone_id.value);
+            return reply_durably(self, {}, std::move(same));
+          }
+          auto what = changes(old.parameters, req.parameters);
+          if (!(old.manager == req.manager)) what += what.empty() ? "manager" : ", manager";
+          st.log->info("zone {} ({}) registered again by its owner with changes ({}); updated",
+                       old.parameters.name, old.zone_id.value, what);
+          old.parameters = std::move(req.parameters);
+          old.manager = std::move(req.manager);
+          if (!st.reported[i->second]) old.resources = full_capacity(old.parameters);
+          return reply_durably(
+              self, {runtime::record_write(zones_table, old.zone_id.value, durable_form(old))},
+              std::move(same));
+        }
         zone_record z;
         z.zone_id = st.ids.make();
-        // The highest id ever issued is stored first, so ids of unregistered zones are never
-        // handed out again after a restart.
-        auto n = std::to_string(id_number(z.zone_id.value));
-        if (auto err = st.db->put(counters_table, "zone", std::vector<char>(n.begin(), n.end())))
-          return err;
         z.owner = req.caller;
         z.parameters = std::move(req.parameters);
         z.manager = std::move(req.manager);
         z.resources = full_capacity(z.parameters);
         z.registered_at = runtime::now_ms(self);
-        if (auto err = st.db->put_record(zones_table, z.zone_id.value, z)) return err;
+        // One transaction: the record and the highest id ever issued, so ids of
+        // unregistered zones are never handed out again after a restart.
+        runtime::write_batch batch{
+            runtime::counter_write(counters_table, "zone", id_number(z.zone_id.value)),
+            runtime::record_write(zones_table, z.zone_id.value, z)};
         auto id = z.zone_id;
         st.by_id[id.value] = st.zones.size();
         st.by_name[z.parameters.name] = st.zones.size();
         st.zones.push_back(std::move(z));
         st.reported.push_back(0);
-        return register_zone_reply{id};
+        return reply_durably(self, std::move(batch), register_zone_reply{id});
       },
       [=](update_zone& req) -> caf::result<status_reply> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         size_t idx = 0;
         auto z = find(st, req.zone_id, &idx);
         if (z == nullptr) return unknown(req.zone_id);
@@ -239,29 +309,30 @@ zone_registry_actor::behavior_type zone_registry(self_ptr self, zone_registry_co
         auto next = *z;
         next.parameters = std::move(req.parameters);
         if (!st.reported[idx]) next.resources = full_capacity(next.parameters);
-        if (auto err = st.db->put_record(zones_table, next.zone_id.value, durable_form(next)))
-          return err;
+        runtime::write_batch batch{
+            runtime::record_write(zones_table, next.zone_id.value, durable_form(next))};
         st.by_name.erase(z->parameters.name);
         st.by_name[next.parameters.name] = idx;
         *z = std::move(next);
-        return status_reply{status::ok,
-                            "zone " + z->parameters.name + " (" + z->zone_id.value + ") updated"};
+        return reply_durably(self, std::move(batch),
+                             status_reply{status::ok, "zone " + z->parameters.name + " (" +
+                                                          z->zone_id.value + ") updated"});
       },
       [=](unregister_zone& req) -> caf::result<status_reply> {
         auto& st = self->state;
-        if (!st.db) return store_unusable(st);
+        if (!st.db || st.db_error) return store_unusable(st);
         size_t idx = 0;
         auto z = find(st, req.zone_id, &idx);
         if (z == nullptr) return unknown(req.zone_id);
         if (!may_manage(req.caller, *z)) return denied(req.caller, "unregister", *z);
-        if (auto err = st.db->erase(zones_table, z->zone_id.value)) return err;
+        runtime::write_batch batch{runtime::store_write{zones_table, z->zone_id.value, {}, true}};
         auto detail = "unregistered zone " + z->parameters.name + " (" + z->zone_id.value + ")";
         if (req.stop_services) detail += "; its zone manager stops the instances it runs";
         st.services.erase(z->zone_id.value);
         st.zones.erase(st.zones.begin() + static_cast<std::ptrdiff_t>(idx));
         st.reported.erase(st.reported.begin() + static_cast<std::ptrdiff_t>(idx));
         reindex(st);
-        return status_reply{status::ok, std::move(detail)};
+        return reply_durably(self, std::move(batch), status_reply{status::ok, std::move(detail)});
       },
       [=](update_service_information& req) -> caf::result<status_reply> {
         auto& st = self->state;
@@ -290,9 +361,11 @@ zone_registry_actor::behavior_type zone_registry(self_ptr self, zone_registry_co
         out.candidates.reserve(res.candidates.size());
         for (auto i : res.candidates) out.candidates.push_back(st.zones[i]);
         out.rejected = std::move(res.rejected);
-        return out;
+        return reply_durably(self, {}, std::move(out));
       },
-      [=](list_zones&) -> caf::result<zone_list> { return zone_list{self->state.zones}; },
+      [=](list_zones&) -> caf::result<zone_list> {
+        return reply_durably(self, {}, zone_list{self->state.zones});
+      },
   };
 }
 
@@ -300,7 +373,7 @@ zone_registry_actor::behavior_type zone_registry(self_ptr self, zone_registry_co
 
 zone_registry_actor spawn_zone_registry(caf::actor_system& sys, zone_registry_config cfg,
                                         runtime::directory_ptr dir) {
-  auto handle = sys.spawn(zone_registry, std::move(cfg), dir);
+  zone_registry_actor handle = sys.spawn(zone_registry, std::move(cfg), dir);
   if (dir) dir->put(names::zone_registry, caf::actor_cast<caf::actor>(handle));
   return handle;
 }

@@ -175,9 +175,71 @@ TEST_CASE_FIXTURE(registrar_fixture, "registrar: acknowledged services survive a
   auto d = register_as(reg2, test::acme, manifest_yaml("fusion://acme/d"));
   REQUIRE(d);
   CHECK(d->service_id.value == "svc-4");
-  auto dup = register_as(reg2, test::acme, manifest_yaml("fusion://acme/b"));
+  auto dup = register_as(reg2, test::evil, manifest_yaml("fusion://acme/b"));
   REQUIRE_FALSE(dup);
   CHECK(is(dup.error(), errc::duplicate_service));
+}
+
+TEST_CASE_FIXTURE(
+    registrar_fixture,
+    "registrar: its owner registering a service again reconciles it, across restarts") {
+  auto reg = spawn_registrar();
+  auto a = manifest_yaml("fusion://acme/a");
+  REQUIRE(register_as(reg, test::acme, a));
+  REQUIRE(register_as(reg, test::acme, manifest_yaml("fusion://acme/b")));
+  for (int restart = 0; restart < 2; ++restart) {
+    kill(reg);
+    reg = spawn_registrar();
+    // The same manifest: the same registration, nothing written.
+    auto same = register_as(reg, test::acme, a);
+    REQUIRE_MESSAGE(same, describe(same.error()));
+    CHECK(same->service_id.value == "svc-1");
+    auto rec = query(reg, test::acme, "svc-1", service_info_type::manifest);
+    REQUIRE(rec);
+    CHECK(rec->record.revision == 1);
+  }
+  // A changed manifest: the same ServiceID at the next revision, durably.
+  auto changed = manifest_yaml("fusion://acme/a", "  version: '2'\n");
+  auto upd = register_as(reg, test::acme, changed);
+  REQUIRE(upd);
+  CHECK(upd->service_id.value == "svc-1");
+  kill(reg);
+  reg = spawn_registrar();
+  auto rec = query(reg, test::acme, "fusion://acme/a", service_info_type::manifest);
+  REQUIRE(rec);
+  CHECK(rec->record.revision == 2);
+  CHECK(rec->record.manifest_yaml == changed);
+  // Another principal cannot take the name over, and new services get new ids.
+  auto other = register_as(reg, test::evil, a);
+  REQUIRE_FALSE(other);
+  CHECK(is(other.error(), errc::duplicate_service));
+  auto c = register_as(reg, test::acme, manifest_yaml("fusion://acme/c"));
+  REQUIRE(c);
+  CHECK(c->service_id.value == "svc-3");
+}
+
+TEST_CASE_FIXTURE(registrar_fixture, "registrar: logs through the configured logger") {
+  test::temp_dir logs;
+  runtime::log_config json;
+  json.format = "json";
+  json.level = "info";
+  json.file = logs.file("node.log");
+  REQUIRE_FALSE(runtime::setup_logging(json));
+  auto reg = spawn_registrar("/nonexistent-dir-for-fusion-tests/registrar.db");
+  auto ok = spawn_registrar(tmp.file("other.db"));
+  REQUIRE(register_as(ok, test::acme, manifest_yaml("fusion://acme/a")));
+  REQUIRE(register_as(ok, test::acme, manifest_yaml("fusion://acme/a")));  // logs "reused"
+  runtime::flush_logs();
+  auto text = test::read_text(json.file);
+  runtime::log_config quiet;
+  quiet.level = "error";
+  quiet.format = "text";
+  REQUIRE_FALSE(runtime::setup_logging(quiet));
+  CHECK(
+      text.find(
+          R"("level":"error","component":"registrar","msg":"storage_failure: store: cannot open)") !=
+      std::string::npos);
+  CHECK(text.find(R"("level":"info","component":"registrar")") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(registrar_fixture,

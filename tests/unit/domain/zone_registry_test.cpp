@@ -150,7 +150,61 @@ TEST_CASE_FIXTURE(zone_fixture, "zone registry: registered zones survive a resta
   auto r = add(zr2, test::zone_ops, params("edge-4"));
   REQUIRE(r);
   CHECK(r->zone_id.value == "zone-4");
-  CHECK(is(add(zr2, test::zone_ops, params("edge-1")).error(), errc::duplicate_zone));
+  CHECK(is(add(zr2, test::other_ops, params("edge-1")).error(), errc::duplicate_zone));
+}
+
+TEST_CASE_FIXTURE(
+    zone_fixture,
+    "zone registry: its owner registering a zone again reconciles it, across restarts") {
+  auto zr = spawn_registry();
+  REQUIRE(add(zr, test::zone_ops, params("edge-1")));
+  REQUIRE(add(zr, test::zone_ops, params("edge-2")));
+  for (int restart = 0; restart < 2; ++restart) {
+    caf::anon_send_exit(zr, caf::exit_reason::kill);
+    run();
+    zr = spawn_registry();
+    auto same = add(zr, test::zone_ops, params("edge-1"));
+    REQUIRE_MESSAGE(same, describe(same.error()));
+    CHECK(same->zone_id.value == "zone-1");
+    CHECK(zone_names(zr) == std::vector<std::string>{"edge-1", "edge-2"});
+  }
+  auto bigger = params("edge-2");
+  bigger.cpu_cores = 64;
+  auto upd = add(zr, test::zone_ops, bigger);
+  REQUIRE(upd);
+  CHECK(upd->zone_id.value == "zone-2");
+  caf::anon_send_exit(zr, caf::exit_reason::kill);
+  run();
+  zr = spawn_registry();
+  auto l = ask<zone_list>(zr, list_zones{});
+  REQUIRE(l);
+  REQUIRE(l->zones.size() == 2);
+  CHECK(l->zones[1].zone_id.value == "zone-2");
+  CHECK(l->zones[1].parameters.cpu_cores == 64);
+  CHECK(is(add(zr, test::other_ops, params("edge-1")).error(), errc::duplicate_zone));
+  auto next = add(zr, test::zone_ops, params("edge-3"));
+  REQUIRE(next);
+  CHECK(next->zone_id.value == "zone-3");
+}
+
+TEST_CASE_FIXTURE(zone_fixture, "zone registry: logs through the configured logger") {
+  test::temp_dir logs;
+  runtime::log_config json;
+  json.format = "json";
+  json.level = "info";
+  json.file = logs.file("node.log");
+  REQUIRE_FALSE(runtime::setup_logging(json));
+  spawn_registry("/nonexistent-dir-for-fusion-tests/zones.db");
+  runtime::flush_logs();
+  auto text = test::read_text(json.file);
+  runtime::log_config quiet;
+  quiet.level = "error";
+  quiet.format = "text";
+  REQUIRE_FALSE(runtime::setup_logging(quiet));
+  CHECK(
+      text.find(
+          R"("level":"error","component":"zone_registry","msg":"storage_failure: store: cannot open)") !=
+      std::string::npos);
 }
 
 TEST_CASE_FIXTURE(zone_fixture, "zone registry: only the owner or a domain admin manages a zone") {
