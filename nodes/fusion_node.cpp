@@ -4,8 +4,10 @@
 #include "actors/topology/demo.hpp"
 #include "fusion_node_embedded.hpp"
 #include "protocols/errc.hpp"
+#include "runtime/cli.hpp"
 #include "runtime/config.hpp"
 #include "runtime/system.hpp"
+#include "runtime/text.hpp"
 
 #include <caf/config.hpp>
 
@@ -50,7 +52,8 @@ int main(int argc, char** argv) {
                                                "node config file (TOML)")(
       "run-for", po::value<double>(), "stop after SECONDS (overrides node.run_for_s)")(
       "manifest,m", po::value<std::string>(), "plan: the service manifest (YAML) to place")(
-      "instances,n", po::value<uint32_t>()->default_value(1), "plan: instances to place")(
+      "instances,n", fusion::cli::unsigned_value<uint32_t>()->default_value(1),
+      "plan: instances to place")(
       "json", "plan: print the decision as JSON");
   po::options_description all;
   all.add(visible).add_options()("args", po::value<std::vector<std::string>>());
@@ -61,7 +64,11 @@ int main(int argc, char** argv) {
     po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return fail(usage_error, e.what());
+    // Boost's messages quote the offending word; a huge one is cut.
+    std::string what = e.what();
+    return fail(usage_error,
+                what.size() > 2 * fusion::runtime::max_echoed_chars ? fusion::runtime::echoed(what)
+                                                                    : what);
   }
   if (vm.count("help")) {
     std::cout << visible << "\n";
@@ -87,7 +94,7 @@ int main(int argc, char** argv) {
   if (vm.count("manifest") || vm.count("json") || !vm["instances"].defaulted())
     return fail(usage_error, "--manifest, --instances and --json belong to 'plan'");
   if (!args.empty()) {
-    if (args[0] != "check-config") return fail(usage_error, "unknown command '" + args[0] + "'");
+    if (args[0] != "check-config") return fail(usage_error, "unknown command '" + fusion::runtime::echoed(args[0]) + "'");
     if (args.size() != 2 || vm.count("config") || vm.count("run-for"))
       return fail(usage_error, "check-config takes exactly one FILE and no options");
     auto cfg = fusion::runtime::load_config(args[1]);

@@ -2,13 +2,15 @@
 
 #include "protocols/errc.hpp"
 #include "runtime/defaults.hpp"
+#include "runtime/files.hpp"
+#include "runtime/text.hpp"
+#include "runtime/zone_check.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -118,6 +120,12 @@ std::string toml_quote(std::string_view s) {
   return out.str();
 }
 
+// A string value as an error message echoes it: quoted, cut after max_echoed_chars.
+std::string shown_string(std::string_view s) {
+  if (s.size() <= max_echoed_chars) return toml_quote(s);
+  return toml_quote(echoed_head(s)) + "... (" + std::to_string(s.size()) + " bytes)";
+}
+
 // Describes a value as found in the file: numbers as written, strings quoted.
 std::string render(const toml::node& n) {
   switch (n.type()) {
@@ -126,7 +134,7 @@ std::string render(const toml::node& n) {
     case toml::node_type::floating_point:
       return fmt::format("{}", n.as_floating_point()->get());
     case toml::node_type::string:
-      return "the string " + toml_quote(n.as_string()->get());
+      return "the string " + shown_string(n.as_string()->get());
     case toml::node_type::boolean:
       return n.as_boolean()->get() ? "true" : "false";
     case toml::node_type::array:
@@ -209,7 +217,7 @@ class parser {
                         const std::vector<std::string_view>& allowed) const {
     for (auto&& [k, v] : t) {
       if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
-      std::string msg = "unknown key '" + dotted(prefix, k.str()) + "'";
+      std::string msg = "unknown key '" + echoed(dotted(prefix, k.str())) + "'";
       std::string_view best;
       size_t best_d = std::numeric_limits<size_t>::max();
       for (auto a : allowed) {
@@ -246,7 +254,7 @@ class parser {
   caf::error type_error(const toml::node& n, const std::string& prefix, std::string_view key,
                         const std::string& expected) const {
     return fail(n.source(),
-                dotted(prefix, key) + ": expected " + expected + ", found " + render(n));
+                echoed(dotted(prefix, key)) + ": expected " + expected + ", found " + render(n));
   }
 
   template <class T>
@@ -321,7 +329,7 @@ class parser {
           return type_error(elem, prefix, key, expected);
         if (std::find(result.begin(), result.end(), s->get()) != result.end())
           return fail(elem.source(),
-                      dotted(prefix, key) + ": " + toml_quote(s->get()) + " is listed twice");
+                      dotted(prefix, key) + ": " + shown_string(s->get()) + " is listed twice");
       }
       result.push_back(s->get());
     }
@@ -413,6 +421,11 @@ class parser {
                                     "include \"zones\"");
       cfg.zones.push_back(std::move(z));
     }
+    // Once every zone reads well: what the zone registry would refuse.
+    for (size_t i = 0; i < cfg.zones.size(); ++i)
+      if (auto e = check_zone(*zones->get(i)->as_table(), "zone[" + std::to_string(i) + "]",
+                              cfg.zones[i]))
+        return e;
     return {};
   }
 
@@ -470,6 +483,34 @@ class parser {
     return {};
   }
 
+  // What the zone registry would refuse at run time (runtime::check_zone_parameters), refused
+  // here with the line of the key, or of the [[zone]] header when the key is missing.
+  caf::error check_zone(const toml::table& t, const std::string& prefix,
+                        const protocols::zone_parameters& z) const {
+    auto problem = check_zone_parameters(z);
+    if (!problem) return {};
+    std::string key = problem->field;
+    const toml::table* table = &t;
+    std::string where = prefix;
+    if (key.rfind("location.", 0) == 0) {
+      key = key.substr(9);
+    } else if (key.rfind("gpus[", 0) == 0) {
+      auto close = key.find(']');
+      auto i = std::stoul(key.substr(5, close - 5));
+      where = prefix + ".gpu[" + std::to_string(i) + "]";
+      table = t.get("gpu")->as_array()->get(i)->as_table();
+      key = key.substr(close + 2);
+    } else if (key.rfind("latency_ms.", 0) == 0) {
+      table = t.get("latency_ms")->as_table();
+      where = prefix + ".latency_ms";
+      key = key.substr(11);
+    }
+    auto* n = table->get(key);
+    return fail(n ? n->source() : table->source(),
+                where + "." + echoed(key) + ": " + problem->what +
+                    (n ? "" : "; the key is missing (its default does not make a usable zone)"));
+  }
+
   caf::error parse_services(const toml::table& root, node_config& cfg) {
     caf::error err;
     auto* services = tables_of(root, "service", err);
@@ -494,7 +535,7 @@ class parser {
       if (s.manifest.empty() || !fs::is_regular_file(path, ec))
         return fail(t.get("manifest")->source(),
                     prefix + ".manifest: expected a readable manifest file, found " +
-                        toml_quote(s.manifest) + " (no such file: " + path +
+                        shown_string(s.manifest) + " (no such file: " + echoed(path) +
                         "; relative paths start at the config file's folder)");
       s.manifest = path;
       auto has_role = [&](const char* r) {
@@ -585,15 +626,10 @@ caf::expected<node_config> load_config_string(const std::string& text,
 }
 
 caf::expected<node_config> load_config(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return make_error(errc::invalid_config,
-                      path + ": cannot open the config file (check the path and permissions)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return make_error(errc::invalid_config, path + ": cannot read the config file");
+  auto text = read_text_file(path, "config file");
+  if (!text) return text.error();
   auto base = fs::path{path}.parent_path().string();
-  return load_config_string(text.str(), path, base);
+  return load_config_string(*text, path, base);
 }
 
 std::string to_toml(const node_config& c) {

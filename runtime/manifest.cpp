@@ -1,6 +1,7 @@
 #include "runtime/manifest.hpp"
 
 #include "protocols/errc.hpp"
+#include "runtime/text.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -11,8 +12,10 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
+#include <vector>
 
 namespace fusion::runtime {
 
@@ -40,10 +43,10 @@ const char* kind_of(const YAML::Node& n) {
   }
 }
 
+// A value as an error echoes it: quoted, cut after max_echoed_chars with its length.
 std::string quote(const std::string& s) {
-  constexpr size_t max_shown = 40;
-  if (s.size() <= max_shown) return "'" + s + "'";
-  return "'" + s.substr(0, max_shown) + "...'";
+  if (s.size() <= max_echoed_chars) return "'" + s + "'";
+  return "'" + std::string{echoed_head(s)} + "'... (" + std::to_string(s.size()) + " bytes)";
 }
 
 std::string num(double x) {
@@ -76,7 +79,7 @@ class parser {
                          const std::string& what) const {
     std::string out = source_;
     out += ":" + std::to_string(mark.is_null() ? 1 : mark.line + 1) + ": ";
-    if (!path.empty()) out += path + ": ";
+    if (!path.empty()) out += echoed(path) + ": ";
     out += what;
     throw manifest_error{std::move(out)};
   }
@@ -139,7 +142,7 @@ class parser {
       fail(f, "expected a non-negative integer, found " + quote(s));
     if (x < lo || x > hi)
       fail(f, "expected an integer between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                  ", found " + s);
+                  ", found " + echoed(s));
     return x;
   }
 
@@ -154,8 +157,8 @@ class parser {
     if (ec != std::errc{} || p != s.data() + s.size() || s.empty() || !std::isfinite(x))
       fail(f, "expected a number, found " + quote(s));
     if (x < lo || x > hi) {
-      if (hi == inf) fail(f, "expected a number >= " + num(lo) + ", found " + s);
-      fail(f, "expected a number between " + num(lo) + " and " + num(hi) + ", found " + s);
+      if (hi == inf) fail(f, "expected a number >= " + num(lo) + ", found " + echoed(s));
+      fail(f, "expected a number between " + num(lo) + " and " + num(hi) + ", found " + echoed(s));
     }
     return x;
   }
@@ -529,6 +532,47 @@ class parser {
   std::map<std::string, YAML::Mark> marks_;
 };
 
+/// yaml-cpp accepts a quoted scalar whose closing quote is missing (it runs to the end of
+/// the text); YAML does not. Returns the first quoted scalar of `root` (keys included) that
+/// has no closing quote in `text`, or nullptr.
+std::optional<YAML::Mark> unterminated_quote(const YAML::Node& root, const std::string& text) {
+  auto closed = [&](size_t open) {
+    char q = text[open];
+    for (size_t i = open + 1; i < text.size(); ++i) {
+      if (q == '"' && text[i] == '\\') {
+        ++i;  // an escape: the next character cannot close the scalar
+      } else if (text[i] == q) {
+        if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;  // '' inside a single-quoted scalar is one quote
+          continue;
+        }
+        return true;
+      }
+    }
+    return false;
+  };
+  std::vector<YAML::Node> todo{root};
+  while (!todo.empty()) {
+    YAML::Node n = todo.back();
+    todo.pop_back();
+    if (n.IsScalar()) {
+      auto mark = n.Mark();
+      auto pos = static_cast<size_t>(mark.pos);
+      if (!mark.is_null() && pos < text.size() && (text[pos] == '"' || text[pos] == '\'') &&
+          !closed(pos))
+        return mark;
+    } else if (n.IsSequence()) {
+      for (auto it = n.begin(); it != n.end(); ++it) todo.push_back(*it);
+    } else if (n.IsMap()) {
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        todo.push_back(it->first);
+        todo.push_back(it->second);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 caf::expected<protocols::manifest> parse_manifest(const std::string& yaml_text,
@@ -539,6 +583,10 @@ caf::expected<protocols::manifest> parse_manifest(const std::string& yaml_text,
                           " bytes; the limit is " + std::to_string(max_manifest_bytes));
   try {
     YAML::Node root = YAML::Load(yaml_text);
+    if (auto mark = unterminated_quote(root, yaml_text))
+      return make_error(errc::invalid_manifest,
+                        source + ":" + std::to_string(mark->line + 1) +
+                            ": YAML syntax error: quoted scalar without its closing quote");
     parser p{source};
     return p.parse(root);
   } catch (const manifest_error& e) {

@@ -99,6 +99,7 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   out << "FUSION domain '" << nc.node.name << "'\n";
   print_zones(out, *zones);
   std::vector<locator> instances;
+  caf::error failed;  // the first deployment that failed: the node then exits non-zero
   for (const auto& entry : nc.services) {
     auto yaml = runtime::read_text_file(entry.manifest);
     if (!yaml) return yaml.error();
@@ -128,6 +129,12 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
     if (!dep) {
       out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
           << "\n";
+      if (!failed)
+        failed = caf::error{dep.error().code(), dep.error().category(),
+                            caf::make_message("configured service " + reg->name + " (" +
+                                              entry.manifest + "): deploying " +
+                                              std::to_string(entry.deploy) + " instance(s) failed: " +
+                                              describe(dep.error()))};
       continue;
     }
     out << "  deploy " << entry.deploy << " instance(s):\n";
@@ -159,7 +166,7 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
         << v["free_gpus"] << "\n";
   }
   out.flush();
-  return caf::none;
+  return failed;
 }
 
 std::string decision_json(const placement_decision& d) {

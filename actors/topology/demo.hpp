@@ -18,7 +18,8 @@ namespace fusion::topology {
 /// [[service]] manifest of `nc`, deploys the instances each asks for, and prints a summary
 /// for people to `out`: zones, registrations, placement decisions with every zone's scores
 /// or refusal, instances and their session slots. Fails on the first manifest that does
-/// not register.
+/// not register; a deployment that fails is printed, the others still run, and the first
+/// failure is returned (the node then exits non-zero).
 caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config& nc,
                               const runtime::directory_ptr& dir, std::ostream& out,
                               protocols::duration_ms settle_ms = 5000);

@@ -30,10 +30,11 @@ caf::error start_domain(caf::actor_system& sys, const runtime::node_config& nc,
 
 caf::error start_zones(caf::actor_system& sys, const runtime::node_config& nc,
                        runtime::role_context& ctx) {
-  auto topo = std::make_shared<topology>(sys, options_from(nc), ctx.directory);
+  auto opts = options_from(nc);
+  auto topo = std::make_shared<topology>(sys, opts, ctx.directory);
   for (const auto& z : nc.zones) topo->with_zone(z);
   keep(ctx, topo);
-  return caf::none;
+  return topo->await_registrations(opts.step_timeout_ms);
 }
 
 caf::error start_services(caf::actor_system& sys, const runtime::node_config& nc,

@@ -3,11 +3,16 @@
 #include "actors/domain/registrar.hpp"
 #include "actors/domain/zone_registry.hpp"
 #include "actors/zone/zone_manager.hpp"
+#include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/defaults.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+
+#include <chrono>
+#include <thread>
 
 namespace fusion::topology {
 
@@ -178,6 +183,37 @@ deployment_actor topology::deployment() const {
 
 zone_manager_actor topology::zone(const std::string& zone_name) const {
   return dir_->get_as<zone_manager_actor>(names::zone_manager(zone_name));
+}
+
+caf::error topology::await_registrations(duration_ms timeout_ms) const {
+  using namespace std::chrono;
+  if (!dir_->get(names::zone_registry)) return caf::none;
+  caf::scoped_actor self{sys_};
+  auto deadline = steady_clock::now() + 2 * milliseconds{timeout_ms};
+  auto pending = zones_;
+  for (;;) {
+    std::vector<std::string> still;
+    for (const auto& name : pending) {
+      std::string state = "not registered";
+      self->request(zone(name), milliseconds{timeout_ms}, get_zone_information{})
+          .receive([&](information& info) { state = info.values["registration"]; },
+                   [&](caf::error& e) { state = "failed: " + describe(e); });
+      if (state.rfind("failed", 0) == 0)
+        return make_error(errc::invalid_state, "zone " + name +
+                                                   " did not start: registration with the zone "
+                                                   "registry " +
+                                                   state);
+      if (state != "registered") still.push_back(name);
+    }
+    if (still.empty()) return caf::none;
+    if (steady_clock::now() >= deadline)
+      return make_error(errc::deadline_exceeded,
+                        "zone " + still.front() + " did not start: its registration got no "
+                                                  "answer within " +
+                            std::to_string(2 * timeout_ms) + " ms");
+    pending = std::move(still);
+    std::this_thread::sleep_for(milliseconds{10});
+  }
 }
 
 void topology::shutdown() {

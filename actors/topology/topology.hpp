@@ -100,6 +100,12 @@ class topology {
   const runtime::directory_ptr& directory() const { return dir_; }
   const options& settings() const { return opts_; }
 
+  /// With a zone registry in the directory: waits until the registry has answered every
+  /// zone's registration. A zone it refused, or whose registration got no answer within
+  /// 2 x `timeout_ms`, is an error naming the zone (a node then exits non-zero instead of
+  /// running without it). Without a registry: nothing to wait for.
+  caf::error await_registrations(protocols::duration_ms timeout_ms) const;
+
   /// Stops every actor the builder spawned and clears the directory. Idempotent.
   void shutdown();
 

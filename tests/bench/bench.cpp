@@ -1,5 +1,7 @@
 #include "tests/bench/bench.hpp"
 
+#include "runtime/cli.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <caf/actor_system.hpp>
@@ -132,7 +134,7 @@ double cpu_seconds(clockid_t clock) {
 }
 
 po::typed_value<size_t>* count_option(size_t fallback, const char* name) {
-  return po::value<size_t>()->default_value(fallback)->notifier([name](size_t v) {
+  return cli::unsigned_value<size_t>()->default_value(fallback)->notifier([name](size_t v) {
     if (v == 0 || v > 1'000'000'000)
       throw po::error(std::string{"--"} + name + " must be between 1 and 1000000000");
   });

@@ -17,7 +17,18 @@ contains "$tmp/out" "--services" "placement --help lists --services"
 expect 2 "an unknown subcommand is a usage error" -- "$bench" nosuch
 expect 2 "an unknown option is a usage error" -- "$bench" placement --bogus 3
 contains "$tmp/err" "--bogus" "the error names the option"
-expect 2 "a negative count is refused" -- "$bench" placement --zones=-1
+# Negative or wrapped numbers are usage errors for every unsigned option (Boost alone
+# reads -1 as 2^64-1 and -18446744073709551615 as 1).
+for opt in "placement --zones" "placement --placements" "placement --window" "placement --k" \
+  "placement --services" "placement --threads" "placement --placement-workers" \
+  "codec --iterations"; do
+  read -r cmd flag <<<"$opt"
+  for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
+    expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
+    contains "$tmp/err" "expected a whole number" "$cmd $flag $v: the error says what is expected"
+  done
+done
+expect 2 "a zero count is refused" -- "$bench" placement --zones=0
 contains "$tmp/err" "--zones must be between 1" "the error says the range"
 expect 2 "a word where a number belongs is refused" -- "$bench" codec --iterations abc
 expect 2 "a stray positional word is refused" -- "$bench" codec extra

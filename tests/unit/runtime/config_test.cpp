@@ -3,6 +3,7 @@
 #include "runtime/config.hpp"
 #include "protocols/errc.hpp"
 #include "runtime/defaults.hpp"
+#include "runtime/zone_check.hpp"
 
 #include <doctest/doctest.h>
 #include <toml++/toml.h>
@@ -12,6 +13,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <unistd.h>
 
 using namespace fusion;
 using namespace fusion::runtime;
@@ -130,6 +133,8 @@ model = "nvidia-t4"
 [[zone]]
 name = "dc-1"
 os = "freebsd"
+cpu_cores = 1
+memory_mb = 512
 
 [[service]]
 manifest = "services/video.yaml"
@@ -389,8 +394,78 @@ TEST_CASE("config: a missing file is an invalid_config error naming the path") {
   REQUIRE_FALSE(res);
   CHECK(is(res.error(), errc::invalid_config));
   CHECK(reason_of(res.error()) ==
-        "/nonexistent/fusion/node.toml: cannot open the config file (check the path and "
-        "permissions)");
+        "/nonexistent/fusion/node.toml: no such config file (check the path)");
+}
+
+TEST_CASE("config: a path that is not a regular file is an error, never an empty config") {
+  temp_dir tmp;
+  auto dir = load_config(tmp.path.string());
+  REQUIRE_FALSE(dir);
+  CHECK(is(dir.error(), errc::invalid_config));
+  CHECK(reason_of(dir.error()) ==
+        tmp.path.string() + ": is a directory; expected a config file (a regular file)");
+  auto dev = load_config("/dev/null");
+  REQUIRE_FALSE(dev);
+  CHECK(reason_of(dev.error()) == "/dev/null: is not a regular file; expected a config file");
+  if (getuid() != 0) {  // root reads any file
+    auto path = tmp.write("locked.toml", "[node]\n");
+    fs::permissions(path, fs::perms::none);
+    auto locked = load_config(path.string());
+    REQUIRE_FALSE(locked);
+    CHECK(reason_of(locked.error()).find("cannot open the config file") != std::string::npos);
+  }
+}
+
+TEST_CASE("config: every zone the zone registry refuses is refused first, with its line") {
+  // Each case breaks one rule of runtime::check_zone_parameters (the registry's check) in a
+  // zone that the TOML schema alone accepts; the config must name the key and its line.
+  struct bad_zone {
+    std::string body;      // lines after [[zone]] (line 1)
+    std::string expected;  // the whole message
+  };
+  const std::string ok = "name = \"z\"\ncpu_cores = 4\nmemory_mb = 1024\n";
+  std::vector<bad_zone> cases = {
+      {"name = \"z\"\nmemory_mb = 1024\n",
+       "node.toml:1: zone[0].cpu_cores: must be > 0 (found 0); the key is missing (its default "
+       "does not make a usable zone)"},
+      {"name = \"z\"\ncpu_cores = 0\nmemory_mb = 1024\n",
+       "node.toml:3: zone[0].cpu_cores: must be > 0 (found 0)"},
+      {"name = \"z\"\ncpu_cores = 4\n",
+       "node.toml:1: zone[0].memory_mb: must be > 0 (found 0); the key is missing (its default "
+       "does not make a usable zone)"},
+      {"name = \"z\"\ncpu_cores = 4\nmemory_mb = 0\n",
+       "node.toml:4: zone[0].memory_mb: must be > 0 (found 0)"},
+      {ok + "[[zone.gpu]]\nmodel = \"\"\n",
+       "node.toml:6: zone[0].gpu[0].model: must name the GPU model"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.body);
+    CHECK(error_of("[[zone]]\n" + c.body) == c.expected);
+  }
+  // And the other way round: what the config accepts, the registry's check accepts.
+  auto cfg = load_config_string("[[zone]]\n" + ok + "[[zone.gpu]]\nmodel = \"t4\"\n", "n.toml");
+  REQUIRE_MESSAGE(cfg, describe(cfg.error()));
+  CHECK_FALSE(check_zone_parameters(cfg->zones.at(0)));
+}
+
+TEST_CASE("config: errors echo at most 80 characters of a value, and its length") {
+  const std::string big(1'000'000, 'x');
+  auto why = error_of("[node]\nname = \"" + big + "\"\n");
+  CHECK(why == "node.toml:2: node.name: expected 1 to 64 characters from [A-Za-z0-9._-], found "
+               "the string \"" +
+                   big.substr(0, 80) + "\"... (1000000 bytes)");
+  why = error_of("[node]\n" + big + " = 1\n");
+  CHECK(why.size() < 400);
+  CHECK(why.find("(1000000 bytes)") != std::string::npos);
+  why = error_of("[placement]\nk = \"" + big + "\"\n");
+  CHECK(why.size() < 400);
+  why = error_of("[[zone]]\nname = \"z\"\nisolation = [\"" + big + "\"]\n");
+  CHECK(why.size() < 400);
+  why = error_of("[[service]]\nmanifest = \"" + big + "\"\nprovider = \"p\"\n");
+  CHECK(why.size() < 400);
+  why = error_of("[[zone]]\nname = \"z\"\ncpu_cores = 1\nmemory_mb = 1\n[zone.latency_ms]\n\"" +
+                 big + "\" = -1\n");
+  CHECK(why.size() < 400);
 }
 
 TEST_CASE("config: relative paths start at the config file's folder, not the working dir") {
@@ -410,6 +485,8 @@ TEST_CASE("config: keys and strings that need quoting survive to_toml") {
   cfg.node.roles = {"zones"};
   protocols::zone_parameters z;
   z.name = "z1";
+  z.cpu_cores = 1;
+  z.memory_mb = 1;
   z.location.region = "quote\"back\\slash\nnewline";
   z.latency_ms["region with space"] = 1.5;
   cfg.zones.push_back(z);

@@ -80,4 +80,52 @@ contains "$tmp/err" "bad.yaml:2" "plan names the manifest line"
 expect 2 "plan without --manifest is a usage error" -- "$node" plan --config "$cfg"
 expect 2 "--json outside plan is a usage error" -- "$node" --json
 
+# Unsigned options: a negative or wrapped number is a usage error, never 2^32-1.
+for v in -1 -4294967295 4294967296 +2 " 2" 0x10; do
+  expect 2 "plan --instances $v is a usage error" -- "$node" plan --config "$cfg" \
+    --manifest "$svc/cloud-game.yaml" --instances "$v"
+  contains "$tmp/err" "expected a whole number from 0 to 4294967295" \
+    "--instances $v: the error says what is expected"
+done
+
+# A config path must be a regular, readable file: a directory is not an empty config.
+expect 3 "check-config of a directory" -- "$node" check-config "$tmp"
+contains "$tmp/err" "is a directory" "check-config says the path is a directory"
+expect 3 "--config of a directory" -- "$node" --config "$tmp" --run-for 0.1
+contains "$tmp/err" "is a directory" "--config says the path is a directory"
+expect 3 "plan --config of a directory" -- "$node" plan --config "$tmp" --manifest "$svc/cloud-game.yaml"
+expect 3 "plan --manifest of a directory" -- "$node" plan --config "$cfg" --manifest "$tmp"
+contains "$tmp/err" "is a directory" "plan says the manifest path is a directory"
+
+# What the zone registry refuses, check-config refuses first, with the line.
+printf '[node]\nname = "n"\n\n[[zone]]\nname = "z"\nmemory_mb = 1024\n' >"$tmp/nocores.toml"
+expect 3 "check-config of a zone without cores" -- "$node" check-config "$tmp/nocores.toml"
+contains "$tmp/err" "nocores.toml:4: zone[0].cpu_cores: must be > 0 (found 0)" \
+  "the error names the zone's line and the key"
+printf '[node]\nname = "n"\n\n[[zone]]\nname = "z"\ncpu_cores = 4\nmemory_mb = 0\n' >"$tmp/nomem.toml"
+expect 3 "check-config of a zone with 0 memory" -- "$node" check-config "$tmp/nomem.toml"
+contains "$tmp/err" "nomem.toml:7: zone[0].memory_mb: must be > 0 (found 0)" "the line of the key"
+
+# A configured service that fails to deploy makes the node exit non-zero.
+printf 'general:\n  name: fusion://acme/big\ndeployment:\n  hardware:\n    gpus: 1\n' >"$tmp/gpu.yaml"
+printf '[node]\nname = "n"\nroles = ["domain", "zones", "services"]\n[[zone]]\nname = "z"\ncpu_cores = 4\nmemory_mb = 4096\n[[service]]\nmanifest = "gpu.yaml"\nprovider = "acme"\ndeploy = 1\n' \
+  >"$tmp/undeployable.toml"
+expect 1 "a node whose configured service cannot deploy exits 1" -- "$node" --config "$tmp/undeployable.toml" --run-for 0.1
+contains "$tmp/err" "fusion://acme/big" "the error names the service"
+
+# Values echoed in errors are cut: a 100 kB word prints 80 characters and its length.
+big=$(head -c 100000 /dev/zero | tr '\0' 'x')
+expect 2 "a huge unknown command" -- "$node" "$big"
+contains "$tmp/err" "(100000 bytes)" "the echoed command is cut, with its length"
+expect 2 "a huge --instances value" -- "$node" plan --config "$cfg" --manifest "$svc/cloud-game.yaml" --instances "$big"
+contains "$tmp/err" "(100000 bytes)" "the echoed option value is cut, with its length"
+printf '[node]\nname = "%s"\n' "$big" >"$tmp/bigname.toml"
+expect 3 "a huge node.name" -- "$node" check-config "$tmp/bigname.toml"
+contains "$tmp/err" "(100000 bytes)" "the echoed config value is cut, with its length"
+for f in err; do
+  size=$(wc -c <"$tmp/$f")
+  if [ "$size" -lt 1000 ]; then echo "ok: the error is short ($size bytes)"; else
+    echo "FAIL: the error is $size bytes"; failures=$((failures + 1)); fi
+done
+
 finish

@@ -288,3 +288,43 @@ TEST_CASE("manifest: oversized and deeply nested input is refused without crashi
   CHECK(error_of(list).find("general.keywords: expected at most 1024 entries") !=
         std::string::npos);
 }
+
+TEST_CASE("manifest: a quoted scalar without its closing quote is an error at its line") {
+  // Every place a scalar can be (value, key, list item, flow list, nested map), both quote
+  // styles: yaml-cpp alone accepts each of these, running the scalar to the end of the text.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  description: \"abc\n", "t.yaml:3:"},
+      {"  description: 'abc\n", "t.yaml:3:"},
+      {"  description: \"abc\\\"\n", "t.yaml:3:"},  // the escaped quote does not close it
+      {"  description: 'it''s\n", "t.yaml:3:"},     // '' is a quote inside the scalar
+      {"  keywords:\n    - video\n    - \"live\n", "t.yaml:5:"},
+      {"  keywords: [video, 'live\n", "t.yaml:3:"},
+      {"  \"description: abc\n", "t.yaml:3:"},
+      {"deployment:\n  hardware:\n    os: \"linux\n", "t.yaml:5:"},
+      {"  description: \"abc\nbusiness:\n  billing: per-hour\n", "t.yaml:3:"},
+  };
+  for (const auto& [tail, where] : cases) {
+    CAPTURE(tail);
+    auto why = error_of(head + tail);
+    CHECK(why.rfind(where, 0) == 0);
+    CHECK(why.find("closing quote") != std::string::npos);
+  }
+  // Closed quotes, quotes inside plain scalars and escapes stay fine.
+  auto m = parse_manifest(head + "  description: \"a \\\"b\\\" c\"\n  version: 'it''s'\n" +
+                              "  keywords: [don't, \"x\"]\n",
+                          "t.yaml");
+  REQUIRE_MESSAGE(m, describe(m.error()));
+  CHECK(m->description == "a \"b\" c");
+  CHECK(m->keywords == std::vector<std::string>{"don't", "x"});
+}
+
+TEST_CASE("manifest: errors echo at most 80 characters of a value, and its length") {
+  const std::string big(100'000, '7');
+  auto why = error_of(head + "deployment:\n  hardware:\n    cpu_cores: x" + big + "\n");
+  CHECK(why.size() < 300);
+  CHECK(why.find("(100001 bytes)") != std::string::npos);
+  why = error_of(head + "deployment:\n  hardware:\n    cpu_cores: " + big + "\n");
+  CHECK(why.size() < 300);
+  why = error_of(head + "  " + std::string(100'000, 'k') + ": 1\n");
+  CHECK(why.size() < 600);
+}
