@@ -53,8 +53,7 @@ int main(int argc, char** argv) {
       "run-for", po::value<double>(), "stop after SECONDS (overrides node.run_for_s)")(
       "manifest,m", po::value<std::string>(), "plan: the service manifest (YAML) to place")(
       "instances,n", fusion::cli::unsigned_value<uint32_t>()->default_value(1),
-      "plan: instances to place")(
-      "json", "plan: print the decision as JSON");
+      "plan: instances to place")("json", "plan: print the decision as JSON");
   po::options_description all;
   all.add(visible).add_options()("args", po::value<std::vector<std::string>>());
   po::positional_options_description pos;
@@ -66,9 +65,9 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     // Boost's messages quote the offending word; a huge one is cut.
     std::string what = e.what();
-    return fail(usage_error,
-                what.size() > 2 * fusion::runtime::max_echoed_chars ? fusion::runtime::echoed(what)
-                                                                    : what);
+    return fail(usage_error, what.size() > 2 * fusion::runtime::max_echoed_chars
+                                 ? fusion::runtime::echoed(what)
+                                 : what);
   }
   if (vm.count("help")) {
     std::cout << visible << "\n";
@@ -94,7 +93,8 @@ int main(int argc, char** argv) {
   if (vm.count("manifest") || vm.count("json") || !vm["instances"].defaulted())
     return fail(usage_error, "--manifest, --instances and --json belong to 'plan'");
   if (!args.empty()) {
-    if (args[0] != "check-config") return fail(usage_error, "unknown command '" + fusion::runtime::echoed(args[0]) + "'");
+    if (args[0] != "check-config")
+      return fail(usage_error, "unknown command '" + fusion::runtime::echoed(args[0]) + "'");
     if (args.size() != 2 || vm.count("config") || vm.count("run-for"))
       return fail(usage_error, "check-config takes exactly one FILE and no options");
     auto cfg = fusion::runtime::load_config(args[1]);

@@ -28,8 +28,7 @@ inline caf::expected<std::string> read_text_file(const std::string& path,
     return make_error(errc::invalid_config,
                       shown + ": is a directory; expected a " + what + " (a regular file)");
   if (!ec && st.type() != fs::file_type::regular)
-    return make_error(errc::invalid_config,
-                      shown + ": is not a regular file; expected a " + what);
+    return make_error(errc::invalid_config, shown + ": is not a regular file; expected a " + what);
   std::ifstream in{path, std::ios::binary};
   if (ec || !in)
     return make_error(errc::invalid_config,

@@ -26,8 +26,8 @@ std::optional<zone_problem> check_zone_parameters(const protocols::zone_paramete
     name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_');
   if (!name_ok)
-    return bad("name", "must be 1-64 letters, digits, '.', '-' or '_', found '" + echoed(p.name) +
-                           "'");
+    return bad("name",
+               "must be 1-64 letters, digits, '.', '-' or '_', found '" + echoed(p.name) + "'");
   if (p.cpu_cores == 0) return bad("cpu_cores", "must be > 0 (found 0)");
   if (p.memory_mb == 0) return bad("memory_mb", "must be > 0 (found 0)");
   const auto& loc = p.location;

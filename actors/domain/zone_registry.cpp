@@ -93,9 +93,9 @@ caf::error denied(const principal& caller, const char* action, const zone_record
 /// the error names the offending field and the accepted range.
 caf::error validate(const zone_parameters& p, const char* op) {
   if (auto problem = runtime::check_zone_parameters(p))
-    return make_error(errc::invalid_argument,
-                      std::string{op} + ": parameters." + runtime::echoed(problem->field) + " " +
-                          problem->what);
+    return make_error(
+        errc::invalid_argument,
+        std::string{op} + ": parameters." + runtime::echoed(problem->field) + " " + problem->what);
   return {};
 }
 

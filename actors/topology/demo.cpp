@@ -130,11 +130,11 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
       out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
           << "\n";
       if (!failed)
-        failed = caf::error{dep.error().code(), dep.error().category(),
-                            caf::make_message("configured service " + reg->name + " (" +
-                                              entry.manifest + "): deploying " +
-                                              std::to_string(entry.deploy) + " instance(s) failed: " +
-                                              describe(dep.error()))};
+        failed =
+            caf::error{dep.error().code(), dep.error().category(),
+                       caf::make_message("configured service " + reg->name + " (" + entry.manifest +
+                                         "): deploying " + std::to_string(entry.deploy) +
+                                         " instance(s) failed: " + describe(dep.error()))};
       continue;
     }
     out << "  deploy " << entry.deploy << " instance(s):\n";

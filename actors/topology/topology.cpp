@@ -207,10 +207,10 @@ caf::error topology::await_registrations(duration_ms timeout_ms) const {
     }
     if (still.empty()) return caf::none;
     if (steady_clock::now() >= deadline)
-      return make_error(errc::deadline_exceeded,
-                        "zone " + still.front() + " did not start: its registration got no "
-                                                  "answer within " +
-                            std::to_string(2 * timeout_ms) + " ms");
+      return make_error(errc::deadline_exceeded, "zone " + still.front() +
+                                                     " did not start: its registration got no "
+                                                     "answer within " +
+                                                     std::to_string(2 * timeout_ms) + " ms");
     pending = std::move(still);
     std::this_thread::sleep_for(milliseconds{10});
   }

@@ -451,9 +451,10 @@ TEST_CASE("config: every zone the zone registry refuses is refused first, with i
 TEST_CASE("config: errors echo at most 80 characters of a value, and its length") {
   const std::string big(1'000'000, 'x');
   auto why = error_of("[node]\nname = \"" + big + "\"\n");
-  CHECK(why == "node.toml:2: node.name: expected 1 to 64 characters from [A-Za-z0-9._-], found "
-               "the string \"" +
-                   big.substr(0, 80) + "\"... (1000000 bytes)");
+  CHECK(why ==
+        "node.toml:2: node.name: expected 1 to 64 characters from [A-Za-z0-9._-], found "
+        "the string \"" +
+            big.substr(0, 80) + "\"... (1000000 bytes)");
   why = error_of("[node]\n" + big + " = 1\n");
   CHECK(why.size() < 400);
   CHECK(why.find("(1000000 bytes)") != std::string::npos);
