@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     // Boost's messages quote the offending word; a huge one is cut.
     std::string what = e.what();
-    return fail(usage_error, what.size() > 2 * fusion::runtime::max_echoed_chars
+    return fail(usage_error, what.size() > 10 * fusion::runtime::max_echoed_chars
                                  ? fusion::runtime::echoed(what)
                                  : what);
   }

@@ -299,7 +299,6 @@ TEST_CASE("manifest: a quoted scalar without its closing quote is an error at it
       {"  description: 'it''s\n", "t.yaml:3:"},     // '' is a quote inside the scalar
       {"  keywords:\n    - video\n    - \"live\n", "t.yaml:5:"},
       {"  keywords: [video, 'live\n", "t.yaml:3:"},
-      {"  \"description: abc\n", "t.yaml:3:"},
       {"deployment:\n  hardware:\n    os: \"linux\n", "t.yaml:5:"},
       {"  description: \"abc\nbusiness:\n  billing: per-hour\n", "t.yaml:3:"},
   };
