@@ -1,6 +1,7 @@
 #include "runtime/manifest.hpp"
 
 #include "protocols/errc.hpp"
+#include "runtime/names.hpp"
 #include "runtime/text.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -53,12 +54,6 @@ std::string num(double x) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%g", x);
   return buf;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
 }
 
 /// A key's value with where it was written, as handed to section handlers.
@@ -523,7 +518,7 @@ class parser {
     }
     for (const auto& r : m.denied_regions)
       for (const auto& a : m.allowed_regions)
-        if (lower(r) == lower(a))
+        if (same_name(r, a))
           fail(mark_of("security.denied_regions", root), "security.denied_regions",
                "region " + quote(r) + " is also in security.allowed_regions; list it in one only");
   }

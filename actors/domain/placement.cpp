@@ -1,5 +1,6 @@
 #include "actors/domain/placement.hpp"
 
+#include "actors/domain/select.hpp"
 #include "protocols/names.hpp"
 #include "protocols/zone_management.hpp"
 #include "runtime/clock.hpp"
@@ -9,9 +10,12 @@
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -78,14 +82,43 @@ struct zone_releases {
   std::vector<fusion_id> ids;
 };
 
+// The decisions of all workers of one placement function. Ids come from one counter, so
+// they read as a sequence in the order the requests arrived whichever worker placed them;
+// any worker answers explain from the one record. Recent decisions are kept as the messages
+// that answered them: explain and the caller share one copy.
+class decision_log {
+ public:
+  explicit decision_log(size_t kept) : kept_(kept) {}
+
+  fusion_id make_id() { return {"decision-" + std::to_string(next_.fetch_add(1))}; }
+
+  void add(caf::message msg) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    recent_.push_back(std::move(msg));
+    while (recent_.size() > kept_) recent_.pop_front();
+  }
+
+  std::optional<placement_decision> find(const fusion_id& id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& msg : recent_)
+      if (const auto& d = msg.get_as<placement_decision>(0); d.decision_id == id) return d;
+    return std::nullopt;
+  }
+
+ private:
+  size_t kept_;
+  std::atomic<uint64_t> next_{1};
+  std::mutex mtx_;
+  std::deque<caf::message> recent_;
+};
+
+using decision_log_ptr = std::shared_ptr<decision_log>;
+
 struct placement_state {
   placement_state() = default;
   placement_config cfg;
   runtime::directory_ptr dir;
-  runtime::id_generator decision_ids{"decision"};  // worker w of n: w+1, w+1+n, …
-  // Recent decisions as the messages that answered them: explain and the caller share one
-  // copy.
-  std::deque<caf::message> recent;
+  decision_log_ptr log;  // shared by the workers
   // Cohorts still accepting members, by service name.
   std::unordered_map<std::string, std::vector<cohort_ptr>> open;
   std::unordered_map<caf::actor_id, zone_batch> outgoing;     // by zone manager
@@ -150,7 +183,7 @@ void fail(self_ptr self, const cohort_ptr& c, const caf::error& e) {
 }
 
 std::string summary(const placement_decision& d, const manifest& service, uint32_t instances,
-                    size_t chosen, uint32_t covered) {
+                    const offer_selection& sel, double ceiling) {
   size_t asked = 0;
   size_t offered = 0;
   for (const auto& v : d.verdicts) {
@@ -159,11 +192,17 @@ std::string summary(const placement_decision& d, const manifest& service, uint32
   }
   auto out = service.name + ": " + (d.satisfied ? "placed" : "not placed") + ", " +
              std::to_string(d.zones_known) + " zones known, " + std::to_string(asked) + " asked, " +
-             std::to_string(offered) + " offered, " + std::to_string(chosen) + " chosen (" +
-             std::string{to_string(d.policy)} + ")";
-  if (!d.satisfied && covered > 0)
-    out += "; offers cover " + std::to_string(covered) + " of " + std::to_string(instances) +
-           " instances";
+             std::to_string(offered) + " offered, " + std::to_string(sel.chosen.size()) +
+             " chosen (" + std::string{to_string(d.policy)} + ")";
+  if (d.satisfied)
+    out +=
+        ": " + std::to_string(sel.covered) + " instances for " + for_people(sel.total_cost) + "/h";
+  else if (sel.covered > 0)
+    out += "; offers cover " + std::to_string(sel.covered) + " of " + std::to_string(instances) +
+           " instances" +
+           (sel.ceiling_bound ? " within the cost ceiling of " + for_people(ceiling) + "/h" : "");
+  else if (sel.ceiling_bound)
+    out += "; no offer fits the cost ceiling of " + for_people(ceiling) + "/h";
   return out;
 }
 
@@ -200,23 +239,23 @@ void decide(self_ptr self, const cohort_ptr& c) {
                    " offers went to identical placements decided just before";
       }
     }
-    auto chosen = select_offers(d.verdicts, d.policy, c->deploy.instances, budget, ceiling);
-    uint32_t covered = 0;
-    for (auto i : chosen) {
-      auto& v = d.verdicts[i];
+    auto sel = select_offers(d.verdicts, d.policy, c->deploy.instances, budget, ceiling);
+    for (const auto& take : sel.chosen) {
+      auto& v = d.verdicts[take.verdict];
       v.chosen = true;
-      covered += v.zone_offer.instances;
-      d.chosen.push_back(v.zone_offer);
-      auto& cd = c->candidates[i - first];
+      // The decision's copy says what it takes; the verdict keeps the zone's whole offer.
+      auto& o = d.chosen.emplace_back(v.zone_offer);
+      o.instances = take.instances;
+      o.cost = take.cost;
+      auto& cd = c->candidates[take.verdict - first];
       ++cd.next;  // taken by this member
       if (m.dry_run) give_back(self, cd.zone, v.zone_offer.offer_id);
     }
-    d.satisfied = covered >= c->deploy.instances && !chosen.empty();
-    d.summary = summary(d, *c->service, c->deploy.instances, chosen.size(), covered);
+    d.satisfied = sel.covered >= c->deploy.instances && !sel.chosen.empty();
+    d.summary = summary(d, *c->service, c->deploy.instances, sel, ceiling);
     d.decided_at = now;
     auto msg = caf::make_message(std::move(d));
-    st.recent.push_back(msg);
-    while (st.recent.size() > st.cfg.decisions_kept) st.recent.pop_front();
+    st.log->add(msg);
     static_cast<caf::response_promise&>(m.rp).deliver(std::move(msg));
   }
   // Reservations no member chose go back to their zones.
@@ -401,10 +440,10 @@ cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_act
 }
 
 caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::directory_ptr dir,
-                             uint32_t worker) {
+                             decision_log_ptr log) {
   self->state.cfg = cfg;
   self->state.dir = std::move(dir);
-  self->state.decision_ids = runtime::id_generator{"decision", worker + 1, cfg.workers};
+  self->state.log = std::move(log);
   return {
       [=](place_service& req) -> caf::result<placement_decision> {
         if (req.deploy.instances == 0)
@@ -415,15 +454,13 @@ caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::direc
         auto c = cohort_for(self, req, registry);
         auto& m = c->members.emplace_back();
         m.rp = self->make_response_promise<placement_decision>();
-        m.decision_id = self->state.decision_ids.make();
+        m.decision_id = self->state.log->make_id();
         m.dry_run = req.dry_run;
         if (c->members.size() >= self->state.cfg.max_cohort) close(self, c);
         return m.rp;
       },
       [=](explain_placement& req) -> caf::result<placement_decision> {
-        for (auto& msg : self->state.recent)
-          if (const auto& d = msg.get_as<placement_decision>(0); d.decision_id == req.decision_id)
-            return d;
+        if (auto d = self->state.log->find(req.decision_id)) return std::move(*d);
         return make_error(errc::invalid_argument,
                           "no recorded placement decision '" + req.decision_id.value +
                               "' (the last " + std::to_string(self->state.cfg.decisions_kept) +
@@ -434,23 +471,6 @@ caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::direc
   };
 }
 
-bool better(const zone_verdict& x, const zone_verdict& y, placement_policy policy) {
-  const auto& a = x.zone_offer;
-  const auto& b = y.zone_offer;
-  switch (policy) {
-    case placement_policy::lowest_cost:
-      if (a.cost != b.cost) return a.cost < b.cost;
-      break;
-    case placement_policy::lowest_latency:
-      if (a.latency_ms != b.latency_ms) return a.latency_ms < b.latency_ms;
-      break;
-    case placement_policy::best_total:
-      break;
-  }
-  if (a.scores.total != b.scores.total) return a.scores.total > b.scores.total;
-  return x.zone_name < y.zone_name;  // deterministic tie-break
-}
-
 }  // namespace
 
 placement_policy effective_policy(const manifest& m, const deploy_parameters& d,
@@ -458,75 +478,50 @@ placement_policy effective_policy(const manifest& m, const deploy_parameters& d,
   return d.has_policy ? d.policy : m.policy_set ? m.policy : fallback;
 }
 
-std::vector<size_t> select_offers(std::vector<zone_verdict>& verdicts, placement_policy policy,
-                                  uint32_t instances, double latency_budget_ms, double max_cost) {
-  std::vector<size_t> eligible;
-  for (size_t i = 0; i < verdicts.size(); ++i) {
-    auto& v = verdicts[i];
-    if (!v.offered) continue;
-    if (max_cost > 0 && v.zone_offer.cost > max_cost) {
-      v.reason = "offer costs " + std::to_string(v.zone_offer.cost) + "/h, above the ceiling " +
-                 std::to_string(max_cost) + "/h";
-      continue;
-    }
-    if (policy == placement_policy::lowest_latency && latency_budget_ms > 0 &&
-        v.zone_offer.latency_ms > latency_budget_ms) {
-      v.reason = "latency " + std::to_string(v.zone_offer.latency_ms) +
-                 " ms is above the budget of " + std::to_string(latency_budget_ms) + " ms";
-      continue;
-    }
-    eligible.push_back(i);
-  }
-  std::sort(eligible.begin(), eligible.end(),
-            [&](size_t x, size_t y) { return better(verdicts[x], verdicts[y], policy); });
-  std::vector<size_t> chosen;
-  uint32_t covered = 0;
-  for (auto i : eligible) {
-    if (covered >= instances) {
-      verdicts[i].reason = "not needed: better offers cover the request";
-      continue;
-    }
-    chosen.push_back(i);
-    covered += verdicts[i].zone_offer.instances;
-  }
-  return chosen;
-}
-
-std::string render_decision(const placement_decision& d) {
+std::string render_decision(const placement_decision& d, bool legend) {
   std::ostringstream out;
   out << "decision " << d.decision_id.value << ": " << d.summary << "\n";
-  for (const auto& v : d.verdicts) {
-    out << "  " << (v.chosen ? "* " : "  ") << v.zone_name << ": ";
-    const auto& reason = v.reason;
-    if (v.offered) {
-      const auto& o = v.zone_offer;
-      out << "scores[total=" << o.scores.total << " hardware=" << o.scores.hardware
-          << " capacity=" << o.scores.capacity;
-      for (const auto& [k, x] : o.scores.extra) out << " " << k << "=" << x;
-      out << "] price=" << o.cost << "/h latency=" << o.latency_ms
-          << "ms instances=" << o.instances;
-      if (!v.chosen && !reason.empty()) out << " — " << reason;
-    } else {
-      out << (v.preselected ? "refused: " : "excluded: ") << reason;
-    }
-    out << "\n";
+  if (legend) {
+    out << "  policy " << explain_policy(d.policy) << "\n";
+    out << "  (* = chosen, listed first, with the instances taken from its offer)\n";
   }
+  auto line = [&](const zone_verdict& v, const offer* taken) {
+    out << "  " << (v.chosen ? "* " : "  ") << v.zone_name << ": ";
+    if (!v.offered) {
+      out << (v.preselected ? "refused: " : "excluded: ") << v.reason << "\n";
+      return;
+    }
+    const auto& o = v.zone_offer;
+    if (taken != nullptr)
+      out << "takes " << taken->instances << " of " << o.instances << " instances for "
+          << for_people(taken->cost) << "/h; ";
+    out << "offer " << o.instances << " instances for " << for_people(o.cost) << "/h, latency "
+        << (o.latency_ms > 0 ? for_people(o.latency_ms) + " ms" : "n/a") << ", scores total "
+        << for_people(o.scores.total) << " (hardware " << for_people(o.scores.hardware)
+        << ", capacity " << for_people(o.scores.capacity);
+    for (const auto& [k, x] : o.scores.extra) out << ", " << k << " " << for_people(x);
+    out << ")";
+    if (!v.chosen && !v.reason.empty()) out << " — " << v.reason;
+    out << "\n";
+  };
+  // Chosen zones first, in the order they were chosen; then every other zone as recorded.
+  for (const auto& o : d.chosen)
+    for (const auto& v : d.verdicts)
+      if (v.chosen && v.zone_offer.offer_id == o.offer_id) line(v, &o);
+  for (const auto& v : d.verdicts)
+    if (!v.chosen) line(v, nullptr);
   return out.str();
 }
 
 namespace {
 
-// The worker a message belongs to: place_service by its service name, explain_placement by
-// the decision id (worker w of n numbers its decisions w+1, w+1+n, …).
+// The worker a message belongs to: place_service by its service name (identical requests
+// meet in one cohort); anything else, explain_placement included, to the first (every worker
+// reads the shared decision_log).
 size_t worker_for(const caf::type_erased_tuple& msg, size_t workers) {
-  if (msg.empty()) return 0;
-  if (msg.match_element<place_service>(0))
+  if (!msg.empty() && msg.match_element<place_service>(0))
     return std::hash<std::string>{}(msg.get_as<place_service>(0).service.name) % workers;
-  if (msg.match_element<explain_placement>(0)) {
-    const auto& id = msg.get_as<explain_placement>(0).decision_id.value;
-    if (auto n = runtime::id_number(id, "decision"); n > 0) return (n - 1) % workers;
-  }
-  return 0;  // answers "no recorded placement decision"
+  return 0;
 }
 
 void route_placement(caf::actor_system&, caf::actor_pool::uplock& guard,
@@ -542,14 +537,12 @@ void route_placement(caf::actor_system&, caf::actor_pool::uplock& guard,
 placement_actor spawn_placement(caf::actor_system& sys, placement_config cfg,
                                 runtime::directory_ptr dir) {
   cfg.workers = std::max<uint32_t>(1, cfg.workers);
+  auto log = std::make_shared<decision_log>(cfg.decisions_kept);
   caf::actor handle;
   if (cfg.workers == 1) {
-    handle = sys.spawn(placement_impl, cfg, dir, 0u);
+    handle = sys.spawn(placement_impl, cfg, dir, log);
   } else {
-    uint32_t next = 0;
-    auto spawn_worker = [&sys, cfg, dir, next]() mutable {
-      return sys.spawn(placement_impl, cfg, dir, next++);
-    };
+    auto spawn_worker = [&sys, cfg, dir, log] { return sys.spawn(placement_impl, cfg, dir, log); };
     handle = caf::actor_pool::make(sys.dummy_execution_unit(), cfg.workers, spawn_worker,
                                    route_placement);
   }

@@ -3,7 +3,7 @@
 //   1. preselect feasible zones from the zone registry (hard constraints, at most k);
 //   2. ask them in parallel to evaluate, with a deadline;
 //   3. zones score through their evaluators and answer with binding offers;
-//   4. pick offers by the manifest's or the request's policy.
+//   4. pick offers by the manifest's or the request's policy (select_offers, select.hpp).
 // Late or failing zones never block the decision. Identical requests in flight together
 // are placed as one cohort (one preselection, one evaluation per zone asking for an offer
 // per member); evaluations bound for the same zone travel in one zone_evaluate_batch, with
@@ -30,8 +30,8 @@ struct placement_config {
   /// zone asking for an offer per member).
   size_t max_cohort = 256;
   /// Placement actors sharing the work. Requests for one service always go to the same
-  /// worker (so identical requests still form cohorts); explain goes to the worker that
-  /// made the decision.
+  /// worker (so identical requests still form cohorts). Decision ids come from one counter
+  /// in arrival order, and the workers share one record of recent decisions for explain.
   uint32_t workers = 1;
   /// Policy for manifests that set no mapping.policy and requests that set none.
   protocols::placement_policy default_policy = protocols::placement_policy::best_total;
@@ -43,15 +43,10 @@ protocols::placement_policy effective_policy(const protocols::manifest& m,
                                              const protocols::deploy_parameters& d,
                                              protocols::placement_policy fallback);
 
-/// Step 4: orders the offered verdicts by `policy` and picks offers until `instances`
-/// are covered. Returns indices into `verdicts`, best first. Offers beyond the cost
-/// ceiling or (for lowest_latency) the latency budget are skipped and get a reason.
-std::vector<size_t> select_offers(std::vector<protocols::zone_verdict>& verdicts,
-                                  protocols::placement_policy policy, uint32_t instances,
-                                  double latency_budget_ms, double max_cost);
-
-/// Renders a decision for people: one line per zone with scores or the refusal reason.
-std::string render_decision(const protocols::placement_decision& d);
+/// Renders a decision for people: its summary, then one line per zone, chosen zones first
+/// (marked `*`, with the instances and price taken), then the others with their offer or
+/// the refusal reason. With `legend`, the policy in words and what `*` means come first.
+std::string render_decision(const protocols::placement_decision& d, bool legend = true);
 
 /// Spawns the placement function (one actor, or a pool of `cfg.workers` behind one handle)
 /// and registers it as protocols::names::placement.

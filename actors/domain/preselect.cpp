@@ -1,8 +1,9 @@
 #include "actors/domain/preselect.hpp"
 
+#include "runtime/names.hpp"
+
 #include <algorithm>
 #include <cstdio>
-#include <string_view>
 
 namespace fusion::domain {
 
@@ -12,31 +13,9 @@ using protocols::deploy_parameters;
 using protocols::gpu_spec;
 using protocols::manifest;
 using protocols::zone_record;
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-bool icontains(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (needle.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i)
-    if (iequals(hay.substr(i, needle.size()), needle)) return true;
-  return false;
-}
-
-bool icontains_any(const std::vector<std::string>& xs, std::string_view x) {
-  for (const auto& y : xs)
-    if (iequals(y, x)) return true;
-  return false;
-}
+using runtime::gpu_model_matches;
+using runtime::has_name;
+using runtime::same_name;
 
 std::string join(const std::vector<std::string>& xs) {
   std::string out;
@@ -67,20 +46,20 @@ bool check(const zone_record& z, const manifest& m, const deploy_parameters& d, 
   }
   if (!r.healthy) return no("unhealthy according to its last resource report");
   const auto& region = p.location.region;
-  if (!m.allowed_regions.empty() && !icontains_any(m.allowed_regions, region))
+  if (!m.allowed_regions.empty() && !has_name(m.allowed_regions, region))
     return no("region '" + region + "' is not in security.allowed_regions (" +
               join(m.allowed_regions) + ")");
-  if (icontains_any(m.denied_regions, region))
+  if (has_name(m.denied_regions, region))
     return no("region '" + region + "' is in security.denied_regions");
-  if (!d.region.empty() && !iequals(d.region, region))
+  if (!d.region.empty() && !same_name(d.region, region))
     return no("region '" + region + "' is not the requested region '" + d.region + "'");
-  if (!hw.os.empty() && !iequals(hw.os, p.os))
+  if (!hw.os.empty() && !same_name(hw.os, p.os))
     return no("runs os '" + p.os + "', the service needs '" + hw.os + "'");
-  if (!m.isolation.empty() && !icontains_any(p.isolation, m.isolation))
+  if (!m.isolation.empty() && !has_name(p.isolation, m.isolation))
     return no("offers isolation " + join(p.isolation) + ", the service needs '" + m.isolation +
               "'");
   for (const auto& acc : hw.accelerators)
-    if (!icontains_any(p.accelerators, acc))
+    if (!has_name(p.accelerators, acc))
       return no("missing accelerator '" + acc + "' (has " + join(p.accelerators) + ")");
   if (p.max_instances > 0 && r.instances + r.reservations >= p.max_instances)
     return no("at its instance cap (" + std::to_string(p.max_instances) + " running or reserved)");
@@ -94,7 +73,7 @@ bool check(const zone_record& z, const manifest& m, const deploy_parameters& d, 
       hw.gpus > 0 || !hw.gpu_model.empty() || hw.gpu_memory_mb > 0 || hw.min_shader_model > 0;
   if (!needs_gpu) return true;
   uint32_t need = std::max<uint32_t>(1, hw.gpus);
-  auto model_ok = [&](const gpu_spec& g) { return icontains(g.model, hw.gpu_model); };
+  auto model_ok = [&](const gpu_spec& g) { return gpu_model_matches(g.model, hw.gpu_model); };
   auto memory_ok = [&](const gpu_spec& g) { return g.memory_mb >= hw.gpu_memory_mb; };
   auto shader_ok = [&](const gpu_spec& g) { return g.shader_model >= hw.min_shader_model; };
   bool fits = false;
@@ -147,6 +126,16 @@ std::string check_hard_constraints(const zone_record& zone, const manifest& serv
 preselect_result preselect(const std::vector<zone_record>& zones, const manifest& service,
                            const deploy_parameters& deploy, size_t k, size_t start) {
   preselect_result out;
+  // mapping.fixed_zones naming a zone the domain does not know (by name or id) is reported,
+  // not silently ignored: a misspelt name would otherwise read as "no feasible zone".
+  for (const auto& f : service.fixed_zones) {
+    bool known = std::any_of(zones.begin(), zones.end(), [&](const zone_record& z) {
+      return z.parameters.name == f || z.zone_id.value == f;
+    });
+    if (!known)
+      out.rejected.push_back(
+          {{}, f, "zone " + f + ": mapping.fixed_zones names a zone this domain does not know"});
+  }
   auto n = zones.size();
   if (n == 0 || k == 0) return out;
   start %= n;

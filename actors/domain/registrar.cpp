@@ -6,6 +6,7 @@
 #include "runtime/commits.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/manifest.hpp"
+#include "runtime/names.hpp"
 #include "runtime/store.hpp"
 
 #include <caf/sec.hpp>
@@ -51,11 +52,7 @@ using self_ptr = registrar_impl::stateful_pointer<registrar_state>;
 /// Store table holding the highest ServiceID number ever issued (key "svc").
 constexpr const char* counters_table = "registrar_counters";
 
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
+using runtime::lower;
 
 /// N of "svc-N", or 0 for keys of another shape.
 uint64_t id_number(const std::string& id) {

@@ -1,6 +1,7 @@
 #include "actors/evaluator/generic.hpp"
 
 #include "runtime/clock.hpp"
+#include "runtime/names.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -17,14 +18,14 @@ using namespace protocols;
 
 namespace {
 
+using runtime::gpu_model_matches;
+using runtime::has_name;
+using runtime::same_name;
+
 std::string num(double x) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.6g", x);
   return buf;
-}
-
-bool contains(const std::vector<std::string>& xs, std::string_view x) {
-  return std::any_of(xs.begin(), xs.end(), [&](const std::string& y) { return y == x; });
 }
 
 void infeasible(evaluation& out, std::string reason) {
@@ -46,7 +47,7 @@ void set_extra(score& s, const char* key, double value) {
 // A GPU model of the zone that satisfies every GPU requirement, or nullptr.
 const gpu_spec* matching_gpu(const zone_parameters& zone, const hardware_requirements& hw) {
   for (const auto& g : zone.gpus) {
-    if (!hw.gpu_model.empty() && g.model.find(hw.gpu_model) == std::string::npos) continue;
+    if (!gpu_model_matches(g.model, hw.gpu_model)) continue;
     if (g.memory_mb < hw.gpu_memory_mb || g.shader_model < hw.min_shader_model || g.count < hw.gpus)
       continue;
     return &g;
@@ -63,11 +64,11 @@ std::string gpu_wish(const hardware_requirements& hw) {
 }
 
 bool affinity_met(const zone_parameters& zone, const std::string& a) {
-  if (a == zone.name || a == zone.location.region || contains(zone.accelerators, a) ||
-      contains(zone.isolation, a))
+  if (same_name(a, zone.name) || same_name(a, zone.location.region) ||
+      has_name(zone.accelerators, a) || has_name(zone.isolation, a))
     return true;
   for (const auto& g : zone.gpus)
-    if (g.model.find(a) != std::string::npos) return true;
+    if (gpu_model_matches(g.model, a)) return true;
   return false;
 }
 
@@ -128,20 +129,20 @@ void score_zone_into(const zone_parameters& zone, const resource_report& free,
   const auto& hw = service.hardware;
   out.cached = false;
   // Hard constraints first: each failure names what is missing.
-  if (!hw.os.empty() && !zone.os.empty() && hw.os != zone.os)
+  if (!hw.os.empty() && !same_name(hw.os, zone.os))
     return infeasible(out,
                       "zone " + zone.name + " runs " + zone.os + ", the service needs " + hw.os);
-  if (!service.isolation.empty() && !contains(zone.isolation, service.isolation))
+  if (!service.isolation.empty() && !has_name(zone.isolation, service.isolation))
     return infeasible(out,
                       "zone " + zone.name + " offers no '" + service.isolation + "' isolation");
   const auto& region = zone.location.region;
-  if (!deploy.region.empty() && deploy.region != region)
+  if (!deploy.region.empty() && !same_name(deploy.region, region))
     return infeasible(out, "zone " + zone.name + " is in region '" + region +
                                "', the deployment asks for '" + deploy.region + "'");
-  if (!service.allowed_regions.empty() && !contains(service.allowed_regions, region))
+  if (!service.allowed_regions.empty() && !has_name(service.allowed_regions, region))
     return infeasible(out, "zone " + zone.name + " is in region '" + region +
                                "', which the manifest does not allow");
-  if (contains(service.denied_regions, region))
+  if (has_name(service.denied_regions, region))
     return infeasible(
         out, "zone " + zone.name + " is in region '" + region + "', which the manifest denies");
   if (hw.cpu_cores > zone.cpu_cores || hw.memory_mb > zone.memory_mb)
@@ -152,7 +153,7 @@ void score_zone_into(const zone_parameters& zone, const resource_report& free,
   if (hw.gpus > 0 && matching_gpu(zone, hw) == nullptr)
     return infeasible(out, "zone " + zone.name + " has no " + gpu_wish(hw));
   for (const auto& acc : hw.accelerators)
-    if (!contains(zone.accelerators, acc))
+    if (!has_name(zone.accelerators, acc))
       return infeasible(out, "zone " + zone.name + " lacks accelerator '" + acc + "'");
 
   // Capacity: how many of the requested instances the free resources host.
@@ -172,17 +173,23 @@ void score_zone_into(const zone_parameters& zone, const resource_report& free,
                                " GPUs; free are " + std::to_string(free.free_cpu_cores) +
                                " cores, " + std::to_string(free.free_memory_mb) + " MB, " +
                                std::to_string(free.free_gpus) + " GPUs");
-  auto instances = static_cast<uint32_t>(fit);
-
-  // Cost per hour of the offered instances, against the ceiling if there is one.
+  // Cost per hour of the offered instances. The ceiling holds for the whole request
+  // (docs/placement.md): a zone offers only as many instances as fit under it, so placement
+  // can still take part of its offer next to cheaper zones.
   double per_instance = zone.cost_per_instance_hour + hw.cpu_cores * zone.cost_per_core_hour +
                         hw.gpus * zone.cost_per_gpu_hour;
-  double cost = per_instance * instances;
   double ceiling = deploy.max_cost > 0 ? deploy.max_cost : service.cost_ceiling;
-  if (ceiling > 0 && cost > ceiling)
-    return infeasible(out, "zone " + zone.name + " costs " + num(cost) + "/h for " +
-                               std::to_string(instances) + " instances, above the ceiling of " +
-                               num(ceiling) + "/h");
+  if (ceiling > 0 && per_instance > 0) {
+    // The tolerance keeps 12 × 0.12 within a ceiling of 1.44.
+    auto affordable = std::floor(ceiling / per_instance * (1 + 1e-9));
+    if (affordable < 1)
+      return infeasible(out, "zone " + zone.name + " costs " + num(per_instance) +
+                                 "/h for one instance, above the ceiling of " + num(ceiling) +
+                                 "/h");
+    fit = std::min<uint64_t>(fit, static_cast<uint64_t>(std::min(affordable, 4e9)));
+  }
+  auto instances = static_cast<uint32_t>(fit);
+  double cost = per_instance * instances;
   double cost_score = ceiling > 0 ? 1.0 - 0.5 * cost / ceiling : 1.0 / (1.0 + per_instance);
 
   // Network: worst latency over the users' locations.

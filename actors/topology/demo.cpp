@@ -1,5 +1,6 @@
 #include "actors/topology/demo.hpp"
 
+#include "actors/domain/select.hpp"
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
 #include "protocols/zone_management.hpp"
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iomanip>
+#include <set>
 
 namespace fusion::topology {
 
@@ -98,6 +100,26 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   if (!zones) return zones.error();
   out << "FUSION domain '" << nc.node.name << "'\n";
   print_zones(out, *zones);
+  out << "\nplacement decisions below: * marks a chosen zone (chosen zones are listed first, "
+         "with the instances taken from each); latency n/a = the service names no user "
+         "locations\n";
+  // Every decision, in the order it happened: the placement function numbers its decisions
+  // decision-1, decision-2, … as requests arrive, and the demo places one at a time.
+  uint64_t next_decision = 1;
+  std::set<placement_policy> explained;
+  auto show_decisions = [&](const std::string& heading) {
+    bool first = true;
+    for (;; ++next_decision) {
+      auto d = call<placement_decision>(
+          self, placement, explain_placement{{"decision-" + std::to_string(next_decision)}});
+      if (!d) break;
+      if (first) out << "  " << heading << ":\n";
+      first = false;
+      if (explained.insert(d->policy).second)
+        out << "    (policy " << domain::explain_policy(d->policy) << ")\n";
+      out << indent(domain::render_decision(*d, false), "    ");
+    }
+  };
   std::vector<locator> instances;
   caf::error failed;  // the first deployment that failed: the node then exits non-zero
   for (const auto& entry : nc.services) {
@@ -121,6 +143,7 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
     for (const auto& id : reg->pre_deployed)
       instances.push_back(locator{"", names::instance(id.value)});
     out << "\n";
+    show_decisions("pre-deployment");
     if (entry.deploy == 0) continue;
     deploy_parameters dp;
     dp.instances = static_cast<uint32_t>(entry.deploy);
@@ -135,11 +158,10 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
                        caf::make_message("configured service " + reg->name + " (" + entry.manifest +
                                          "): deploying " + std::to_string(entry.deploy) +
                                          " instance(s) failed: " + describe(dep.error()))};
+      show_decisions("its placement");
       continue;
     }
-    out << "  deploy " << entry.deploy << " instance(s):\n";
-    if (auto d = call<placement_decision>(self, placement, explain_placement{dep->decision_id}))
-      out << indent(domain::render_decision(*d), "    ");
+    show_decisions("deploy " + std::to_string(entry.deploy) + " instance(s)");
     instances.insert(instances.end(), dep->instances.begin(), dep->instances.end());
   }
   out << "\ninstances (" << instances.size() << "):\n";
@@ -171,15 +193,21 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
 
 std::string decision_json(const placement_decision& d) {
   using nlohmann::json;
-  auto offer_json = [](const offer& o) {
-    json scores = {{"total", o.scores.total},
-                   {"hardware", o.scores.hardware},
-                   {"capacity", o.scores.capacity}};
-    for (const auto& [k, x] : o.scores.extra) scores[k] = x;
-    return json{
-        {"offer_id", o.offer_id.value}, {"zone", o.zone_name},      {"scores", scores},
-        {"cost_per_hour", o.cost},      {"instances", o.instances}, {"latency_ms", o.latency_ms},
-        {"expires_at_ms", o.expires_at}};
+  // Numbers as people read them (at most 6 significant digits), as in the text form.
+  auto num = [](double x) { return std::stod(domain::for_people(x)); };
+  auto offer_json = [&](const offer& o) {
+    json scores = {{"total", num(o.scores.total)},
+                   {"hardware", num(o.scores.hardware)},
+                   {"capacity", num(o.scores.capacity)}};
+    for (const auto& [k, x] : o.scores.extra) scores[k] = num(x);
+    return json{{"offer_id", o.offer_id.value},
+                {"zone", o.zone_name},
+                {"scores", scores},
+                {"cost_per_hour", num(o.cost)},
+                {"instances", o.instances},
+                // 0: not estimated, the service names no user locations.
+                {"latency_ms", o.latency_ms > 0 ? json(num(o.latency_ms)) : json(nullptr)},
+                {"expires_at_ms", o.expires_at}};
   };
   json verdicts = json::array();
   for (const auto& v : d.verdicts) {
@@ -190,14 +218,24 @@ std::string decision_json(const placement_decision& d) {
     if (!v.reason.empty()) j["reason"] = v.reason;
     verdicts.push_back(std::move(j));
   }
+  // What the decision takes from each chosen offer: its instances and their price.
   json chosen = json::array();
-  for (const auto& o : d.chosen) chosen.push_back(offer_json(o));
+  uint64_t covered = 0;
+  double total = 0;
+  for (const auto& o : d.chosen) {
+    chosen.push_back(offer_json(o));
+    covered += o.instances;
+    total += o.cost;
+  }
   json out = {{"decision_id", d.decision_id.value},
               {"service", d.service},
               {"policy", std::string{to_string(d.policy)}},
+              {"policy_explained", domain::explain_policy(d.policy)},
               {"satisfied", d.satisfied},
               {"zones_known", d.zones_known},
               {"summary", d.summary},
+              {"instances", covered},
+              {"total_cost_per_hour", num(total)},
               {"chosen", chosen},
               {"zones", verdicts}};
   return out.dump(2);

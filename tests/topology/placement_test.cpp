@@ -1,6 +1,7 @@
 // Topology tests of the four-step placement and domain deployment (§5.4.2.1, §5.4.4):
 // whole domains in one process on CAF's deterministic test coordinator.
 
+#include "actors/domain/placement.hpp"
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
 #include "tests/support/det_fixture.hpp"
@@ -276,6 +277,87 @@ TEST_CASE_FIXTURE(domain_fixture, "placement: lowest_cost picks the cheapest off
 }
 
 TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: lowest_cost takes the cheapest cover of the request, ranked by "
+                  "price per instance served") {
+  // 1 core per instance: "two" hosts 2 instances at 0.6/h each (1.2/h for its offer), "twelve"
+  // hosts 12 at 0.12/h each (1.44/h): 12 instances cost 1.44/h, not 1.2 + 10 × 0.12.
+  topo.with_zone(zone_builder{"two"}.cores(2).cost(0.5, 0.1))
+      .with_zone(zone_builder{"twelve"}.cores(12).cost(0.02, 0.1));
+  run();
+  auto id = register_service(manifest_yaml("batch", "mapping:\n  policy: lowest_cost\n"));
+  deploy_parameters twelve;
+  twelve.instances = 12;
+  auto d = place(parsed(id), twelve, true);
+  REQUIRE(d);
+  CHECK(d->satisfied);
+  REQUIRE(d->chosen.size() == 1);
+  CHECK(d->chosen[0].zone_name == "twelve");
+  CHECK(d->chosen[0].instances == 12);
+  CHECK(d->chosen[0].cost == doctest::Approx(1.44));
+  CHECK(d->summary.find("12 instances for 1.44/h") != std::string::npos);
+  // For 13, the 13th comes from the dearer zone: the decision takes 1 of its 2 instances.
+  twelve.instances = 13;
+  auto more = place(parsed(id), twelve, true);
+  REQUIRE(more);
+  CHECK(more->satisfied);
+  REQUIRE(more->chosen.size() == 2);
+  CHECK(more->chosen[1].zone_name == "two");
+  CHECK(more->chosen[1].instances == 1);
+  CHECK(more->summary.find("13 instances for 2.04/h") != std::string::npos);
+  auto text = domain::render_decision(*more);
+  CHECK(text.find("* two: takes 1 of 2 instances for 0.6/h") != std::string::npos);
+  CHECK(text.find("latency n/a") != std::string::npos);  // no user locations
+  CHECK(text.find("00000") == std::string::npos);        // numbers for people
+}
+
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: the cost ceiling holds for the total of the chosen offers") {
+  // Each zone's offer of 2 instances is within 3/h (2.0 and 2.4), both together are not.
+  topo.with_zone(zone_builder{"a"}.cores(2).cost(0.9, 0.1))
+      .with_zone(zone_builder{"b"}.cores(2).cost(1.1, 0.1));
+  run();
+  auto id = register_service(manifest_yaml("batch", "business:\n  cost_ceiling: 3\n"));
+  deploy_parameters four;
+  four.instances = 4;
+  auto d = place(parsed(id), four, true);
+  REQUIRE(d);
+  CHECK_FALSE(d->satisfied);
+  double total = 0;
+  uint32_t covered = 0;
+  for (const auto& o : d->chosen) {
+    total += o.cost;
+    covered += o.instances;
+  }
+  CHECK(total <= 3.0);
+  CHECK(covered == 2);
+  CHECK(d->summary.find("offers cover 2 of 4 instances within the cost ceiling of 3/h") !=
+        std::string::npos);
+}
+
+TEST_CASE_FIXTURE(domain_fixture,
+                  "placement: names match whatever their case in preselection and scoring "
+                  "alike, and an unknown fixed zone is reported") {
+  topo.with_zone(zone_builder{"gpu-dc"}.cores(32).gpu("nvidia-a100", 40960, 8.0, 4))
+      .with_zone(zone_builder{"cpu-dc"}.cores(32));
+  run();
+  auto id = register_service(manifest_yaml(
+      "render", "    gpus: 1\n    gpu_model: NVIDIA\nmapping:\n  fixed_zones: [gpu-dc, gpu-dk]\n"));
+  auto d = place(parsed(id), {}, true);
+  REQUIRE(d);
+  CHECK(d->satisfied);
+  REQUIRE(d->chosen.size() == 1);
+  CHECK(d->chosen[0].zone_name == "gpu-dc");
+  bool reported = false;
+  for (const auto& v : d->verdicts)
+    if (v.zone_name == "gpu-dk") {
+      reported = true;
+      CHECK_FALSE(v.preselected);
+      CHECK(v.reason == "mapping.fixed_zones names a zone this domain does not know");
+    }
+  CHECK(reported);
+}
+
+TEST_CASE_FIXTURE(domain_fixture,
                   "placement: lowest_latency picks the zone nearest the users "
                   "within the cost budget") {
   topo.with_zone(zone_builder{"paris"}.region("eu-west", 48.85, 2.35).cores(32).cost(3.0, 0.1))
@@ -491,12 +573,13 @@ TEST_CASE_FIXTURE(pooled_fixture,
     CHECK(again->service == d.service);
     CHECK(again->decision_id == d.decision_id);
   }
-  CHECK(ids.size() == all.size());  // the workers never hand out the same id
-  // Worker w of 2 numbers its decisions w+1, w+3, …: both workers placed some services.
-  size_t odd = 0;
-  for (const auto& id : ids) odd += std::stoul(id.substr(id.rfind('-') + 1)) % 2;
-  CHECK(odd > 0);
-  CHECK(odd < ids.size());
+  // The workers share one counter: ids decision-1 … decision-8, one each, numbered in the
+  // order the requests arrived (the later, one-by-one requests have higher numbers).
+  std::set<std::string> expected;
+  for (size_t i = 1; i <= all.size(); ++i) expected.insert("decision-" + std::to_string(i));
+  CHECK(ids == expected);
+  for (size_t i = 3; i < all.size(); ++i)
+    CHECK(all[i].decision_id.value == "decision-" + std::to_string(i + 1));
   for (const auto& bad : {"decision-999", "decision-x", "no-dash", ""}) {
     auto r = ask<placement_decision>(topo.placement(), explain_placement{fusion_id{bad}});
     REQUIRE_FALSE(r);

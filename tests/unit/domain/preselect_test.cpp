@@ -1,6 +1,12 @@
 #include "actors/domain/preselect.hpp"
 
+#include "actors/evaluator/generic.hpp"
+#include "runtime/names.hpp"
+
 #include <doctest/doctest.h>
+
+#include <cctype>
+#include <functional>
 
 using namespace fusion;
 using namespace fusion::protocols;
@@ -170,4 +176,125 @@ TEST_CASE("preselect: at most max_reported_rejections rejections are returned") 
   REQUIRE(r.candidates.size() == 1);
   CHECK(zones[r.candidates[0]].parameters.name == "good");
   CHECK(r.scanned == zones.size());
+}
+
+namespace {
+
+// Spellings of a name as a user may write it.
+std::vector<std::string> spellings(const std::string& name) {
+  std::string upper = name;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string mixed = name;
+  for (size_t i = 0; i < mixed.size(); i += 2)
+    mixed[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[i])));
+  return {name, upper, mixed};
+}
+
+// One name field: how a zone offers it and how a manifest or request asks for it.
+struct name_field {
+  const char* what;
+  std::function<void(zone_record&, const std::string&)> offer;
+  std::function<void(manifest&, deploy_parameters&, const std::string&)> ask;
+};
+
+std::vector<name_field> name_fields() {
+  return {
+      {"gpu model",
+       [](zone_record& z, const std::string& x) {
+         z.parameters.gpus = {{x + "-a100", 40960, 8.0, 4}};
+       },
+       [](manifest& m, deploy_parameters&, const std::string& x) {
+         m.hardware.gpus = 1;
+         m.hardware.gpu_model = x;
+       }},
+      {"accelerator",
+       [](zone_record& z, const std::string& x) {
+         z.parameters.accelerators = {"fpga", x};
+       },
+       [](manifest& m, deploy_parameters&, const std::string& x) {
+         m.hardware.accelerators = {x};
+       }},
+      {"os", [](zone_record& z, const std::string& x) { z.parameters.os = x; },
+       [](manifest& m, deploy_parameters&, const std::string& x) { m.hardware.os = x; }},
+      {"isolation",
+       [](zone_record& z, const std::string& x) {
+         z.parameters.isolation = {"container", x};
+       },
+       [](manifest& m, deploy_parameters&, const std::string& x) { m.isolation = x; }},
+      {"allowed region",
+       [](zone_record& z, const std::string& x) { z.parameters.location.region = x; },
+       [](manifest& m, deploy_parameters&, const std::string& x) {
+         m.allowed_regions = {"ap-south", x};
+       }},
+      {"requested region",
+       [](zone_record& z, const std::string& x) { z.parameters.location.region = x; },
+       [](manifest&, deploy_parameters& d, const std::string& x) { d.region = x; }},
+  };
+}
+
+// Scores the zone as its zone manager would after preselection.
+evaluation score_as_zone(const zone_record& z, const manifest& m, const deploy_parameters& d) {
+  evaluate req;
+  req.zone = z.parameters;
+  req.free = z.resources;
+  req.service = m;
+  req.deploy = d;
+  return evaluator::score_zone(req);
+}
+
+}  // namespace
+
+TEST_CASE("matching: preselection and scoring agree on every name, in any case") {
+  // The rule (docs/placement.md, "Matching names"): a zone that passes preselection is never
+  // refused by scoring for a name, and names match whatever their ASCII case.
+  for (const auto& field : name_fields()) {
+    for (const auto& offered : spellings("nvidia")) {
+      for (const auto& asked : spellings("nvidia")) {
+        CAPTURE(field.what);
+        CAPTURE(offered);
+        CAPTURE(asked);
+        auto z = make_zone("edge-1");
+        field.offer(z, offered);
+        z.resources = domain::full_capacity(z.parameters);
+        auto m = small();
+        deploy_parameters d;
+        d.instances = 1;
+        field.ask(m, d, asked);
+        CHECK(check(z, m, d) == "");
+        auto ev = score_as_zone(z, m, d);
+        CHECK_MESSAGE(ev.feasible, ev.reason);
+        // A different name is refused by both.
+        field.ask(m, d, "amd");
+        CHECK(check(z, m, d) != "");
+        CHECK_FALSE(score_as_zone(z, m, d).feasible);
+      }
+    }
+  }
+}
+
+TEST_CASE("matching: one name function, ASCII case-insensitive") {
+  CHECK(runtime::same_name("Linux", "LINUX"));
+  CHECK_FALSE(runtime::same_name("linux", "linux2"));
+  CHECK(runtime::has_name({"vm", "Container"}, "CONTAINER"));
+  CHECK_FALSE(runtime::has_name({}, "vm"));
+  CHECK(runtime::gpu_model_matches("NVIDIA-A100", "a100"));
+  CHECK(runtime::gpu_model_matches("nvidia-a100", ""));
+  CHECK_FALSE(runtime::gpu_model_matches("nvidia-t4", "a100"));
+  CHECK(runtime::lower("Eu-West-1") == "eu-west-1");
+}
+
+TEST_CASE("preselect: every mapping.fixed_zones entry the domain does not know is reported") {
+  std::vector<zone_record> zones{make_zone("edge-1"), make_zone("edge-2")};
+  auto m = small();
+  m.fixed_zones = {"edge-1", "edge-9", "zone-edge-2", "Edge-3"};
+  auto res = preselect(zones, m, {}, 16, 0);
+  CHECK(res.candidates == std::vector<size_t>{0, 1});  // by name and by id
+  std::vector<std::string> unknown;
+  for (const auto& r : res.rejected)
+    if (r.reason.find("mapping.fixed_zones names a zone this domain does not know") !=
+        std::string::npos)
+      unknown.push_back(r.zone_name);
+  CHECK(unknown == std::vector<std::string>{"edge-9", "Edge-3"});
+  // Also when no zone is known at all.
+  CHECK(preselect({}, m, {}, 16, 0).rejected.size() == 4);
 }

@@ -146,7 +146,9 @@ TEST_CASE("evaluator: network score decreases with latency and respects the budg
   CHECK(evaluator::score_zone(req).scores.get("network") == doctest::Approx(1.0 - 0.5 * 20 / 40));
 }
 
-TEST_CASE("evaluator: cost follows the zone's model and the ceiling makes it infeasible") {
+TEST_CASE(
+    "evaluator: cost follows the zone's model; the ceiling limits the instances offered and "
+    "makes the zone infeasible only when one instance is above it") {
   auto req = base_request();
   // per instance: 0.10 + 2 cores * 0.05 = 0.20; two instances 0.40/h
   auto ev = evaluator::score_zone(req);
@@ -156,12 +158,22 @@ TEST_CASE("evaluator: cost follows the zone's model and the ceiling makes it inf
   req.service.cost_ceiling = 0.80;
   ev = evaluator::score_zone(req);
   CHECK(ev.scores.get("cost") == doctest::Approx(1.0 - 0.5 * 0.40 / 0.80));
+  // The ceiling is for the whole request: under 0.30/h the zone offers the one instance that
+  // fits (placement may add instances of cheaper zones), not nothing.
   req.service.cost_ceiling = 0.30;
   ev = evaluator::score_zone(req);
+  REQUIRE(ev.feasible);
+  CHECK(ev.instances == 1);
+  CHECK(ev.cost == doctest::Approx(0.20));
+  CHECK(ev.scores.capacity == doctest::Approx(0.5));
+  req.service.cost_ceiling = 0.15;
+  ev = evaluator::score_zone(req);
   CHECK_FALSE(ev.feasible);
-  CHECK(ev.reason.find("above the ceiling of 0.3/h") != std::string::npos);
+  CHECK(ev.reason.find("0.2/h for one instance, above the ceiling of 0.15/h") != std::string::npos);
   req.deploy.max_cost = 1.0;  // the deployment's budget overrides the manifest's
-  CHECK(evaluator::score_zone(req).feasible);
+  ev = evaluator::score_zone(req);
+  CHECK(ev.feasible);
+  CHECK(ev.instances == 2);
 }
 
 TEST_CASE("evaluator: total is the documented weighted sum and affinities raise hardware") {
