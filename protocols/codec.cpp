@@ -38,7 +38,19 @@ struct bounded_builder : msgpack::detail::create_object_visitor {
   using base = msgpack::detail::create_object_visitor;
 
   bounded_builder(size_t len, const decode_limits& lim, const msgpack::unpack_limit& ul)
-      : base(nullptr, nullptr, ul), budget(len), lim(lim) {}
+      : base(nullptr, nullptr, ul), budget(len), lim(lim), memory(lim.budget(len)) {}
+
+  // Charges `bytes` more of the parse tree against the memory budget, before msgpack
+  // allocates them in the zone.
+  bool charge(uint64_t bytes) {
+    raw += bytes;
+    if (tree_cost(raw) > memory) {
+      why = "the parse tree needs more than " + std::to_string(memory) + " bytes";
+      over_budget = true;
+      return false;
+    }
+    return true;
+  }
 
   bool claim(uint64_t n) {
     if (n > budget) {
@@ -64,7 +76,8 @@ struct bounded_builder : msgpack::detail::create_object_visitor {
       too_large = true;
       return false;
     }
-    return enter() && claim(n) && base::start_array(n);
+    return enter() && claim(n) && charge(uint64_t{n} * sizeof(msgpack::object)) &&
+           base::start_array(n);
   }
   bool end_array() {
     --depth;
@@ -77,12 +90,15 @@ struct bounded_builder : msgpack::detail::create_object_visitor {
       too_large = true;
       return false;
     }
-    return enter() && claim(uint64_t{n} * 2) && base::start_map(n);
+    return enter() && claim(uint64_t{n} * 2) && charge(uint64_t{n} * sizeof(msgpack::object_kv)) &&
+           base::start_map(n);
   }
   bool end_map() {
     --depth;
     return base::end_map();
   }
+  bool visit_str(const char* v, uint32_t size) { return charge(size) && base::visit_str(v, size); }
+  bool visit_bin(const char* v, uint32_t size) { return charge(size) && base::visit_bin(v, size); }
   bool visit_ext(const char*, uint32_t) {
     why = "msgpack extension types are not allowed";
     return false;
@@ -92,8 +108,11 @@ struct bounded_builder : msgpack::detail::create_object_visitor {
 
   size_t budget;
   const decode_limits& lim;
+  size_t memory;
+  uint64_t raw = 0;  // bytes of msgpack objects and copied strings requested so far
   uint32_t depth = 0;
   bool too_large = false;
+  bool over_budget = false;
   std::string why;
 };
 
@@ -104,8 +123,17 @@ void reader::fail(std::string what, const msgpack::object& obj) {
                     ", found " + type_text(obj.type)};
 }
 
+caf::error over_budget(size_t size, size_t needed, const decode_limits& lim) {
+  return make_error(errc::decode_budget_exceeded,
+                    "decoding this " + std::to_string(size) + "-byte frame needs " +
+                        std::to_string(needed) + " bytes, over its budget of " +
+                        std::to_string(lim.budget(size)) + " (" +
+                        std::to_string(lim.budget_per_byte) + " x frame size + " +
+                        std::to_string(lim.budget_base) + "); send fewer or fuller elements");
+}
+
 caf::error parse_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object& out,
-                         const decode_limits& lim) {
+                         const decode_limits& lim, size_t* tree_bytes) {
   if (size > lim.max_frame)
     return make_error(errc::frame_too_large, "frame of " + std::to_string(size) +
                                                  " bytes exceeds the limit of " +
@@ -137,6 +165,7 @@ caf::error parse_bounded(const char* data, size_t size, msgpack::zone& zone, msg
   } catch (const std::exception& e) {
     return make_error(errc::malformed_frame, std::string{"not valid msgpack: "} + e.what());
   }
+  if (!parsed && builder.over_budget) return over_budget(size, tree_cost(builder.raw), lim);
   if (!parsed)
     return make_error(builder.too_large ? errc::frame_too_large : errc::malformed_frame,
                       builder.why.empty() ? "not valid msgpack" : builder.why);
@@ -144,6 +173,7 @@ caf::error parse_bounded(const char* data, size_t size, msgpack::zone& zone, msg
     return make_error(errc::malformed_frame,
                       std::to_string(size - off) + " trailing bytes after the message");
   out = builder.data();
+  if (tree_bytes != nullptr) *tree_bytes = tree_cost(builder.raw);
   return caf::none;
 }
 

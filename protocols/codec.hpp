@@ -9,6 +9,8 @@
 // writer). Decoding untrusted bytes is bounded before anything is allocated: the frame size
 // is checked first, a pre-pass rejects any container that claims more elements than bytes
 // remain, and msgpack's unpack_limit caps array/map/str/bin sizes and nesting depth.
+// Memory is bounded per frame by decode_limits::budget(): the parse tree is charged as it is
+// built, and the message it becomes is charged by codec::cost_of<T>() before it is built.
 
 #include "protocols/errc.hpp"
 #include "protocols/shared.hpp"
@@ -19,6 +21,7 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -40,6 +43,16 @@ struct decode_limits {
   uint32_t max_str = 256 * 1024;   ///< Longest string, in bytes (manifests travel as text).
   uint32_t max_bin = 1 << 20;      ///< Longest binary blob, in bytes.
   uint32_t max_depth = 12;         ///< Deepest container nesting.
+  /// Memory budget of one frame: decoding n bytes may request at most
+  /// budget_per_byte * n + budget_base bytes (msgpack parse tree plus the decoded message,
+  /// as modelled by codec::tree_cost and codec::cost_of; docs/protocols.md).
+  size_t budget_per_byte = 64;
+  size_t budget_base = 1 << 20;  ///< Covers small frames' fixed costs.
+
+  /// The memory budget of a frame of `frame_size` bytes.
+  constexpr size_t budget(size_t frame_size) const {
+    return budget_per_byte * frame_size + budget_base;
+  }
 };
 
 /// Limits for frames from peers and records from disk.
@@ -66,6 +79,180 @@ template <class K, class V, class C, class A>
 struct is_map<std::map<K, V, C, A>> : std::true_type {};
 template <class K, class V, class H, class E, class A>
 struct is_map<std::unordered_map<K, V, H, E, A>> : std::true_type {};
+
+/// Number of data fields (inspect() arguments that are not annotations) of T.
+struct field_counter {
+  using result_type = void;
+  static constexpr bool reads_state = true;
+  static constexpr bool writes_state = false;
+  uint32_t fields = 0;
+  template <class... Ts>
+  void operator()(Ts&&...) {
+    fields += (0u + ... + (is_annotation_v<Ts> ? 0u : 1u));
+  }
+};
+
+template <class T>
+uint32_t field_count() {
+  static const uint32_t n = [] {
+    T x{};
+    field_counter c;
+    inspect(c, x);
+    return c.fields;
+  }();
+  return n;
+}
+
+// ---- Memory model of decoding (docs/protocols.md, "Decode memory budget") ----------------
+//
+// Upper bounds, in bytes requested from the allocator, of what building a value costs. They
+// follow what reader::get does (libstdc++ growth rules) and are checked against a counting
+// allocator by tests/unit/protocols/bad_frame_test.cpp.
+
+/// Bytes a std::map node adds to its value (red-black tree header: colour and 3 links).
+inline constexpr size_t map_node_overhead = 32;
+/// Bytes make_shared adds to T (reference counts and vtable pointer of the control block).
+inline constexpr size_t shared_overhead = 16;
+
+/// Heap bytes of a std::string of `len` characters assigned to a short one.
+inline size_t string_cost(size_t len) {
+  static const size_t local = std::string{}.capacity();
+  return len > local ? std::max(len, 2 * local) + 1 : 0;
+}
+
+template <class T>
+size_t heap_of(const T& x);
+
+/// Inspector summing the heap bytes of an object's fields.
+struct heap_counter {
+  using result_type = void;
+  static constexpr bool reads_state = true;
+  static constexpr bool writes_state = false;
+  size_t bytes = 0;
+  template <class... Ts>
+  void operator()(Ts&&... xs) {
+    (add(xs), ...);
+  }
+  template <class T>
+  void add(const T& x) {
+    if constexpr (!is_annotation_v<T>) bytes += heap_of(x);
+  }
+};
+
+/// Heap bytes owned by an existing value (its default heap, when default-constructed).
+template <class T>
+size_t heap_of(const T& x) {
+  if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
+    return 0;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return x.capacity() > std::string{}.capacity() ? x.capacity() + 1 : 0;
+  } else if constexpr (is_shared<T>::value) {
+    return sizeof(typename T::value_type) + shared_overhead + heap_of(*x);
+  } else if constexpr (is_vector<T>::value) {
+    size_t n = x.capacity() * sizeof(typename T::value_type);
+    for (const auto& e : x) n += heap_of(e);
+    return n;
+  } else if constexpr (is_map<T>::value) {
+    size_t n = 0;
+    for (const auto& [k, v] : x)
+      n += map_node_overhead + sizeof(typename T::value_type) + heap_of(k) + heap_of(v);
+    return n;
+  } else {
+    heap_counter c;
+    inspect(c, const_cast<T&>(x));
+    return c.bytes;
+  }
+}
+
+/// Heap bytes of a default-constructed T (e.g. a shared<manifest> allocates its manifest).
+template <class T>
+size_t default_heap() {
+  static const size_t n = heap_of(T{});
+  return n;
+}
+
+template <class T>
+size_t read_cost(const msgpack::object& obj);
+
+/// Inspector pairing an object's fields with the elements of a msgpack array.
+class cost_counter {
+ public:
+  using result_type = void;
+  static constexpr bool reads_state = true;
+  static constexpr bool writes_state = false;
+  explicit cost_counter(const msgpack::object_array& arr) : arr_(arr) {}
+  size_t bytes = 0;
+  template <class... Ts>
+  void operator()(Ts&&... xs) {
+    (add(xs), ...);
+  }
+
+ private:
+  template <class T>
+  void add(const T&) {
+    if constexpr (!is_annotation_v<T>) {
+      if (idx_ < arr_.size) bytes += read_cost<std::decay_t<T>>(arr_.ptr[idx_]);
+      ++idx_;
+    }
+  }
+  const msgpack::object_array& arr_;
+  uint32_t idx_ = 0;
+};
+
+/// Bytes requested while reading `obj` into an existing (default) T, beyond what T{}
+/// already holds. Elements of the wrong msgpack type cost nothing: reading them fails.
+template <class T>
+size_t read_cost(const msgpack::object& obj) {
+  if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
+    return 0;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return obj.type == msgpack::type::STR ? string_cost(obj.via.str.size) : 0;
+  } else if constexpr (std::is_same_v<T, blob>) {
+    return obj.type == msgpack::type::BIN ? obj.via.bin.size : 0;
+  } else if constexpr (is_shared<T>::value) {
+    // a fresh value is read, then moved into a new shared block
+    using V = typename T::value_type;
+    return sizeof(V) + shared_overhead + default_heap<V>() + read_cost<V>(obj);
+  } else if constexpr (is_vector<T>::value) {
+    using E = typename T::value_type;
+    if (obj.type != msgpack::type::ARRAY) return 0;
+    const auto& arr = obj.via.array;
+    size_t n = size_t{arr.size} * (sizeof(E) + default_heap<E>());
+    for (uint32_t i = 0; i < arr.size; ++i) n += read_cost<E>(arr.ptr[i]);
+    return n;
+  } else if constexpr (is_map<T>::value) {
+    using K = typename T::key_type;
+    using V = typename T::mapped_type;
+    if (obj.type != msgpack::type::MAP) return 0;
+    const auto& map = obj.via.map;
+    // every pair builds a key and a value, then a node (freed again if the key repeats)
+    size_t n = size_t{map.size} * (map_node_overhead + sizeof(typename T::value_type) +
+                                   default_heap<K>() + default_heap<V>());
+    for (uint32_t i = 0; i < map.size; ++i)
+      n += read_cost<K>(map.ptr[i].key) + read_cost<V>(map.ptr[i].val);
+    return n;
+  } else {
+    if (obj.type != msgpack::type::ARRAY) return 0;
+    static const T probe{};  // only its field types are used; nothing is allocated per call
+    cost_counter c{obj.via.array};
+    inspect(c, const_cast<T&>(probe));
+    return c.bytes;
+  }
+}
+
+/// Bytes decoding the body `obj` into a message T requests: the message, its default heap,
+/// what reading the fields adds, and the caf::message that carries it.
+template <class T>
+size_t cost_of(const msgpack::object& obj) {
+  return 2 * sizeof(T) + 64 + default_heap<T>() + read_cost<T>(obj);
+}
+
+/// Bytes the msgpack parse tree of a frame requests from its zone, given the bytes its
+/// objects and copied strings take: chunks grow by doubling from 8 KiB, so at most twice
+/// that plus one chunk.
+inline size_t tree_cost(size_t raw) {
+  return 2 * raw + 16 * 1024;
+}
 
 /// CAF-style inspector that packs an object's fields as a msgpack array.
 class writer {
@@ -226,9 +413,14 @@ void pack_body(msgpack::packer<msgpack::sbuffer>& pk, const T& body) {
 
 /// Parses `size` untrusted bytes into `out`, allocating in `zone`, enforcing `lim`: frame
 /// size, container counts (against the limits and the bytes that remain), nesting depth,
-/// string/binary lengths. Rejects trailing bytes. One pass; never throws.
+/// string/binary lengths, and the memory budget (the tree's cost, tree_cost(), is charged
+/// before each container or string is allocated; it is stored in `*tree_bytes` if given).
+/// Rejects trailing bytes. One pass; never throws.
 caf::error parse_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object& out,
-                         const decode_limits& lim = wire_limits);
+                         const decode_limits& lim = wire_limits, size_t* tree_bytes = nullptr);
+
+/// The decode_budget_exceeded error for a frame of `size` bytes needing `needed` bytes.
+caf::error over_budget(size_t size, size_t needed, const decode_limits& lim);
 
 /// This thread's reusable zone for decoding, emptied: objects parsed into it live until the
 /// next call on this thread (decode paths copy them out at once).

@@ -52,6 +52,8 @@ std::string_view to_string(errc x) {
       return "storage_failure";
     case errc::invalid_argument:
       return "invalid_argument";
+    case errc::decode_budget_exceeded:
+      return "decode_budget_exceeded";
   }
   return "unknown_error";
 }

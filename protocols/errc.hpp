@@ -23,7 +23,8 @@ enum class errc : uint8_t {
   frame_too_large = 2,
   /// A frame names a message type id this node does not know.
   unknown_message_type = 3,
-  /// A frame carries a version of a known message this node cannot read.
+  /// A frame's envelope version is outside 1..255, or its body carries more fields than
+  /// the version it claims defines (a writer appended fields without bumping the version).
   unsupported_version = 4,
   /// A node config file is invalid (syntax, unknown key, wrong type, out of range).
   invalid_config = 5,
@@ -61,6 +62,9 @@ enum class errc : uint8_t {
   storage_failure = 21,
   /// A request argument is out of range or inconsistent; context names the argument.
   invalid_argument = 22,
+  /// Decoding a frame would take more memory than its budget (decode_limits::budget: a
+  /// multiple of the frame size plus a constant); refused before the message is built.
+  decode_budget_exceeded = 23,
 };
 
 /// CAF category atom under which fusion::errc values travel.

@@ -17,8 +17,8 @@ message_entry make_entry() {
       T::meta,
       std::type_index{typeid(T)},
       [](const caf::message& msg, msgpack::sbuffer& out) { encode(msg.get_as<T>(0), out); },
-      [](const msgpack::object& body) -> caf::expected<caf::message> {
-        auto x = read_message<T>(body);
+      [](const msgpack::object& body, const body_context& ctx) -> caf::expected<caf::message> {
+        auto x = read_message<T>(body, &ctx);
         if (!x) return x.error();
         return caf::make_message(std::move(*x));
       },
@@ -86,6 +86,16 @@ caf::error too_few_fields(const message_meta& meta, size_t got) {
                                                std::to_string(got));
 }
 
+caf::error check_version(const message_meta& meta, uint8_t version, uint32_t fields, size_t got) {
+  if (version > meta.version || got <= fields) return caf::none;
+  return make_error(errc::unsupported_version,
+                    std::string{meta.name} + " version " + std::to_string(version) +
+                        " has at most " + std::to_string(fields) +
+                        " fields, but the frame carries " + std::to_string(got) +
+                        " (this node reads version " + std::to_string(meta.version) +
+                        "); a writer that appends fields must raise the version");
+}
+
 caf::expected<const msgpack::object*> open_envelope(const msgpack::object& env,
                                                     const message_meta* expected) {
   if (env.type != msgpack::type::ARRAY || env.via.array.size != 3)
@@ -112,7 +122,9 @@ caf::expected<const msgpack::object*> open_envelope(const msgpack::object& env,
 caf::expected<caf::message> message_registry::decode(const char* data, size_t size,
                                                      const decode_limits& lim) const {
   msgpack::object obj;
-  if (auto err = codec::parse_bounded(data, size, codec::scratch_zone(), obj, lim)) return err;
+  size_t tree = 0;
+  if (auto err = codec::parse_bounded(data, size, codec::scratch_zone(), obj, lim, &tree))
+    return err;
   auto body = open_envelope(obj);
   if (!body) return body.error();
   auto id = static_cast<uint16_t>(obj.via.array.ptr[0].via.u64);
@@ -120,7 +132,8 @@ caf::expected<caf::message> message_registry::decode(const char* data, size_t si
   if (entry == nullptr)
     return make_error(errc::unknown_message_type,
                       "type id " + std::to_string(id) + " is not a known FUSION message");
-  return entry->decode(**body);
+  const body_context ctx{static_cast<uint8_t>(obj.via.array.ptr[1].via.u64), size, tree, &lim};
+  return entry->decode(**body, ctx);
 }
 
 std::string message_registry::print(const caf::message& msg) const {

@@ -3,6 +3,7 @@
 
 #include "protocols/all_messages.hpp"
 #include "protocols/registry.hpp"
+#include "tests/unit/protocols/test_messages.hpp"
 
 #include <doctest/doctest.h>
 
@@ -303,4 +304,98 @@ TEST_CASE("bad frames: unknown type ids, version 0 and malformed envelopes") {
   auto typed = decode<slot_withdraw>(other.data(), other.size());
   REQUIRE_FALSE(typed);
   check_error(typed.error(), errc::unknown_message_type, "expected slot_withdraw");
+}
+
+namespace {
+
+// An envelope of T whose body's first vector field (field `vec`) holds `n` empty elements
+// ([] for a struct, "" for a string): the cheapest bytes that build the most memory.
+std::vector<char> empty_elements(uint16_t id, uint32_t fields, uint32_t vec, uint32_t n) {
+  return envelope(id, 1, [&](auto& pk) {
+    pk.pack_array(fields);
+    for (uint32_t f = 0; f < fields; ++f) {
+      if (f != vec) {
+        pk.pack_nil();
+        continue;
+      }
+      pk.pack_array(n);
+      for (uint32_t i = 0; i < n; ++i) pk.pack_array(0);
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("decode budget: the worst amplifiers of issue 8 are refused before they are built") {
+  // 115 KB of empty zone_evaluate requests (each a default manifest) used to build ~20 MB
+  auto batch = envelope(zone_evaluate_batch::meta.type_id, 1, [](auto& pk) {
+    pk.pack_array(1);
+    pk.pack_array(16000);
+    for (int i = 0; i < 16000; ++i) pk.pack_array(0);
+  });
+  auto d = decode_counting(batch);
+  check_error(d.err, errc::decode_budget_exceeded, "over its budget");
+  CHECK(d.allocated <= wire_limits.budget(batch.size()));
+  // 16 KB of empty preselection candidates used to build ~10 MB
+  auto pre = envelope(preselection::meta.type_id, 1, [](auto& pk) {
+    pk.pack_array(1);
+    pk.pack_array(16000);
+    for (int i = 0; i < 16000; ++i) pk.pack_array(0);
+  });
+  d = decode_counting(pre);
+  check_error(d.err, errc::decode_budget_exceeded, "over its budget");
+  CHECK(d.allocated <= wire_limits.budget(pre.size()));
+}
+
+TEST_CASE("decode budget: no frame of any message decodes into more than its budget") {
+  // The general rule, for every registered message: a body whose every field is an array
+  // of empty elements either decodes within the budget or is refused by it, and the bytes
+  // requested (counted by the malloc interposer above) never exceed the budget.
+  test::for_each_message(all_messages{}, [&]<class T>() {
+    const auto fields = test::probe<T>().fields;
+    for (uint32_t vec = 0; vec < fields; ++vec) {
+      for (uint32_t n : {100u, 16000u}) {
+        auto bytes = empty_elements(T::meta.type_id, fields, vec, n);
+        auto d = decode_counting(bytes);
+        CAPTURE(T::meta.name);
+        CAPTURE(vec);
+        CAPTURE(n);
+        CAPTURE(describe(d.err));
+        CHECK((!d.err || is(d.err, errc::malformed_frame) ||
+               is(d.err, errc::decode_budget_exceeded)));
+        CHECK(d.allocated <= wire_limits.budget(bytes.size()));
+      }
+    }
+  });
+}
+
+TEST_CASE(
+    "versions: an older frame decodes with defaults, a newer one with extras ignored, and "
+    "a frame not newer than ours may not carry more fields than we know") {
+  // newer writer (version 2 of service_stop, one field appended): extras ignored
+  auto newer = envelope(service_stop::meta.type_id, 2, [](auto& pk) {
+    pk.pack_array(2);
+    pk.pack(int64_t{500});
+    pk.pack(std::string{"new"});
+  });
+  auto x = decode<service_stop>(newer.data(), newer.size());
+  REQUIRE_MESSAGE(x, describe(x.error()));
+  CHECK(x->timeout_ms == 500);
+  // older writer: missing trailing field keeps its default
+  auto older = envelope(available_sessions::meta.type_id, 1, [](auto& pk) {
+    pk.pack_array(1);
+    pk.pack(3);
+  });
+  auto a = decode<available_sessions>(older.data(), older.size());
+  REQUIRE(a);
+  CHECK(a->max_sessions == 0);
+  // same version with an extra field: the writer appended without raising the version
+  auto same = envelope(service_stop::meta.type_id, service_stop::meta.version, [](auto& pk) {
+    pk.pack_array(2);
+    pk.pack(int64_t{500});
+    pk.pack(std::string{"unversioned"});
+  });
+  check_error(decode<service_stop>(same.data(), same.size()).error(), errc::unsupported_version,
+              "service_stop version 1 has at most 1 fields, but the frame carries 2");
+  check_error(decode_counting(same).err, errc::unsupported_version, "must raise the version");
 }
