@@ -457,6 +457,7 @@ TEST_CASE("config: errors echo at most 80 characters of a value, and its length"
             big.substr(0, 80) + "\"... (1000000 bytes)");
   why = error_of("[node]\n" + big + " = 1\n");
   CHECK(why.size() < 400);
+  CHECK(why.find("(1000005 bytes)") != std::string::npos);  // the dotted key, node.<big>
   why = error_of("[placement]\nk = \"" + big + "\"\n");
   CHECK(why.size() < 400);
   why = error_of("[[zone]]\nname = \"z\"\nisolation = [\"" + big + "\"]\n");

@@ -301,6 +301,8 @@ TEST_CASE("manifest: a quoted scalar without its closing quote is an error at it
       {"  keywords: [video, 'live\n", "t.yaml:3:"},
       {"deployment:\n  hardware:\n    os: \"linux\n", "t.yaml:5:"},
       {"  description: \"abc\nbusiness:\n  billing: per-hour\n", "t.yaml:3:"},
+      {"  \"description: abc\n", "t.yaml:3:"},         // a key
+      {"  keywords: [video, \"live]\n", "t.yaml:3:"},  // the ] is inside the scalar
   };
   for (const auto& [tail, where] : cases) {
     CAPTURE(tail);

@@ -1,1 +1,0 @@
-// Anchor translation unit of fusion_actors (the roles live in the subfolders).
