@@ -7,6 +7,7 @@
 #include "runtime/roles.hpp"
 #include "actors/topology/demo.hpp"
 #include "actors/topology/topology.hpp"
+#include "runtime/store.hpp"
 
 #include <iostream>
 #include <memory>
@@ -22,6 +23,9 @@ void keep(runtime::role_context& ctx, std::shared_ptr<topology> topo) {
 
 caf::error start_domain(caf::actor_system& sys, const runtime::node_config& nc,
                         runtime::role_context& ctx) {
+  // The domain's stores live in data_dir: a folder that cannot hold them stops the node
+  // here, instead of a domain that runs with every store unusable.
+  if (auto err = runtime::prepare_data_dir(nc.node.data_dir)) return err;
   auto topo = std::make_shared<topology>(sys, options_from(nc), ctx.directory);
   topo->with_domain();
   keep(ctx, topo);

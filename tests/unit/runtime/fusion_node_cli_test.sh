@@ -113,6 +113,25 @@ printf '[node]\nname = "n"\nroles = ["domain", "zones", "services"]\n[[zone]]\nn
 expect 1 "a node whose configured service cannot deploy exits 1" -- "$node" --config "$tmp/undeployable.toml" --run-for 0.1
 contains "$tmp/err" "fusion://acme/big" "the error names the service"
 
+# data_dir: created (mode 0700) when missing; a path that cannot be a folder stops the node;
+# a second start with the same config and data_dir comes back to the same state.
+printf 'general:\n  name: fusion://acme/small\ndeployment:\n  hardware:\n    cpu_cores: 1\n' >"$tmp/small.yaml"
+printf '[node]\nname = "n"\nroles = ["domain", "zones", "services"]\ndata_dir = "%s"\n[[zone]]\nname = "z"\ncpu_cores = 4\nmemory_mb = 4096\n[[service]]\nmanifest = "small.yaml"\nprovider = "acme"\ndeploy = 1\n' \
+  "$tmp/state/a" >"$tmp/durable.toml"
+expect 0 "a node creates a missing data_dir" -- "$node" --config "$tmp/durable.toml" --run-for 0.1
+mode=$(stat -c %a "$tmp/state/a" 2>/dev/null)
+if [ "$mode" = 700 ]; then echo "ok: data_dir is created with mode 0700"; else
+  echo "FAIL: data_dir mode '$mode', expected 700"; failures=$((failures + 1)); fi
+expect 0 "a second start with the same data_dir succeeds" -- "$node" --config "$tmp/durable.toml" --run-for 0.1
+if grep -q "duplicate" "$tmp/err"; then
+  echo "FAIL: the second start reports duplicates"; sed 's/^/  stderr: /' "$tmp/err"
+  failures=$((failures + 1))
+else echo "ok: the second start reuses the stored zone and service"; fi
+touch "$tmp/plain-file"
+sed "s|$tmp/state/a|$tmp/plain-file/state|" "$tmp/durable.toml" >"$tmp/nodir.toml"
+expect 1 "a data_dir under a regular file stops the node" -- "$node" --config "$tmp/nodir.toml" --run-for 0.1
+contains "$tmp/err" "node.data_dir \"$tmp/plain-file/state\"" "the error names node.data_dir and its path"
+
 # Values echoed in errors are cut: a 100 kB word prints 80 characters and its length.
 big=$(head -c 100000 /dev/zero | tr '\0' 'x')
 expect 2 "a huge unknown command" -- "$node" "$big"
