@@ -21,7 +21,7 @@ contains "$tmp/err" "--bogus" "the error names the option"
 # reads -1 as 2^64-1 and -18446744073709551615 as 1).
 for opt in "placement --zones" "placement --placements" "placement --window" "placement --k" \
   "placement --services" "placement --threads" "placement --placement-workers" \
-  "codec --iterations"; do
+  "codec --iterations" "registrar --registrations" "registrar --providers" "registrar --single"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
     expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
@@ -43,5 +43,15 @@ contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"
 contains "$tmp/out" '"figure": "offers_per_placement", "value": 4,' "each placement got k offers"
 contains "$tmp/out" '"services": 3' "the configuration is printed with the figure"
+
+expect 0 "a small registrar run" -- "$bench" registrar --registrations 400 --providers 20 --single 50 \
+  --data-dir "$tmp"
+contains "$tmp/out" '"figure": "registrations_per_s"' "registrar prints the grouped rate"
+contains "$tmp/out" '"in_flight": 20' "with the providers in flight"
+contains "$tmp/out" '"figure": "registrations_per_s_single"' "registrar prints the one-in-flight rate"
+contains "$tmp/out" '"figure": "fsyncs_per_s"' "registrar prints the disk's fsync rate"
+contains "$tmp/out" '"figure": "failed_registrations", "value": 0,' "no registration failed"
+if [ -s "$tmp/grouped.db" ]; then echo "ok: the store is a file in --data-dir"; else
+  echo "FAIL: no $tmp/grouped.db"; failures=$((failures + 1)); fi
 
 finish
