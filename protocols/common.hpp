@@ -22,7 +22,8 @@ struct message_meta {
   uint8_t min_fields;  ///< Fields a frame must carry to be accepted.
 };
 
-/// Milliseconds since the Unix epoch, as read from runtime's clock (never the wall clock).
+/// Wall time: milliseconds since the Unix epoch (runtime::wall_now). Durable records and
+/// messages carry it; deadlines inside one process use runtime::mono_time instead.
 using timestamp_ms = int64_t;
 
 /// A duration in milliseconds (the spec's "Time" parameters).
@@ -87,25 +88,30 @@ typename Inspector::result_type inspect(Inspector& f, locator& x) {
 }
 
 /// A zone's answer to zone_evaluate: a binding contract (§5.4.2.1). The zone holds the
-/// reserved capacity until `expires_at` or until the offer is used by deploy_service.
+/// reserved capacity for `ttl_ms` after sending the offer, or until the offer is used by
+/// deploy_service at `manager`. A TTL, not a time: the receiver counts it on its own clock
+/// from when the offer arrived (the holder's clock means nothing on another node).
 struct offer {
-  fusion_id offer_id;                  ///< Reservation handle to quote in deploy_service.
-  fusion_id zone_id;                   ///< Offering zone.
-  std::string zone_name;               ///< Offering zone's name, for people.
-  service_uri service;                 ///< Service the offer is for.
-  score scores;                        ///< The zone's evaluation.
-  double cost = 0;                     ///< Price of the whole offer, in cost units per hour.
-  uint32_t instances = 0;              ///< Instances the zone commits to host.
-  uint32_t sessions_per_instance = 0;  ///< Session slots per instance.
-  double latency_ms = 0;               ///< Estimated latency to the requested users.
-  timestamp_ms expires_at = 0;         ///< The reservation lapses at this time.
+  fusion_id offer_id;                   ///< Reservation handle to quote in deploy_service.
+  fusion_id zone_id;                    ///< Offering zone.
+  std::string zone_name;                ///< Offering zone's name, for people.
+  service_uri service;                  ///< Service the offer is for.
+  score scores;                         ///< The zone's evaluation.
+  double cost = 0;                      ///< Price of the whole offer, in cost units per hour.
+  uint32_t instances = 0;               ///< Instances the zone commits to host.
+  uint32_t sessions_per_instance = 0;   ///< Session slots per instance.
+  double latency_ms = 0;                ///< Estimated latency to the requested users.
+  timestamp_ms retired_expires_at = 0;  ///< Retired, always 0: was the holder's clock reading.
+  duration_ms ttl_ms = 0;               ///< The reservation lapses this long after sending.
+  locator manager;                      ///< The zone manager that holds the reservation.
   friend bool operator==(const offer&, const offer&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, offer& x) {
   return f(caf::meta::type_name("offer"), x.offer_id, x.zone_id, x.zone_name, x.service, x.scores,
-           x.cost, x.instances, x.sessions_per_instance, x.latency_ms, x.expires_at);
+           x.cost, x.instances, x.sessions_per_instance, x.latency_ms, x.retired_expires_at,
+           x.ttl_ms, x.manager);
 }
 
 /// A point on the map: region name and WGS84 coordinates.

@@ -1,12 +1,19 @@
 #pragma once
-// Time and randomness for actors. Actors never read the wall clock or a global RNG: they
-// read the actor system's clock (simulated under CAF's test coordinator) and draw from a
-// seeded generator they own, so the same actors run deterministically in tests.
+// Time and randomness for actors. Two kinds of time, never mixed:
+//  - wall time (protocols::timestamp_ms, Unix-epoch milliseconds): what durable records and
+//    anything on the wire carry, since it means the same on another node and after a
+//    restart;
+//  - monotonic time (mono_time): deadlines, timers and ages inside one process; it never
+//    leaves the process (a message carries a duration such as an offer's TTL instead).
+// Actors read both through the actor system, so both are simulated under CAF's test
+// coordinator, and draw randomness from a seeded generator they own: the same actors run
+// deterministically in tests.
 
 #include "protocols/common.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/local_actor.hpp>
 
 #include <charconv>
@@ -19,17 +26,42 @@
 
 namespace fusion::runtime {
 
-/// Milliseconds on the actor system's clock. Monotonic; simulated under the test
-/// coordinator. Use for deadlines, expiries and ages within one process.
-inline protocols::timestamp_ms now_ms(const caf::actor_system& sys) {
-  using namespace std::chrono;
-  auto& clk = const_cast<caf::actor_system&>(sys).clock();
-  return duration_cast<milliseconds>(clk.now().time_since_epoch()).count();
+/// A point on the actor system's monotonic clock (simulated under the test coordinator).
+using mono_time = caf::actor_clock::time_point;
+
+/// Now on the monotonic clock of `sys`.
+inline mono_time mono_now(const caf::actor_system& sys) {
+  return const_cast<caf::actor_system&>(sys).clock().now();
 }
 
-/// now_ms() of the system hosting `self`.
-inline protocols::timestamp_ms now_ms(const caf::local_actor* self) {
-  return now_ms(self->home_system());
+/// mono_now() of the system hosting `self`.
+inline mono_time mono_now(const caf::local_actor* self) {
+  return mono_now(self->home_system());
+}
+
+/// `t` plus `ms` milliseconds.
+inline mono_time after(mono_time t, protocols::duration_ms ms) {
+  return t + std::chrono::milliseconds{ms};
+}
+
+/// Whole milliseconds from `from` to `to` (negative if `to` is earlier).
+inline protocols::duration_ms millis_between(mono_time from, mono_time to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+/// Config key of the wall clock a deterministic test system starts at (Unix-epoch ms).
+inline constexpr std::string_view simulated_wall_clock_key = "fusion.simulated-wall-clock-ms";
+
+/// Whether `sys` runs on CAF's deterministic test coordinator (simulated time).
+bool simulated_time(const caf::actor_system& sys);
+
+/// Wall time now, in Unix-epoch milliseconds: the system clock, or under the test
+/// coordinator the configured simulated_wall_clock_key plus the simulated time elapsed.
+protocols::timestamp_ms wall_now(const caf::actor_system& sys);
+
+/// wall_now() of the system hosting `self`.
+inline protocols::timestamp_ms wall_now(const caf::local_actor* self) {
+  return wall_now(self->home_system());
 }
 
 /// A small, fast, seedable random generator (splitmix64). Each actor owns one, seeded

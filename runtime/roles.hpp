@@ -2,7 +2,7 @@
 // Role composition: each FUSION role ("domain", "zones") registers a starter under its
 // name; fusion-node starts the roles its config lists, in order, without knowing them.
 // A role folder registers itself with FUSION_REGISTER_ROLE in one of its .cpp files
-// (fusion-node links fusion_actors whole, so such registrations are never dropped).
+// (fusion-node links fusion_topology whole, so such registrations are never dropped).
 
 #include "runtime/config.hpp"
 #include "runtime/directory.hpp"

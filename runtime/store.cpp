@@ -1,9 +1,9 @@
 #include "runtime/store.hpp"
 
+#include "runtime/clock.hpp"
 #include "runtime/logging.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -298,17 +298,12 @@ void store_writer::commit_jobs(std::vector<job>& jobs) {
   }
 }
 
-bool deterministic_scheduler(caf::actor_system& sys) {
-  return dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler()) != nullptr;
-}
-
 caf::expected<std::shared_ptr<store_writer>> open_writer(caf::actor_system& sys,
                                                          const std::string& path) {
   auto db = store::open(path);
   if (!db) return db.error();
   bool in_memory = (*db)->path() == ":memory:";
-  return std::make_shared<store_writer>(std::move(*db),
-                                        !in_memory && !deterministic_scheduler(sys));
+  return std::make_shared<store_writer>(std::move(*db), !in_memory && !simulated_time(sys));
 }
 
 caf::error prepare_data_dir(const std::string& dir) {

@@ -241,11 +241,8 @@ class store_writer {
   std::thread thread_;
 };
 
-/// Whether `sys` runs on CAF's deterministic test coordinator (stores then commit inline).
-bool deterministic_scheduler(caf::actor_system& sys);
-
 /// Opens the store at `path` behind a writer: threaded for a file, inline for an in-memory
-/// store or a deterministic scheduler.
+/// store or under the deterministic test coordinator (runtime::simulated_time).
 caf::expected<std::shared_ptr<store_writer>> open_writer(caf::actor_system& sys,
                                                          const std::string& path);
 

@@ -49,6 +49,18 @@ struct deploy_job {
 
 using job_ptr = std::shared_ptr<deploy_job>;
 
+/// The zone manager at `where`, or an invalid handle if it cannot be reached.
+zone_manager_actor zone_at(self_ptr self, const locator& where) {
+  return caf::actor_cast<zone_manager_actor>(self->state.dir->resolve(where));
+}
+
+/// The manager of the zone hosting `rec`. Records stored before version 2 carry no
+/// locator; their zones were local, under their registered names.
+locator manager_of(const instance_record& rec) {
+  return rec.zone_manager.actor.empty() ? locator{"", names::zone_manager(rec.zone_name)}
+                                        : rec.zone_manager;
+}
+
 caf::error persist(self_ptr self, const instance_record& rec) {
   auto& st = self->state;
   if (!st.db) return st.db_error;
@@ -57,7 +69,7 @@ caf::error persist(self_ptr self, const instance_record& rec) {
 
 void terminate_instances(self_ptr self, const std::vector<instance_record>& recs) {
   for (const auto& r : recs)
-    if (auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(r.zone_name)))
+    if (auto zm = zone_at(self, manager_of(r)))
       self->request(zm, ms(self->state.cfg.stop_timeout_ms * 2),
                     terminate_service_instance{r.instance_id, self->state.cfg.stop_timeout_ms})
           .then([](const status_reply&) {}, [](const caf::error&) {});
@@ -93,8 +105,7 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
   if (!d.satisfied) {
     // Offers chosen for a partial cover are still reserved: give them back.
     for (const auto& o : d.chosen)
-      if (auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(o.zone_name)))
-        self->send(zm, release_offers{{o.offer_id}});
+      if (auto zm = zone_at(self, o.manager)) self->send(zm, release_offers{{o.offer_id}});
     std::string why = "no placement for " + job->service.parsed.name + " (" + d.summary + ")";
     size_t shown = 0;
     for (const auto& v : d.verdicts)
@@ -108,9 +119,10 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
     if (remaining == 0) break;
     auto n = std::min(remaining, o.instances);
     remaining -= n;
-    auto zm = self->state.dir->get_as<zone_manager_actor>(names::zone_manager(o.zone_name));
+    auto zm = zone_at(self, o.manager);
     if (!zm) {
-      job->failures.push_back("zone " + o.zone_name + " is not reachable");
+      job->failures.push_back("zone " + o.zone_name + " is not reachable at '" + o.manager.actor +
+                              "'");
       continue;
     }
     zone_deploy_service req;
@@ -125,6 +137,7 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
     ++job->outstanding;
     auto zone_name = o.zone_name;
     auto zone_id = o.zone_id;
+    auto manager = o.manager;
     self->request(zm, ms(self->state.cfg.step_timeout_ms), std::move(req))
         .then(
             [=](deploy_service_reply& r) {
@@ -135,9 +148,10 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
                 rec.service = job->service.parsed.name;
                 rec.zone_name = zone_name;
                 rec.zone_id = zone_id;
+                rec.zone_manager = manager;
                 if (i < r.instances.size()) rec.instance = r.instances[i];
                 rec.decision_id = job->decision.decision_id;
-                rec.deployed_at = runtime::now_ms(self);
+                rec.deployed_at = runtime::wall_now(self);
                 job->reply.instance_ids.push_back(rec.instance_id);
                 job->reply.instances.push_back(rec.instance);
                 job->records.push_back(std::move(rec));
@@ -232,7 +246,7 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
         runtime::logger("deployment")->error("{}", describe(err));
   };
   for (const auto& rec : victims) {
-    auto zm = st.dir->get_as<zone_manager_actor>(names::zone_manager(rec.zone_name));
+    auto zm = zone_at(self, manager_of(rec));
     if (!zm) {
       prog->failures.push_back(rec.instance_id.value + ": zone " + rec.zone_name +
                                " is not reachable");

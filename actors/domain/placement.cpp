@@ -42,6 +42,7 @@ struct candidate {
   zone_verdict verdict;           // offered: the terms every offer in `offers` shares
   std::vector<fusion_id> offers;  // one reservation each
   size_t next = 0;                // offers[next..] are not taken by a member yet
+  runtime::mono_time received;    // when the offers arrived: their TTL counts from here
 };
 
 // Identical placement requests in flight together (same manifest, same deployment
@@ -56,7 +57,7 @@ struct cohort {
   placement_policy policy = placement_policy::best_total;
   std::vector<member> members;
   uint64_t seq = 0;
-  timestamp_ms started = 0;
+  runtime::mono_time started;
   bool open = true;          // accepting members
   bool preselected = false;  // the zone registry answered step 1
   bool decided = false;      // answered; late replies are ignored (their offers released)
@@ -215,7 +216,16 @@ void decide(self_ptr self, const cohort_ptr& c) {
   const auto budget = latency_budget(*c->service, c->deploy);
   const auto ceiling = cost_limit(*c->service, c->deploy);
   const auto first = c->excluded.size();  // verdict index of candidate 0
-  const auto now = runtime::now_ms(self);
+  // Offers are binding only while their zone holds them: one whose TTL (counted on this
+  // clock from its arrival) has run out is no longer an offer.
+  const auto now = runtime::mono_now(self);
+  for (auto& cd : c->candidates) {
+    auto& v = cd.verdict;
+    if (!v.offered || runtime::after(cd.received, v.zone_offer.ttl_ms) > now) continue;
+    v.offered = false;
+    v.reason = "its offer lapsed before the decision (held for " +
+               std::to_string(v.zone_offer.ttl_ms) + " ms)";
+  }
   for (auto& m : c->members) {
     const bool last = &m == &c->members.back();  // may take the cohort's verdicts
     placement_decision d;
@@ -253,7 +263,7 @@ void decide(self_ptr self, const cohort_ptr& c) {
     }
     d.satisfied = sel.covered >= c->deploy.instances && !sel.chosen.empty();
     d.summary = summary(d, *c->service, c->deploy.instances, sel, ceiling);
-    d.decided_at = now;
+    d.decided_at = runtime::wall_now(self);
     auto msg = caf::make_message(std::move(d));
     st.log->add(msg);
     static_cast<caf::response_promise&>(m.rp).deliver(std::move(msg));
@@ -278,10 +288,10 @@ void arm_tick(self_ptr self) {
 void on_tick(self_ptr self) {
   auto& st = self->state;
   st.tick_armed = false;
-  auto now = runtime::now_ms(self);
+  auto now = runtime::mono_now(self);
   std::vector<cohort_ptr> due;
   for (auto& [seq, c] : st.inflight)
-    if (c->started + st.cfg.deadline_ms <= now) due.push_back(c);
+    if (runtime::after(c->started, st.cfg.deadline_ms) <= now) due.push_back(c);
   for (auto& c : due) {
     if (!c->preselected) {
       fail(self, c,
@@ -319,6 +329,7 @@ void answered(self_ptr self, const cohort_ptr& c, size_t idx, zone_offer* o,
     v.reason = failure;
   } else if (o->accepted) {
     v.offered = true;
+    cd.received = runtime::mono_now(self);
     cd.offers.reserve(1 + o->more_offer_ids.size());
     cd.offers.push_back(o->proposal.offer_id);
     std::move(o->more_offer_ids.begin(), o->more_offer_ids.end(), std::back_inserter(cd.offers));
@@ -377,7 +388,8 @@ void ask_zones(self_ptr self, const cohort_ptr& c, preselection& pre) {
   }
   auto& st = self->state;
   auto copies = static_cast<uint32_t>(c->members.size());
-  auto timeout = std::max<duration_ms>(1, c->started + st.cfg.deadline_ms - runtime::now_ms(self));
+  auto timeout = std::max<duration_ms>(
+      1, st.cfg.deadline_ms - runtime::millis_between(c->started, runtime::mono_now(self)));
   c->candidates.resize(pre.candidates.size());
   for (size_t i = 0; i < pre.candidates.size(); ++i) {
     auto& z = pre.candidates[i];
@@ -385,10 +397,9 @@ void ask_zones(self_ptr self, const cohort_ptr& c, preselection& pre) {
     cd.verdict.zone_id = z.zone_id;
     cd.verdict.zone_name = z.parameters.name;
     cd.verdict.preselected = true;
-    auto name = z.manager.actor.empty() ? names::zone_manager(z.parameters.name) : z.manager.actor;
-    cd.zone = caf::actor_cast<zone_manager_actor>(st.dir->resolve({z.manager.node, name}));
+    cd.zone = caf::actor_cast<zone_manager_actor>(st.dir->resolve(z.manager));
     if (!cd.zone) {
-      cd.verdict.reason = "zone manager '" + name + "' is not reachable";
+      cd.verdict.reason = "zone manager '" + z.manager.actor + "' is not reachable";
       continue;
     }
     auto& b = st.outgoing[cd.zone.id()];
@@ -420,7 +431,7 @@ cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_act
   for (auto& c : list)
     if (c->deploy == req.deploy && *c->service == req.service) return c;
   auto c = std::make_shared<cohort>();
-  c->started = runtime::now_ms(self);
+  c->started = runtime::mono_now(self);
   c->seq = st.next_seq++;
   c->policy = effective_policy(req.service, req.deploy, st.cfg.default_policy);
   c->service = std::move(req.service);

@@ -315,7 +315,7 @@ registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
         rec.revision = 1;
         rec.manifest_yaml = std::move(req.service_manifest);
         rec.parsed = std::move(*m);
-        rec.registered_at = runtime::now_ms(self);
+        rec.registered_at = runtime::wall_now(self);
         // One transaction: the record and the highest id ever issued, so ids of
         // unregistered services are never handed out again after a restart.
         runtime::write_batch batch{

@@ -213,6 +213,11 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
                                 std::string{to_string(req.caller.kind)} +
                                 ") may not register zones; only a zone admin or domain admin may");
         if (auto err = validate(req.parameters, "register_zone")) return err;
+        if (req.manager.actor.empty())
+          return make_error(errc::invalid_argument,
+                            "register_zone: manager: the locator of zone " +
+                                runtime::echoed(req.parameters.name) +
+                                "'s manager is empty; the domain reaches the zone through it");
         if (auto i = st.by_name.find(req.parameters.name); i != st.by_name.end()) {
           auto& old = st.zones[i->second];
           if (req.caller.name != old.owner.name)
@@ -245,7 +250,7 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
         z.parameters = std::move(req.parameters);
         z.manager = std::move(req.manager);
         z.resources = full_capacity(z.parameters);
-        z.registered_at = runtime::now_ms(self);
+        z.registered_at = runtime::wall_now(self);
         // One transaction: the record and the highest id ever issued, so ids of
         // unregistered zones are never handed out again after a restart.
         runtime::write_batch batch{

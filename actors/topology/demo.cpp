@@ -207,7 +207,7 @@ std::string decision_json(const placement_decision& d) {
                 {"instances", o.instances},
                 // 0: not estimated, the service names no user locations.
                 {"latency_ms", o.latency_ms > 0 ? json(num(o.latency_ms)) : json(nullptr)},
-                {"expires_at_ms", o.expires_at}};
+                {"ttl_ms", o.ttl_ms}};
   };
   json verdicts = json::array();
   for (const auto& v : d.verdicts) {

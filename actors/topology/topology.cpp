@@ -2,6 +2,7 @@
 
 #include "actors/domain/registrar.hpp"
 #include "actors/domain/zone_registry.hpp"
+#include "actors/service/instance.hpp"
 #include "actors/zone/zone_manager.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
@@ -114,6 +115,17 @@ options options_from(const runtime::node_config& nc) {
   return o;
 }
 
+zone::instance_launcher in_process_instances() {
+  return [](caf::actor_system& sys, const fusion_id& instance_id, const service_uri& service,
+            const std::string& zone_name) {
+    service::instance_config cfg;
+    cfg.instance_id = instance_id;
+    cfg.service = service;
+    cfg.zone_name = zone_name;
+    return service::spawn_instance(sys, std::move(cfg));
+  };
+}
+
 topology::~topology() {
   shutdown();
 }
@@ -154,6 +166,7 @@ topology& topology::with_zone(const zone_parameters& zone) {
   cfg.step_timeout_ms = opts_.step_timeout_ms;
   cfg.cache_entries = opts_.cache_entries;
   cfg.cache_ttl_ms = opts_.cache_ttl_ms;
+  cfg.launch = in_process_instances();
   spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
   zones_.push_back(zone.name);
   return *this;

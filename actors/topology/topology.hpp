@@ -12,6 +12,7 @@
 
 #include "actors/domain/deployment.hpp"
 #include "actors/domain/placement.hpp"
+#include "actors/zone/dc_inprocess.hpp"
 #include "protocols/orchestration_management.hpp"
 #include "protocols/zone_management.hpp"
 #include "protocols/zone_orchestration.hpp"
@@ -68,6 +69,10 @@ struct options {
 
 /// Role settings from a node config ([placement], [evaluator], [instance], node.data_dir).
 options options_from(const runtime::node_config& nc);
+
+/// The launcher of in-process DCs: a service instance actor (actors/service) per launch.
+/// The zone role gets it from here, so it never depends on the service role.
+zone::instance_launcher in_process_instances();
 
 /// A domain with zones in one actor system. Shuts every role down when destroyed.
 class topology {

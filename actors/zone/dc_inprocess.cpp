@@ -1,6 +1,5 @@
 #include "actors/zone/dc_inprocess.hpp"
 
-#include "actors/service/instance.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
@@ -39,6 +38,7 @@ struct dc_state {
   dc_state() = default;
   std::string zone;
   runtime::directory_ptr dir;
+  instance_launcher launch;
   std::map<std::string, environment> envs;
   runtime::id_generator env_ids{"env"};
   runtime::id_generator probe_ids{"probe"};
@@ -63,10 +63,12 @@ void stop_instance(self_ptr self, environment& env) {
   env.state = "prepared";
 }
 
-dc_management_actor::behavior_type dc(self_ptr self, std::string zone, runtime::directory_ptr dir) {
+dc_management_actor::behavior_type dc(self_ptr self, std::string zone, runtime::directory_ptr dir,
+                                      instance_launcher launch) {
   self->state.env_ids = runtime::id_generator{"env-" + zone};
   self->state.zone = std::move(zone);
   self->state.dir = std::move(dir);
+  self->state.launch = std::move(launch);
   return {
       [=](prepare_service_environment& req) {
         auto& st = self->state;
@@ -173,11 +175,12 @@ dc_management_actor::behavior_type dc(self_ptr self, std::string zone, runtime::
                                                              env.instance_id + "; reset it first");
         if (req.instance_id.empty())
           return fusion::make_error(errc::invalid_argument, "launch_instance needs an instance id");
-        service::instance_config cfg;
-        cfg.instance_id = req.instance_id;
-        cfg.service = req.service_name.empty() ? env.service : req.service_name;
-        cfg.zone_name = st.zone;
-        env.instance = service::spawn_instance(self->system(), std::move(cfg));
+        if (!st.launch)
+          return fusion::make_error(errc::invalid_state,
+                                    "zone " + st.zone + " was given no instance launcher");
+        env.instance =
+            st.launch(self->system(), req.instance_id,
+                      req.service_name.empty() ? env.service : req.service_name, st.zone);
         env.instance_id = req.instance_id.value;
         env.state = "running";
         ++st.launched;
@@ -191,10 +194,10 @@ dc_management_actor::behavior_type dc(self_ptr self, std::string zone, runtime::
 }  // namespace
 
 dc_management_actor spawn_inprocess_dc(caf::actor_system& sys, std::string zone_name,
-                                       runtime::directory_ptr dir) {
+                                       runtime::directory_ptr dir, instance_launcher launch) {
   auto name = names::dc_agent(zone_name);
   auto d = dir;
-  auto h = sys.spawn(dc, std::move(zone_name), std::move(dir));
+  auto h = sys.spawn(dc, std::move(zone_name), std::move(dir), std::move(launch));
   d->put(name, caf::actor_cast<caf::actor>(h));
   return h;
 }

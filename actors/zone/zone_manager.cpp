@@ -1,6 +1,6 @@
 #include "actors/zone/zone_manager.hpp"
 
-#include "actors/evaluator/generic.hpp"
+#include "actors/evaluator/scoring.hpp"
 #include "actors/zone/dc_inprocess.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
@@ -35,7 +35,7 @@ using zone_manager_impl =
     zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
                                caf::reacts_to<damped_flush_atom>>;
 
-constexpr timestamp_ms never = std::numeric_limits<timestamp_ms>::max();
+constexpr runtime::mono_time never = runtime::mono_time::max();
 
 std::chrono::milliseconds ms(duration_ms x) {
   return std::chrono::milliseconds(std::max<duration_ms>(1, x));
@@ -49,7 +49,7 @@ struct hold {
   uint64_t memory_mb = 0;  // per instance
   uint32_t gpus = 0;       // per instance
   uint32_t sessions_per_instance = 0;
-  timestamp_ms expires_at = never;
+  runtime::mono_time expires_at = never;
   bool deploying = false;  // consumed by a deployment: no longer an offer
 };
 
@@ -73,6 +73,7 @@ struct zm_state {
   dc_management_actor dc;
   fusion_id zone_id;
   zone_registry_actor registry;
+  locator self_locator;  // where the domain reaches this manager (quoted in offers)
   std::string registration = "not registered";
   // Holds by number; an offer's id is "<offer_prefix>-<number>".
   std::unordered_map<uint64_t, hold> holds;
@@ -80,7 +81,7 @@ struct zm_state {
   std::string offer_prefix;  // "offer-<zone>"
   // Offers by expiry time. Every offer has the same TTL, so creation order is expiry order
   // and one timer, armed for the front, replaces a timer per offer.
-  std::deque<std::pair<timestamp_ms, uint64_t>> expiries;
+  std::deque<std::pair<runtime::mono_time, uint64_t>> expiries;
   bool expiry_armed = false;
   std::vector<instance_record> instances;
   // Resources of instances (withdrawn ones included until they are gone) and of holds.
@@ -153,7 +154,8 @@ struct zm_state {
 
   // An open (not consumed, not expired) offer, or holds.end(). Ids this zone did not make
   // are unknown.
-  std::unordered_map<uint64_t, hold>::iterator open_offer(const std::string& id, timestamp_ms now) {
+  std::unordered_map<uint64_t, hold>::iterator open_offer(const std::string& id,
+                                                          runtime::mono_time now) {
     auto i = holds.find(runtime::id_number(id, offer_prefix));
     if (i == holds.end() || i->second.deploying || i->second.expires_at <= now) return holds.end();
     return i;
@@ -257,7 +259,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   h.sessions_per_instance = req.deploy.sessions_per_instance > 0
                                 ? req.deploy.sessions_per_instance
                                 : req.service->sessions_per_instance;
-  h.expires_at = runtime::now_ms(self) + st.cfg.offer_ttl_ms;
+  h.expires_at = runtime::after(runtime::mono_now(self), st.cfg.offer_ttl_ms);
   zone_offer res;
   res.accepted = true;
   auto& o = res.proposal;
@@ -272,7 +274,8 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   o.instances = h.instances;
   o.sessions_per_instance = h.sessions_per_instance;
   o.latency_ms = ev.latency_ms;
-  o.expires_at = h.expires_at;
+  o.ttl_ms = st.cfg.offer_ttl_ms;
+  o.manager = st.self_locator;
   o.offer_id = reserve(self, h);
   if (req.copies > 1) {
     auto more = std::min<uint64_t>(req.copies - 1, fits() / fit);
@@ -291,7 +294,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
 /// Returns how many were given back.
 size_t release(self_ptr self, const std::vector<fusion_id>& ids) {
   auto& st = self->state;
-  auto now = runtime::now_ms(self);
+  auto now = runtime::mono_now(self);
   size_t released = 0;
   for (const auto& id : ids)
     if (auto i = st.open_offer(id.value, now); i != st.holds.end()) {
@@ -308,7 +311,7 @@ zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
   auto& st = self->state;
   const auto& p = st.cfg.parameters;
   auto free = st.free();
-  auto now = runtime::now_ms(self);
+  auto now = runtime::mono_now(self);
   auto hash = evaluator::request_hash(p, free, *req.service, req.deploy);
   static const std::string no_key;
   const evaluation* ev = st.cache.find(no_key, hash, now);
@@ -479,7 +482,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
   ctx->parameters = std::move(req.service_parameters);
   ctx->image = req.service.image;
   ctx->step_timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.step_timeout_ms;
-  auto now = runtime::now_ms(self);
+  auto now = runtime::mono_now(self);
   if (!req.offer_id.empty()) {
     auto i = st.open_offer(req.offer_id.value, now);
     if (i == st.holds.end())
@@ -715,9 +718,10 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   st.cfg = std::move(cfg);
   st.dir = std::move(dir);
   st.dc = std::move(dc);
+  st.self_locator = locator{"", names::zone_manager(st.zone())};
   if (auto reg = st.dir->get_as<zone_registry_actor>(names::zone_registry)) {
     register_zone msg{principal{"zone/" + st.zone(), role::zone_admin}, st.cfg.parameters,
-                      locator{"", names::zone_manager(st.zone())}};
+                      st.self_locator};
     self->request(reg, ms(st.cfg.step_timeout_ms), std::move(msg))
         .then(
             [=](register_zone_reply& r) {
@@ -774,7 +778,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
       [=](expire_atom) {
         auto& s = self->state;
         s.expiry_armed = false;
-        auto now = runtime::now_ms(self);
+        auto now = runtime::mono_now(self);
         bool changed = false;
         while (!s.expiries.empty() && s.expiries.front().first <= now) {
           auto i = s.holds.find(s.expiries.front().second);
@@ -787,7 +791,8 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         }
         if (!s.expiries.empty()) {
           s.expiry_armed = true;
-          self->delayed_send(self, ms(s.expiries.front().first - now), expire_atom::value);
+          self->delayed_send(self, ms(runtime::millis_between(now, s.expiries.front().first)),
+                             expire_atom::value);
         }
         if (changed) schedule_damped_report(self);
       },
@@ -808,7 +813,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
 zone_manager_actor spawn_zone_manager(caf::actor_system& sys, zone_manager_config cfg,
                                       runtime::directory_ptr dir) {
   auto name = cfg.parameters.name;
-  auto dc = spawn_inprocess_dc(sys, name, dir);
+  auto dc = spawn_inprocess_dc(sys, name, dir, cfg.launch);
   auto d = dir;
   zone_manager_actor h = sys.spawn(zone_manager, std::move(cfg), std::move(dir), std::move(dc));
   d->put(names::zone_manager(name), caf::actor_cast<caf::actor>(h));

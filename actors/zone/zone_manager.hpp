@@ -3,6 +3,7 @@
 // (reservations that expire), deploys instances through the zone's DC agent, terminates
 // them gracefully or by force, and reports resources and services to the zone registry.
 
+#include "actors/zone/dc_inprocess.hpp"
 #include "protocols/zone_orchestration.hpp"
 #include "runtime/directory.hpp"
 
@@ -26,6 +27,8 @@ struct zone_manager_config {
   /// Reservation-only changes (offers made, released, expired) are reported to the zone
   /// registry at most this often; instance changes are reported at once.
   protocols::duration_ms report_interval_ms = 1'000;
+  /// Starts the zone's service instances (given by whoever composes the node).
+  instance_launcher launch;
   zone_manager_config() = default;
 };
 

@@ -6,6 +6,7 @@
 
 #include "protocols/errc.hpp"
 #include "protocols/registry.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/logging.hpp"
 
 #include <caf/actor_system.hpp>
@@ -21,22 +22,35 @@
 namespace fusion::test {
 
 struct det_fixture {
-  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
+  /// The simulated wall clock a fixture starts at unless told otherwise: 2026-01-01T00:00Z.
+  static constexpr protocols::timestamp_ms default_wall_clock_ms = 1'767'225'600'000;
+
+  static caf::actor_system_config& init(caf::actor_system_config& cfg,
+                                        protocols::timestamp_ms wall_ms, caf::timespan mono_start) {
     cfg.set("scheduler.policy", caf::atom("testing"));
     cfg.set("logger.inline-output", true);
     cfg.set("logger.verbosity", caf::atom("quiet"));
+    // runtime::wall_now() = this base + the simulated monotonic time: wall_ms at the start.
+    // Not cfg.set(): CAF refuses keys it has no option for; actors read it back with get_or.
+    caf::put(cfg.content, runtime::simulated_wall_clock_key,
+             wall_ms - std::chrono::duration_cast<std::chrono::milliseconds>(mono_start).count());
     protocols::message_registry::instance().add_message_types(cfg);
     return cfg;
   }
 
   caf::actor_system_config cfg;
-  caf::actor_system sys{init(cfg)};
+  caf::actor_system sys;
   caf::scheduler::test_coordinator& sched =
       dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   caf::scoped_actor self{sys, true};
 
-  det_fixture() {
-    sched.clock().current_time += std::chrono::hours(1);
+  /// A system whose wall clock reads `wall_ms` and whose monotonic clock reads
+  /// `mono_start` at the start: two fixtures with different values behave as two nodes
+  /// whose clocks have nothing in common.
+  explicit det_fixture(protocols::timestamp_ms wall_ms = default_wall_clock_ms,
+                       caf::timespan mono_start = std::chrono::hours(1))
+      : sys{init(cfg, wall_ms, mono_start)} {
+    sched.clock().current_time += mono_start;
     // Tests assert on results, not on logs: only errors reach the test output.
     runtime::log_config quiet;
     quiet.level = "error";

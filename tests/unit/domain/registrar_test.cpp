@@ -447,3 +447,39 @@ TEST_CASE_FIXTURE(registrar_fixture,
   CHECK(log->stops[1].service_id.value == "svc-1");
   CHECK_FALSE(query(reg, test::acme, "svc-1"));
 }
+
+TEST_CASE("registrar: registered_at is wall time, the same after a restart under other clocks") {
+  test::temp_dir tmp;
+  domain::registrar_config cfg;
+  cfg.db_path = tmp.file("registrar.db");
+  const timestamp_ms day_ms = 24LL * 3600 * 1000;
+  const timestamp_ms first_wall = test::det_fixture::default_wall_clock_ms;
+  auto registered_at = [](test::det_fixture& fx, const registrar_actor& reg,
+                          const std::string& name) -> timestamp_ms {
+    auto d = fx.ask<service_description>(
+        reg, query_service_by_name{test::acme, {name}, service_info_type::manifest});
+    REQUIRE_MESSAGE(d, describe(d.error()));
+    return d->record.registered_at;
+  };
+  {
+    test::det_fixture first{first_wall, 1h};
+    auto reg = domain::spawn_registrar(first.sys, cfg, std::make_shared<runtime::directory>());
+    first.run();
+    REQUIRE(first.ask<register_service_reply>(
+        reg, register_service{test::acme, manifest_yaml("fusion://acme/a")}));
+    CHECK(registered_at(first, reg, "fusion://acme/a") == first_wall);
+    caf::anon_send_exit(reg, caf::exit_reason::kill);
+    first.run();
+  }
+  // The restarted process's clocks share nothing with the first one's: its monotonic clock
+  // starts elsewhere and its wall clock reads a day later.
+  test::det_fixture second{first_wall + day_ms, 300h};
+  auto reg = domain::spawn_registrar(second.sys, cfg, std::make_shared<runtime::directory>());
+  second.run();
+  CHECK(registered_at(second, reg, "fusion://acme/a") == first_wall);
+  REQUIRE(second.ask<register_service_reply>(
+      reg, register_service{test::acme, manifest_yaml("fusion://acme/b")}));
+  CHECK(registered_at(second, reg, "fusion://acme/b") == first_wall + day_ms);
+  caf::anon_send_exit(reg, caf::exit_reason::kill);
+  second.run();
+}

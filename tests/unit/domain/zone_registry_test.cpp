@@ -118,6 +118,11 @@ TEST_CASE_FIXTURE(zone_fixture, "zone registry: bad registrations are refused wi
   p = params("z");
   p.cost_per_core_hour = -1;
   expect_invalid(p, "cost_per_core_hour");
+  // The domain reaches a zone only through the locator it registered.
+  auto nowhere = ask<register_zone_reply>(zr, register_zone{test::zone_ops, params("z"), {}});
+  REQUIRE_FALSE(nowhere);
+  CHECK(is(nowhere.error(), errc::invalid_argument));
+  CHECK(reason_of(nowhere.error()).find("register_zone: manager: the locator of zone z's") == 0);
   REQUIRE(add(zr, test::zone_ops, params("edge-1")));
   auto dup = add(zr, test::other_ops, params("edge-1"));
   REQUIRE_FALSE(dup);

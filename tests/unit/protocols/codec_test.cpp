@@ -51,7 +51,11 @@ TEST_CASE(
   test::for_each_message(all_messages{}, [&]<class T>() {
     ++types;
     CAPTURE(T::meta.name);
-    for (const T& x : {T{}, test::filled<T>(T::meta.type_id)}) {
+    // In a vector, not an initializer list of temporaries: GCC 12 at -O3 misreads the
+    // temporaries' inlined destructors as reading uninitialized strings.
+    std::vector<T> values(1);  // the default
+    values.push_back(test::filled<T>(T::meta.type_id));
+    for (const T& x : values) {
       auto bytes = reg.encode(caf::make_message(x));
       REQUIRE(bytes);
       auto msg = reg.decode(bytes->data(), bytes->size());
@@ -67,7 +71,7 @@ TEST_CASE(
       CHECK(*y == x);
     }
     // the filler reached every field: a filled message differs from a default one
-    if (test::probe<T>().fields > 0) CHECK_FALSE(test::filled<T>(1) == T{});
+    if (test::probe<T>().fields > 0) CHECK_FALSE(test::filled<T>(1) == values[0]);
   });
   CHECK(types == reg.entries().size());
 }

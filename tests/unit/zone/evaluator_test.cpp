@@ -199,6 +199,11 @@ TEST_CASE("evaluator: total is the documented weighted sum and affinities raise 
   CHECK(evaluator::score_zone(req).scores.hardware == doctest::Approx(0.8));
 }
 
+// A point on a monotonic clock, `ms` milliseconds after its origin.
+runtime::mono_time at(int64_t ms) {
+  return runtime::mono_time{} + std::chrono::milliseconds{ms};
+}
+
 TEST_CASE("evaluator cache: hit, miss, TTL expiry and least-recently-used eviction") {
   evaluator::evaluation_cache cache{2, 1000};
   evaluation a;
@@ -208,30 +213,30 @@ TEST_CASE("evaluator cache: hit, miss, TTL expiry and least-recently-used evicti
   b.instances = 2;
   evaluation c = a;
   c.instances = 3;
-  CHECK(cache.find("", 1, 0) == nullptr);
-  cache.insert("", 1, a, 0);
-  cache.insert("", 2, b, 0);
-  REQUIRE(cache.find("", 1, 10) != nullptr);  // 1 is now most recent
-  CHECK(cache.find("", 1, 10)->instances == 1);
-  cache.insert("", 3, c, 20);  // evicts 2, the least recently used
+  CHECK(cache.find("", 1, at(0)) == nullptr);
+  cache.insert("", 1, a, at(0));
+  cache.insert("", 2, b, at(0));
+  REQUIRE(cache.find("", 1, at(10)) != nullptr);  // 1 is now most recent
+  CHECK(cache.find("", 1, at(10))->instances == 1);
+  cache.insert("", 3, c, at(20));  // evicts 2, the least recently used
   CHECK(cache.evictions() == 1);
-  CHECK(cache.find("", 2, 30) == nullptr);
-  CHECK(cache.find("", 3, 30)->instances == 3);
-  CHECK(cache.find("", 1, 999) != nullptr);
-  CHECK(cache.find("", 1, 1000) == nullptr);  // inserted at 0, ttl 1000
+  CHECK(cache.find("", 2, at(30)) == nullptr);
+  CHECK(cache.find("", 3, at(30))->instances == 3);
+  CHECK(cache.find("", 1, at(999)) != nullptr);
+  CHECK(cache.find("", 1, at(1000)) == nullptr);  // inserted at 0, ttl 1000
   CHECK(cache.size() == 1);
   // Caller keys are separate from request hashes.
-  cache.insert("player-set-7", 0, b, 2000);
-  CHECK(cache.find("player-set-7", 0, 2001)->instances == 2);
-  CHECK(cache.find("player-set-8", 0, 2001) == nullptr);
+  cache.insert("player-set-7", 0, b, at(2000));
+  CHECK(cache.find("player-set-7", 0, at(2001))->instances == 2);
+  CHECK(cache.find("player-set-8", 0, at(2001)) == nullptr);
   CHECK(cache.hits() == 5);
   CHECK(cache.misses() == 4);
 }
 
 TEST_CASE("evaluator cache: a zero-sized cache never answers") {
   evaluator::evaluation_cache cache{0, 1000};
-  cache.insert("", 1, evaluation{}, 0);
-  CHECK(cache.find("", 1, 0) == nullptr);
+  cache.insert("", 1, evaluation{}, at(0));
+  CHECK(cache.find("", 1, at(0)) == nullptr);
   CHECK(cache.size() == 0);
 }
 
@@ -246,7 +251,7 @@ TEST_CASE("evaluator: the request hash changes with free resources and deploymen
   r2.deploy.user_locations = {{"x", 1, 2}};
   CHECK(h != evaluator::request_hash(r2.zone, r2.free, r2.service, r2.deploy));
   r2 = req;
-  r2.service.version = "2";
+  r2.service.version = std::string{"2"};  // not = "2": a false GCC 12 -O3 warning
   CHECK(h != evaluator::request_hash(r2.zone, r2.free, r2.service, r2.deploy));
 }
 

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <tuple>
 
 using namespace fusion;
 using namespace fusion::protocols;
@@ -23,8 +24,9 @@ struct instance_fx : test::det_fixture {
   instance_fx() {
     service::instance_config cfg;
     cfg.instance_id = fusion_id{"inst-z-1"};
-    cfg.service = "fusion://acme/game";
-    cfg.zone_name = "z";
+    // Not = "literal": a false GCC 12 -O3 warning (stringop-overflow).
+    cfg.service = std::string{"fusion://acme/game"};
+    cfg.zone_name = std::string{"z"};
     inst = service::spawn_instance(sys, cfg);
     run();
   }
@@ -37,9 +39,26 @@ struct instance_fx : test::det_fixture {
   }
 };
 
+// What a DC's launcher was asked to start: instance id, service, zone.
+using launch_log = std::vector<std::tuple<std::string, std::string, std::string>>;
+
+// A launcher that records each launch and starts a service instance actor.
+zone::instance_launcher recording_launcher(std::shared_ptr<launch_log> log) {
+  return [log](caf::actor_system& sys, const fusion_id& id, const service_uri& service,
+               const std::string& zone) {
+    log->emplace_back(id.value, service, zone);
+    service::instance_config cfg;
+    cfg.instance_id = id;
+    cfg.service = service;
+    cfg.zone_name = zone;
+    return service::spawn_instance(sys, std::move(cfg));
+  };
+}
+
 struct dc_fx : test::det_fixture {
   runtime::directory_ptr dir = std::make_shared<runtime::directory>();
-  dc_management_actor dc = zone::spawn_inprocess_dc(sys, "z", dir);
+  std::shared_ptr<launch_log> launches = std::make_shared<launch_log>();
+  dc_management_actor dc = zone::spawn_inprocess_dc(sys, "z", dir, recording_launcher(launches));
   dc_fx() { run(); }
   ~dc_fx() {
     for (const auto& n : dir->names()) caf::anon_send_exit(dir->get(n), caf::exit_reason::kill);
@@ -239,6 +258,25 @@ TEST_CASE_FIXTURE(dc_fx, "dc: environment lifecycle with instance and probes") {
   dcinfo = ask<information>(dc, dc_get_information{}).value();
   CHECK(dcinfo.values["environments"] == "0");
   CHECK(dcinfo.values["terminated_total"] == "1");
+}
+
+TEST_CASE_FIXTURE(dc_fx, "dc: instances start through the injected launcher only") {
+  auto env = ask<environment_reply>(dc, prepare_service_environment{"fusion://acme/game", {}});
+  REQUIRE(env);
+  REQUIRE(ask<instance_launched>(
+      dc, launch_instance{env->environment_id, fusion_id{"inst-z-4"}, "fusion://acme/game"}));
+  CHECK(*launches == launch_log{{"inst-z-4", "fusion://acme/game", "z"}});
+  // A DC given no launcher cannot start anything, and says so.
+  auto bare = zone::spawn_inprocess_dc(sys, "bare", dir, {});
+  auto env2 = ask<environment_reply>(bare, prepare_service_environment{"fusion://acme/game", {}});
+  REQUIRE(env2);
+  auto none = ask<instance_launched>(
+      bare, launch_instance{env2->environment_id, fusion_id{"inst-bare-1"}, "fusion://acme/game"});
+  REQUIRE_FALSE(none);
+  CHECK(is(none.error(), errc::invalid_state));
+  CHECK(reason_of(none.error()) == "zone bare was given no instance launcher");
+  CHECK(launches->size() == 1);
+  caf::anon_send_exit(bare, caf::exit_reason::kill);
 }
 
 TEST_CASE_FIXTURE(dc_fx, "dc: unknown environments are refused by name") {

@@ -1,0 +1,1 @@
+// The translation unit fusion_pch compiles so CMake builds its precompiled header.
