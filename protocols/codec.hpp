@@ -4,13 +4,15 @@
 //
 //   envelope = [type_id: uint16, version: uint8, body: [field0, field1, ...]]
 //
-// Fields are positional and append-only: a reader fills the fields present and leaves
-// later ones at their defaults (older writer), and ignores extra trailing fields (newer
-// writer). Decoding untrusted bytes is bounded before anything is allocated: the frame size
-// is checked first, a pre-pass rejects any container that claims more elements than bytes
-// remain, and msgpack's unpack_limit caps array/map/str/bin sizes and nesting depth.
-// Memory is bounded per frame by decode_limits::budget(): the parse tree is charged as it is
-// built, and the message it becomes is charged by codec::cost_of<T>() before it is built.
+// Scalars are written as docs/protocols.md "Scalars" says (a double is always msgpack
+// float64, whole numbers included). Fields are positional and append-only: a reader fills the
+// fields present and leaves later ones at their defaults (older writer), and ignores extra
+// trailing fields (newer writer). Decoding untrusted bytes is bounded before anything is
+// allocated: the frame size is checked first, a pre-pass rejects any container that claims
+// more elements than bytes remain, and msgpack's unpack_limit caps array/map/str/bin sizes and
+// nesting depth. Memory is bounded per frame by decode_limits::budget(): the parse tree is
+// charged as it is built, and the message it becomes is charged by codec::cost_of<T>()
+// before it is built.
 
 #include "protocols/errc.hpp"
 #include "protocols/shared.hpp"
@@ -22,6 +24,7 @@
 #include <msgpack.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -268,7 +271,7 @@ class writer {
   static constexpr bool reads_state = true;
   static constexpr bool writes_state = false;
 
-  explicit writer(msgpack::packer<msgpack::sbuffer>& pk) : pk_(pk) {}
+  explicit writer(msgpack::sbuffer& out) : out_(out), pk_(out) {}
 
   template <class... Ts>
   void operator()(Ts&&... xs) {
@@ -286,6 +289,8 @@ class writer {
       x ? pk_.pack_true() : pk_.pack_false();
     } else if constexpr (std::is_enum_v<T>) {
       pk_.pack(static_cast<std::underlying_type_t<T>>(x));
+    } else if constexpr (std::is_floating_point_v<T>) {
+      put_float64(static_cast<double>(x));
     } else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>) {
       pk_.pack(x);
     } else if constexpr (std::is_same_v<T, blob>) {
@@ -308,7 +313,18 @@ class writer {
   }
 
  private:
-  msgpack::packer<msgpack::sbuffer>& pk_;
+  // Always msgpack float64 (0xcb + 8 bytes big-endian), even for whole numbers: msgpack-cxx's
+  // pack_double writes 2.0 as the integer 2 and -0.0 as 0 (docs/protocols.md, "Scalars").
+  void put_float64(double x) {
+    const auto bits = std::bit_cast<uint64_t>(x);
+    char buf[9];
+    buf[0] = static_cast<char>(0xcbu);
+    for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+    out_.write(buf, sizeof buf);
+  }
+
+  msgpack::sbuffer& out_;
+  msgpack::packer<msgpack::sbuffer> pk_;
 };
 
 /// CAF-style inspector that fills an object's fields from a msgpack array.
@@ -411,10 +427,10 @@ class reader {
   uint32_t field_ = 0;
 };
 
-/// Packs `body` as a bare array of fields (no envelope).
+/// Packs `body` as a bare array of fields (no envelope) at the end of `out`.
 template <class T>
-void pack_body(msgpack::packer<msgpack::sbuffer>& pk, const T& body) {
-  writer w{pk};
+void pack_body(msgpack::sbuffer& out, const T& body) {
+  writer w{out};
   w.put(body);
 }
 

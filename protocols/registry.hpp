@@ -75,7 +75,7 @@ void encode(const T& x, msgpack::sbuffer& out) {
   pk.pack_array(3);
   pk.pack(T::meta.type_id);
   pk.pack(T::meta.version);
-  codec::pack_body(pk, x);
+  codec::pack_body(out, x);
 }
 
 /// Checks an envelope header and returns its body; errors name what is wrong.

@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include <bit>
+
 using namespace fusion;
 using namespace fusion::protocols;
 
@@ -211,15 +213,9 @@ TEST_CASE("codec: a shared manifest is the manifest itself on the wire, and is n
   m.user_locations = {geo_location{"eu-west", 48.85, 2.35}};
   msgpack::sbuffer plain;
   msgpack::sbuffer wrapped;
-  {
-    msgpack::packer<msgpack::sbuffer> pk{plain};
-    codec::pack_body(pk, m);
-  }
+  codec::pack_body(plain, m);
   shared<manifest> sm{m};
-  {
-    msgpack::packer<msgpack::sbuffer> pk{wrapped};
-    codec::pack_body(pk, sm);
-  }
+  codec::pack_body(wrapped, sm);
   CHECK(std::string(plain.data(), plain.size()) == std::string(wrapped.data(), wrapped.size()));
   zone_evaluate ev;
   ev.service_name = m.name;
@@ -242,4 +238,55 @@ TEST_CASE("codec: a shared manifest is the manifest itself on the wire, and is n
   REQUIRE_FALSE(source(loaded));
   CHECK(loaded == ev);
   CHECK(&*loaded.service != &*ev.service);  // a fresh value on the receiving side
+}
+
+TEST_CASE("codec: a whole-number double goes on the wire as msgpack float64, not as an integer") {
+  // bid = [orchestrator, zone, count, value, round]; value is a double
+  for (double v : {2.0, 0.0, -0.0, -3.0, 1e300, 2.5}) {
+    CAPTURE(v);
+    bid b;
+    b.value = v;
+    msgpack::sbuffer buf;
+    codec::pack_body(buf, b);
+    msgpack::object_handle oh = msgpack::unpack(buf.data(), buf.size());
+    const auto& body = oh.get();
+    REQUIRE(body.type == msgpack::type::ARRAY);
+    REQUIRE(body.via.array.size == 5);
+    CHECK(body.via.array.ptr[3].type == msgpack::type::FLOAT64);
+    CHECK(std::bit_cast<uint64_t>(body.via.array.ptr[3].via.f64) == std::bit_cast<uint64_t>(v));
+    CHECK(body.via.array.ptr[2].type == msgpack::type::POSITIVE_INTEGER);  // count stays an int
+  }
+  // 2.0 is the 9 bytes cb 40 00 00 00 00 00 00 00
+  score s;
+  s.total = 2.0;
+  msgpack::sbuffer buf;
+  codec::pack_body(buf, s);
+  const std::string bytes(buf.data(), buf.size());
+  CHECK(bytes.substr(1, 9) == std::string("\xcb\x40\x00\x00\x00\x00\x00\x00\x00", 9));
+}
+
+TEST_CASE("codec: a double field also accepts an integer, an integer field refuses a float") {
+  // bid with value 3 written as the msgpack integer 3 (how older writers sent whole numbers)
+  auto bytes = frame(bid::meta.type_id, 1, [](auto& pk) {
+    pk.pack_array(4);
+    pk.pack(std::string{"o1"});
+    pk.pack_array(1);
+    pk.pack(std::string{"zone-1"});
+    pk.pack(2);
+    pk.pack(3);
+  });
+  auto b = decode<bid>(bytes.data(), bytes.size());
+  REQUIRE_MESSAGE(b, describe(b.error()));
+  CHECK(b->value == 3.0);
+  bytes = frame(bid::meta.type_id, 1, [](auto& pk) {
+    pk.pack_array(4);
+    pk.pack(std::string{"o1"});
+    pk.pack_array(1);
+    pk.pack(std::string{"zone-1"});
+    pk.pack_double(2.5);
+    pk.pack_double(3.5);
+  });
+  b = decode<bid>(bytes.data(), bytes.size());
+  REQUIRE_FALSE(b);
+  CHECK(reason_of(b.error()) == "bid field #2: expected an integer in range, found a float");
 }
