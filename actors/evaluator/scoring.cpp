@@ -1,5 +1,7 @@
 #include "actors/evaluator/scoring.hpp"
 
+#include "protocols/codec.hpp"
+
 #include "runtime/clock.hpp"
 #include "runtime/names.hpp"
 
@@ -70,31 +72,57 @@ bool affinity_met(const zone_parameters& zone, const std::string& a) {
 }
 
 // Word-wise 64-bit mixing (fast on the hot path; not cryptographic).
-struct hasher {
+// Hashes every field of the values it inspects, recursively, through their inspect():
+// the cache key cannot miss a field the scorer reads, however the structs grow.
+class field_hasher {
+ public:
+  using result_type = void;
+  static constexpr bool reads_state = true;
+  static constexpr bool writes_state = false;
+
   uint64_t h = 0xcbf29ce484222325ull;
+
+  template <class... Ts>
+  void operator()(Ts&&... xs) {
+    (add(xs), ...);
+  }
+
+ private:
   void word(uint64_t v) {
     h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
   }
+
   template <class T>
-  void pod(const T& x) {
-    static_assert(sizeof(T) <= sizeof(uint64_t));
-    uint64_t v = 0;
-    std::memcpy(&v, &x, sizeof(T));
-    word(v);
-  }
-  void str(const std::string& s) { word(std::hash<std::string_view>{}(s)); }
-  void list(const std::vector<std::string>& xs) {
-    pod(xs.size());
-    for (const auto& x : xs) str(x);
-  }
-  void locations(const std::vector<geo_location>& xs) {
-    pod(xs.size());
-    for (const auto& u : xs) {
-      str(u.region);
-      pod(u.latitude);
-      pod(u.longitude);
+  void add(const T& x) {
+    using codec::is_map;
+    using codec::is_vector;
+    if constexpr (codec::is_annotation_v<T>) {
+      // type names and callbacks carry no data
+    } else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
+      static_assert(sizeof(T) <= sizeof(uint64_t));
+      uint64_t v = 0;
+      std::memcpy(&v, &x, sizeof(T));
+      word(v);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      word(std::hash<std::string_view>{}(x));
+    } else if constexpr (std::is_same_v<T, blob>) {
+      word(std::hash<std::string_view>{}(
+          std::string_view{reinterpret_cast<const char*>(x.data()), x.size()}));
+    } else if constexpr (is_shared<T>::value) {
+      add(*x);
+    } else if constexpr (is_vector<T>::value) {
+      word(x.size());
+      for (const auto& e : x) add(e);
+    } else if constexpr (is_map<T>::value) {
+      word(x.size());
+      for (const auto& [k, v] : x) {
+        add(k);
+        add(v);
+      }
+    } else {
+      inspect(*this, const_cast<T&>(x));
     }
   }
 };
@@ -236,42 +264,8 @@ evaluation score_zone(const evaluate& req) {
 
 uint64_t request_hash(const zone_parameters& zone, const resource_report& free,
                       const manifest& service, const deploy_parameters& deploy) {
-  hasher h;
-  h.str(zone.name);
-  h.pod(free.free_cpu_cores);
-  h.pod(free.free_memory_mb);
-  h.pod(free.free_gpus);
-  h.pod(free.instances);
-  h.str(service.name);
-  h.str(service.version);
-  // Everything score_zone reads from the manifest: an updated manifest with the same name
-  // and version must never be answered from the cache.
-  const auto& hw = service.hardware;
-  h.str(hw.os);
-  h.pod(hw.cpu_cores);
-  h.pod(hw.memory_mb);
-  h.pod(hw.gpus);
-  h.str(hw.gpu_model);
-  h.pod(hw.gpu_memory_mb);
-  h.pod(hw.min_shader_model);
-  h.list(hw.accelerators);
-  h.list(hw.affinities);
-  h.list(service.allowed_regions);
-  h.list(service.denied_regions);
-  h.str(service.isolation);
-  h.pod(service.cost_ceiling);
-  h.pod(service.latency_budget_ms);
-  h.pod(service.max_instances);
-  h.pod(service.sessions_per_instance);
-  h.locations(service.user_locations);
-  h.pod(deploy.instances);
-  h.pod(deploy.sessions_per_instance);
-  h.locations(deploy.user_locations);
-  h.str(deploy.region);
-  h.pod(deploy.max_cost);
-  h.pod(deploy.has_policy);
-  h.pod(deploy.policy);
-  h.pod(deploy.latency_budget_ms);
+  field_hasher h;
+  h(zone, free, service, deploy);
   return h.h;
 }
 
@@ -285,9 +279,9 @@ evaluation_cache::evaluation_cache(size_t entries, duration_ms ttl_ms)
 
 uint64_t evaluation_cache::key_of(const std::string& cache_key, uint64_t hash) {
   if (cache_key.empty()) return hash;
-  hasher h;
+  field_hasher h;
   h.h ^= 0x5bd1e995;  // separate caller keys from request hashes
-  h.str(cache_key);
+  h(cache_key);
   return h.h;
 }
 

@@ -44,8 +44,10 @@ double estimate_latency_ms(const protocols::zone_parameters& zone,
 /// Great-circle distance in km between two WGS84 points (haversine).
 double distance_km(double lat1, double lon1, double lat2, double lon2);
 
-/// 64-bit hash of what determines an evaluation: zone name, free resources, manifest name
-/// and version, deployment parameters. Used as cache key when the caller gives none.
+/// 64-bit hash of everything an evaluation depends on: every field of the zone, its free
+/// resources, the manifest and the deployment parameters, taken through their inspect()
+/// (so a field added to any of them is in the key without a change here). Used as cache
+/// key when the caller gives none.
 uint64_t request_hash(const protocols::zone_parameters& zone,
                       const protocols::resource_report& free, const protocols::manifest& service,
                       const protocols::deploy_parameters& deploy);

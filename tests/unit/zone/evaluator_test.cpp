@@ -3,6 +3,7 @@
 
 #include "actors/evaluator/generic.hpp"
 #include "tests/support/det_fixture.hpp"
+#include "tests/unit/protocols/test_messages.hpp"
 
 #include <doctest/doctest.h>
 
@@ -238,6 +239,93 @@ TEST_CASE("evaluator cache: a zero-sized cache never answers") {
   cache.insert("", 1, evaluation{}, at(0));
   CHECK(cache.find("", 1, at(0)) == nullptr);
   CHECK(cache.size() == 0);
+}
+
+// Changes the n-th field of a value (fields counted depth-first through inspect(); a vector
+// or map counts as one field, changed by growing it), or nothing if it has fewer fields.
+struct nth_field_changer {
+  using result_type = void;
+  static constexpr bool reads_state = true;
+  static constexpr bool writes_state = true;
+  size_t target;
+  size_t seen = 0;
+  bool changed = false;
+
+  template <class... Ts>
+  void operator()(Ts&&... xs) {
+    (visit(xs), ...);
+  }
+
+  template <class T>
+  void visit(T& x) {
+    using protocols::codec::is_map;
+    using protocols::codec::is_vector;
+    if constexpr (protocols::codec::is_annotation_v<T>) {
+      return;
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (hit()) x = !x;
+    } else if constexpr (std::is_enum_v<T>) {
+      if (hit()) x = static_cast<T>(static_cast<std::underlying_type_t<T>>(x) + 1);
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      if (hit()) x = static_cast<T>(x + 1);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (hit()) x += "~";
+    } else if constexpr (is_vector<T>::value) {
+      if (hit()) x.emplace_back();
+      for (auto& e : x) visit(e);
+    } else if constexpr (is_map<T>::value) {
+      if (hit()) x.emplace("~", typename T::mapped_type{});
+      for (auto& kv : x) visit(kv.second);
+    } else {
+      inspect(*this, x);
+    }
+  }
+
+ private:
+  bool hit() {
+    if (seen++ != target) return false;
+    changed = true;
+    return true;
+  }
+};
+
+// Calls `check` with copies of `base` that differ from it in one field each, every field in
+// turn; returns how many fields there were.
+template <class T, class Check>
+size_t for_each_changed_field(const T& base, Check check) {
+  for (size_t n = 0;; ++n) {
+    T copy = base;
+    nth_field_changer c{n};
+    inspect(c, copy);
+    if (!c.changed) return n;
+    CAPTURE(n);
+    check(copy);
+  }
+}
+
+TEST_CASE(
+    "evaluator: the request hash changes with every field of the zone, its free "
+    "resources, the manifest and the deployment") {
+  // Filled values: every vector and map has elements, so nested fields are reached too.
+  const auto zone = test::filled<zone_parameters>(1);
+  const auto free = test::filled<resource_report>(100);
+  const manifest service = test::filled<manifest>(200);
+  const auto deploy = test::filled<deploy_parameters>(300);
+  const auto base = evaluator::request_hash(zone, free, service, deploy);
+  size_t fields = 0;
+  fields += for_each_changed_field(zone, [&](const zone_parameters& z) {
+    CHECK(evaluator::request_hash(z, free, service, deploy) != base);
+  });
+  fields += for_each_changed_field(free, [&](const resource_report& f) {
+    CHECK(evaluator::request_hash(zone, f, service, deploy) != base);
+  });
+  fields += for_each_changed_field(service, [&](const manifest& m) {
+    CHECK(evaluator::request_hash(zone, free, m, deploy) != base);
+  });
+  fields += for_each_changed_field(deploy, [&](const deploy_parameters& d) {
+    CHECK(evaluator::request_hash(zone, free, service, d) != base);
+  });
+  CHECK(fields > 60);  // the walk reached the nested fields
 }
 
 TEST_CASE("evaluator: the request hash changes with free resources and deployment") {
