@@ -264,17 +264,17 @@ int run_plan(const runtime::node_config& nc, const std::string& manifest_path, u
   opts.data_dir.clear();  // a dry run: nothing is written anywhere
   topology topo{sys, opts};
   topo.with_domain();
-  for (const auto& z : nc.zones) topo.with_zone(z);
+  // Every zone registered before placing (in waves: issue 8 item 11), or a clear error.
+  auto zones = topo.with_zones(nc.zones, opts.step_timeout_ms);
   int code = 0;
   {
     caf::scoped_actor self{sys};
-    auto zones = wait_for_zones(self, topo.zone_registry(), nc.zones.size(), 5000);
     deploy_parameters dp;
     dp.instances = instances;
-    auto d = zones ? call<placement_decision>(
-                         self, topo.placement(),
-                         place_service{principal{"plan", role::domain_admin}, *m, dp, true})
-                   : caf::expected<placement_decision>{zones.error()};
+    auto d = !zones ? call<placement_decision>(
+                          self, topo.placement(),
+                          place_service{principal{"plan", role::domain_admin}, *m, dp, true})
+                    : caf::expected<placement_decision>{zones};
     if (!d) {
       err << "fusion-node plan: " << describe(d.error()) << "\n";
       code = 1;

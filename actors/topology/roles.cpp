@@ -36,9 +36,8 @@ caf::error start_zones(caf::actor_system& sys, const runtime::node_config& nc,
                        runtime::role_context& ctx) {
   auto opts = options_from(nc);
   auto topo = std::make_shared<topology>(sys, opts, ctx.directory);
-  for (const auto& z : nc.zones) topo->with_zone(z);
   keep(ctx, topo);
-  return topo->await_registrations(opts.step_timeout_ms);
+  return topo->with_zones(nc.zones, opts.step_timeout_ms);
 }
 
 caf::error start_services(caf::actor_system& sys, const runtime::node_config& nc,

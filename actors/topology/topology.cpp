@@ -198,12 +198,25 @@ zone_manager_actor topology::zone(const std::string& zone_name) const {
   return dir_->get_as<zone_manager_actor>(names::zone_manager(zone_name));
 }
 
-caf::error topology::await_registrations(duration_ms timeout_ms) const {
+caf::error topology::with_zones(const std::vector<zone_parameters>& zones, duration_ms timeout_ms,
+                                size_t wave) {
+  for (size_t first = 0; first < zones.size(); first += wave) {
+    std::vector<std::string> names;
+    for (size_t i = first; i < std::min(zones.size(), first + wave); ++i) {
+      with_zone(zones[i]);
+      names.push_back(zones[i].name);
+    }
+    if (auto err = await_registrations(timeout_ms, std::move(names))) return err;
+  }
+  return caf::none;
+}
+
+caf::error topology::await_registrations(duration_ms timeout_ms,
+                                         std::vector<std::string> pending) const {
   using namespace std::chrono;
   if (!dir_->get(names::zone_registry)) return caf::none;
   caf::scoped_actor self{sys_};
   auto deadline = steady_clock::now() + 2 * milliseconds{timeout_ms};
-  auto pending = zones_;
   for (;;) {
     std::vector<std::string> still;
     for (const auto& name : pending) {

@@ -105,11 +105,23 @@ class topology {
   const runtime::directory_ptr& directory() const { return dir_; }
   const options& settings() const { return opts_; }
 
+  /// Spawns a zone manager per zone in waves of `wave`, each wave registered before the next
+  /// starts (a registry flooded with 100,000 registrations at once times most of them out),
+  /// then returns as await_registrations() does for the zones of the wave that failed.
+  caf::error with_zones(const std::vector<protocols::zone_parameters>& zones,
+                        protocols::duration_ms timeout_ms, size_t wave = 2'000);
+
   /// With a zone registry in the directory: waits until the registry has answered every
   /// zone's registration. A zone it refused, or whose registration got no answer within
   /// 2 x `timeout_ms`, is an error naming the zone (a node then exits non-zero instead of
   /// running without it). Without a registry: nothing to wait for.
-  caf::error await_registrations(protocols::duration_ms timeout_ms) const;
+  caf::error await_registrations(protocols::duration_ms timeout_ms) const {
+    return await_registrations(timeout_ms, zones_);
+  }
+
+  /// await_registrations() for the zones named in `names` only.
+  caf::error await_registrations(protocols::duration_ms timeout_ms,
+                                 std::vector<std::string> names) const;
 
   /// Stops every actor the builder spawned and clears the directory. Idempotent.
   void shutdown();
