@@ -54,6 +54,8 @@ std::string_view to_string(errc x) {
       return "invalid_argument";
     case errc::decode_budget_exceeded:
       return "decode_budget_exceeded";
+    case errc::deployment_failed:
+      return "deployment_failed";
   }
   return "unknown_error";
 }

@@ -65,6 +65,9 @@ enum class errc : uint8_t {
   /// Decoding a frame would take more memory than its budget (decode_limits::budget: a
   /// multiple of the frame size plus a constant); refused before the message is built.
   decode_budget_exceeded = 23,
+  /// A deployment step failed for a cause outside the codes above (an agent or instance
+  /// that went away, an unexpected error); context names the zone, the step and the cause.
+  deployment_failed = 24,
 };
 
 /// CAF category atom under which fusion::errc values travel.

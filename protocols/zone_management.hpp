@@ -24,14 +24,18 @@ typename Inspector::result_type inspect(Inspector& f, register_zone& x) {
 
 /// Reply to register_zone.
 struct register_zone_reply {
-  static constexpr message_meta meta{0x0602, "register_zone_reply", 1, 1};
+  static constexpr message_meta meta{0x0602, "register_zone_reply", 2, 1};
   fusion_id zone_id;
+  /// Which registration of this zone by its owner this is: 1 the first, then one more each
+  /// time its manager starts again (version 2; 0 from an older registry). Durable: the zone
+  /// numbers its instances from it, so instance ids never repeat across restarts.
+  uint32_t start = 0;
   friend bool operator==(const register_zone_reply&, const register_zone_reply&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_zone_reply& x) {
-  return f(caf::meta::type_name("register_zone_reply"), x.zone_id);
+  return f(caf::meta::type_name("register_zone_reply"), x.zone_id, x.start);
 }
 
 /// FUSIONUpdateZone: replace a zone's parameters.
@@ -124,20 +128,21 @@ typename Inspector::result_type inspect(Inspector& f, update_resource_informatio
 
 /// A zone as the registry knows it.
 struct zone_record {
-  static constexpr message_meta meta{0x0F02, "zone_record", 1, 3};
+  static constexpr message_meta meta{0x0F02, "zone_record", 2, 3};
   fusion_id zone_id;
   principal owner;
   zone_parameters parameters;
   locator manager;
   resource_report resources;  ///< Last reported; soft state.
   timestamp_ms registered_at = 0;
+  uint32_t starts = 1;  ///< Registrations by its owner so far (version 2; 1 in version 1).
   friend bool operator==(const zone_record&, const zone_record&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_record& x) {
   return f(caf::meta::type_name("zone_record"), x.zone_id, x.owner, x.parameters, x.manager,
-           x.resources, x.registered_at);
+           x.resources, x.registered_at, x.starts);
 }
 
 /// Step 1 of placement: zones that meet the manifest's hard constraints, at most `k`.

@@ -44,6 +44,7 @@ struct deploy_job {
   deploy_service_reply reply;
   std::vector<instance_record> records;
   std::vector<std::string> failures;
+  errc cause = errc::deployment_failed;  // the code of the first failure, if it had one
   size_t outstanding = 0;
 };
 
@@ -97,7 +98,7 @@ void finish(self_ptr self, const job_ptr& job) {
   std::string why = "deployment of " + job->service.parsed.name + " failed, rolled back " +
                     std::to_string(job->records.size()) + " started instance(s):";
   for (const auto& f : job->failures) why += " " + f + ";";
-  job->rp.deliver(make_error(errc::insufficient_capacity, std::move(why)));
+  job->rp.deliver(make_error(job->cause, std::move(why)));
 }
 
 void deploy_in_zones(self_ptr self, const job_ptr& job) {
@@ -159,6 +160,8 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
               if (--job->outstanding == 0) finish(self, job);
             },
             [=](caf::error& e) {
+              if (job->failures.empty() && e.category() == errc_category)
+                job->cause = static_cast<errc>(e.code());
               job->failures.push_back("zone " + zone_name + ": " + describe(e));
               if (--job->outstanding == 0) finish(self, job);
             });

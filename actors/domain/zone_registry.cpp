@@ -226,23 +226,25 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
                                   old.zone_id.value +
                                   "; use update_zone to change it, or pick another name");
           // Its owner registers it again (a zone manager restarting, a retry after a lost
-          // answer): the same zone reuses its ZoneID; changed parameters update it.
-          register_zone_reply same{old.zone_id};
+          // answer): the same zone reuses its ZoneID, counts one more start, and changed
+          // parameters update it.
+          ++old.starts;
           if (old.parameters == req.parameters && old.manager == req.manager) {
-            st.log->info("zone {} ({}) registered again by its owner, unchanged; reused",
-                         old.parameters.name, old.zone_id.value);
-            return reply_durably(self, {}, std::move(same));
+            st.log->info("zone {} ({}) registered again by its owner, unchanged; reused (start {})",
+                         old.parameters.name, old.zone_id.value, old.starts);
+          } else {
+            auto what = changes(old.parameters, req.parameters);
+            if (!(old.manager == req.manager)) what += what.empty() ? "manager" : ", manager";
+            st.log->info(
+                "zone {} ({}) registered again by its owner with changes ({}); updated (start {})",
+                old.parameters.name, old.zone_id.value, what, old.starts);
+            old.parameters = std::move(req.parameters);
+            old.manager = std::move(req.manager);
+            if (!st.reported[i->second]) old.resources = full_capacity(old.parameters);
           }
-          auto what = changes(old.parameters, req.parameters);
-          if (!(old.manager == req.manager)) what += what.empty() ? "manager" : ", manager";
-          st.log->info("zone {} ({}) registered again by its owner with changes ({}); updated",
-                       old.parameters.name, old.zone_id.value, what);
-          old.parameters = std::move(req.parameters);
-          old.manager = std::move(req.manager);
-          if (!st.reported[i->second]) old.resources = full_capacity(old.parameters);
           return reply_durably(
               self, {runtime::record_write(zones_table, old.zone_id.value, durable_form(old))},
-              std::move(same));
+              register_zone_reply{old.zone_id, old.starts});
         }
         zone_record z;
         z.zone_id = st.ids.make();
@@ -261,7 +263,7 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
         st.by_name[z.parameters.name] = st.zones.size();
         st.zones.push_back(std::move(z));
         st.reported.push_back(0);
-        return reply_durably(self, std::move(batch), register_zone_reply{id});
+        return reply_durably(self, std::move(batch), register_zone_reply{id, 1});
       },
       [=](update_zone& req) -> caf::result<status_reply> {
         auto& st = self->state;

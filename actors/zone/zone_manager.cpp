@@ -381,12 +381,14 @@ void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::stri
   auto why = "zone " + st.zone() + ": deploying " + ctx->service + " failed at " + step + ": " +
              describe(err) + "; nothing was left running";
   st.log->warn("{}", why);
+  // The real cause: a FUSION code keeps its code; a timeout is a deadline; anything else (an
+  // agent or instance that went away) is deployment_failed, never a capacity problem.
   if (err == caf::sec::request_timeout)
     ctx->rp.deliver(fusion::make_error(errc::deadline_exceeded, std::move(why)));
   else if (err.category() == errc_category)
     ctx->rp.deliver(caf::error{err.code(), errc_category, caf::make_message(std::move(why))});
   else
-    ctx->rp.deliver(fusion::make_error(errc::insufficient_capacity, std::move(why)));
+    ctx->rp.deliver(fusion::make_error(errc::deployment_failed, std::move(why)));
 }
 
 void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
@@ -727,6 +729,9 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
             [=](register_zone_reply& r) {
               auto& s = self->state;
               s.zone_id = r.zone_id;
+              // The k-th start numbers its instances from (k-1)·2³² + 1: ids of earlier
+              // starts, still in the domain's durable records, are never issued again.
+              if (r.start > 1) s.instance_ids.skip_past(uint64_t{r.start - 1} << 32);
               s.registry = reg;
               s.registration = "registered";
               schedule_report(self);

@@ -5,6 +5,7 @@
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
 #include "tests/support/det_fixture.hpp"
+#include "tests/support/files.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -755,4 +756,30 @@ TEST_CASE_FIXTURE(test::det_fixture,
   CHECK(d2->policy == placement_policy::best_total);
   topo.shutdown();
   run();
+}
+
+TEST_CASE("restart: instance ids never repeat after a restart with the same data_dir") {
+  test::temp_dir tmp;
+  fusion::topology::options opts;
+  opts.data_dir = tmp.path;
+  test::det_fixture fx;
+  auto deploy_once = [&]() -> std::string {
+    fusion::topology::topology topo{fx.sys, opts};
+    topo.with_domain().with_zone(zone_builder{"z"}.cores(8));
+    fx.run();
+    auto reg = fx.ask<register_service_reply>(topo.registrar(),
+                                              register_service{acme, manifest_yaml("web")});
+    REQUIRE_MESSAGE(reg, describe(reg.error()));
+    auto r = fx.ask<deploy_service_reply>(topo.deployment(),
+                                          deploy_service{acme, reg->service_id, {}, {}});
+    REQUIRE_MESSAGE(r, describe(r.error()));
+    REQUIRE(r->instance_ids.size() == 1);
+    topo.shutdown();
+    fx.run();
+    return r->instance_ids[0].value;
+  };
+  CHECK(deploy_once() == "inst-z-1");
+  // The zone's second start numbers from 2^32 + 1: the first start's instance keeps its row.
+  CHECK(deploy_once() == "inst-z-4294967297");
+  CHECK(deploy_once() == "inst-z-8589934593");
 }

@@ -131,6 +131,33 @@ TEST_CASE_FIXTURE(zone_fixture, "zone registry: bad registrations are refused wi
   CHECK(zone_names(zr) == std::vector<std::string>{"edge-1"});
 }
 
+TEST_CASE_FIXTURE(zone_fixture,
+                  "zone registry: each registration by its owner counts one more start, durably") {
+  auto zr = spawn_registry();
+  auto first = add(zr, test::zone_ops, params("edge-1"));
+  REQUIRE(first);
+  CHECK(first->start == 1);
+  auto again = add(zr, test::zone_ops, params("edge-1"));  // its manager started again
+  REQUIRE(again);
+  CHECK(again->zone_id == first->zone_id);
+  CHECK(again->start == 2);
+  auto changed = params("edge-1");
+  changed.cpu_cores = 8;
+  auto third = add(zr, test::zone_ops, changed);
+  REQUIRE(third);
+  CHECK(third->start == 3);
+  caf::anon_send_exit(zr, caf::exit_reason::kill);
+  run();
+  auto zr2 = spawn_registry();
+  auto fourth = add(zr2, test::zone_ops, changed);
+  REQUIRE(fourth);
+  CHECK(fourth->zone_id == first->zone_id);
+  CHECK(fourth->start == 4);
+  auto other = add(zr2, test::zone_ops, params("edge-2"));
+  REQUIRE(other);
+  CHECK(other->start == 1);
+}
+
 TEST_CASE_FIXTURE(zone_fixture, "zone registry: registered zones survive a restart") {
   auto zr = spawn_registry();
   REQUIRE(add(zr, test::zone_ops, params("edge-1")));

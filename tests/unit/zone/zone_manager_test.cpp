@@ -541,6 +541,28 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a failed deployment step frees what it
   CHECK(info("instances") == "0");
 }
 
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: a deployment fails with its real cause, not as capacity") {
+  // Instances that are gone before they start: the start step fails for a cause that is no
+  // FUSION code, which the zone reports as deployment_failed.
+  zone::zone_manager_config cfg;
+  cfg.parameters = edge(8);
+  cfg.launch = [](caf::actor_system& sys, const fusion_id& id, const service_uri& service,
+                  const std::string& zone) {
+    auto h = topology::in_process_instances()(sys, id, service, zone);
+    caf::anon_send_exit(h, caf::exit_reason::kill);
+    return h;
+  };
+  start(cfg);
+  auto d = ask<deploy_service_reply>(zm, deploy_req(1));
+  REQUIRE_FALSE(d);
+  CHECK(is(d.error(), errc::deployment_failed));
+  CHECK_MESSAGE(reason_of(d.error()).find("failed at start") != std::string::npos,
+                reason_of(d.error()));
+  CHECK(info("free_cpu_cores") == "8");
+  CHECK(info("deploy_failures") == "1");
+}
+
 TEST_CASE_FIXTURE(zone_fx, "zone manager: staggered offers each lapse exactly at their own TTL") {
   start(8);
   auto a = ask<zone_offer>(zm, eval_req(1)).value();
