@@ -53,8 +53,8 @@ struct hold {
   bool deploying = false;  // consumed by a deployment: no longer an offer
 };
 
-/// A deployed instance.
-struct instance_record {
+/// An instance this zone hosts (not protocols::instance_record, the domain's durable record).
+struct hosted_instance {
   std::string id;
   service_uri service;
   fusion_id environment;
@@ -83,7 +83,7 @@ struct zm_state {
   // and one timer, armed for the front, replaces a timer per offer.
   std::deque<std::pair<runtime::mono_time, uint64_t>> expiries;
   bool expiry_armed = false;
-  std::vector<instance_record> instances;
+  std::vector<hosted_instance> instances;
   // Resources of instances (withdrawn ones included until they are gone) and of holds.
   uint64_t used_cores = 0, used_memory = 0, used_gpus = 0;
   uint64_t held_cores = 0, held_memory = 0, held_gpus = 0, held_instances = 0;
@@ -161,9 +161,9 @@ struct zm_state {
     return i;
   }
 
-  std::vector<instance_record>::iterator find_instance(const std::string& id) {
+  std::vector<hosted_instance>::iterator find_instance(const std::string& id) {
     return std::find_if(instances.begin(), instances.end(),
-                        [&](const instance_record& x) { return x.id == id; });
+                        [&](const hosted_instance& x) { return x.id == id; });
   }
 };
 
@@ -366,7 +366,7 @@ struct deploy_ctx {
   std::string image;
   duration_ms step_timeout = 0;
   std::vector<fusion_id> environments;  // prepared so far (rolled back on failure)
-  std::vector<instance_record> started;
+  std::vector<hosted_instance> started;
 };
 
 void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::string& step,
@@ -457,7 +457,7 @@ void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
                                               fusion::make_error(errc::invalid_state, r.detail));
                                   return;
                                 }
-                                instance_record rec;
+                                hosted_instance rec;
                                 rec.id = launched.instance_id.value;
                                 rec.service = ctx->service;
                                 rec.environment = env.environment_id;
