@@ -6,7 +6,6 @@
 #include "actors/zone/zone_manager.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
-#include "runtime/defaults.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/scoped_actor.hpp>
@@ -80,17 +79,18 @@ zone_builder& zone_builder::evaluator(std::string name) {
   return *this;
 }
 
-options::options()
-    : offer_ttl_ms(defaults::placement::offer_ttl_ms),
-      evaluator_timeout_ms(defaults::evaluator::timeout_ms),
-      stop_timeout_ms(defaults::instance::stop_timeout_ms),
-      force_grace_ms(defaults::instance::force_grace_ms),
-      step_timeout_ms(5'000),
-      cache_entries(defaults::evaluator::cache_entries),
-      cache_ttl_ms(defaults::evaluator::cache_ttl_ms) {
-  placement.k = defaults::placement::k;
-  placement.deadline_ms = defaults::placement::deadline_ms;
-  placement.workers = static_cast<uint32_t>(defaults::placement::workers);
+options::options() {
+  auto defaults = runtime::default_config();
+  offer_ttl_ms = defaults.placement.offer_ttl_ms;
+  evaluator_timeout_ms = defaults.evaluator.timeout_ms;
+  stop_timeout_ms = defaults.instance.stop_timeout_ms;
+  force_grace_ms = defaults.instance.force_grace_ms;
+  step_timeout_ms = 5'000;
+  cache_entries = defaults.evaluator.cache_entries;
+  cache_ttl_ms = defaults.evaluator.cache_ttl_ms;
+  placement.k = defaults.placement.k;
+  placement.deadline_ms = defaults.placement.deadline_ms;
+  placement.workers = defaults.placement.workers;
 }
 
 topology::topology(caf::actor_system& sys, options opts)
