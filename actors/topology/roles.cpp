@@ -38,7 +38,7 @@ caf::error start_zones(caf::actor_system& sys, const runtime::node_config& nc,
   auto topo = std::make_shared<topology>(sys, opts, ctx.directory);
   for (const auto& z : nc.zones) topo->with_zone(z);
   keep(ctx, topo);
-  return topo->await_registrations(opts.step_timeout_ms);
+  return topo->await_registrations(opts.deployment.step_timeout_ms);
 }
 
 caf::error start_services(caf::actor_system& sys, const runtime::node_config& nc,

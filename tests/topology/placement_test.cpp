@@ -727,7 +727,7 @@ TEST_CASE_FIXTURE(domain_fixture,
 TEST_CASE_FIXTURE(test::det_fixture,
                   "placement: a manifest without mapping.policy gets the domain's default policy") {
   fusion::topology::options opts;
-  opts.placement.default_policy = placement_policy::lowest_cost;
+  opts.placement.policy = placement_policy::lowest_cost;
   fusion::topology::topology topo{sys, opts};
   topo.with_domain()
       .with_zone(zone_builder{"pricey"}.cores(32).cost(2.0, 0.1))
