@@ -756,3 +756,26 @@ TEST_CASE_FIXTURE(test::det_fixture,
   topo.shutdown();
   run();
 }
+
+TEST_CASE("topology: a node config's sections reach the roles whole, defaults included") {
+  auto nc = runtime::default_config();
+  nc.node.data_dir = "/var/lib/fusion";
+  nc.placement.max_cohort = 3;
+  nc.placement.decisions_kept = 5;
+  nc.evaluator.cache_ttl_ms = 9;
+  nc.instance.force_grace_ms = 7;
+  nc.deployment.step_timeout_ms = 750;
+  auto o = fusion::topology::options_from(nc);
+  CHECK(o.data_dir == nc.node.data_dir);
+  CHECK(o.placement == nc.placement);
+  CHECK(o.evaluator == nc.evaluator);
+  CHECK(o.instance == nc.instance);
+  CHECK(o.deployment == nc.deployment);
+  // A topology built without a config runs with the config's defaults, not its own.
+  fusion::topology::options unset;
+  auto defaults = runtime::default_config();
+  CHECK(unset.placement == defaults.placement);
+  CHECK(unset.evaluator == defaults.evaluator);
+  CHECK(unset.instance == defaults.instance);
+  CHECK(unset.deployment == defaults.deployment);
+}
