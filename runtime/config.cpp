@@ -698,6 +698,11 @@ std::string to_toml(const node_config& c) {
     for (const auto& opt : table) {
       out += "# ";
       out += opt.doc;
+      // What the key accepts, unless that is any string.
+      if (opt.kind != option_kind::text)
+        out += " Expected: " + expected_text(opt) + ".";
+      else if (opt.valid != nullptr)
+        out += " Expected: " + std::string{opt.valid_expected} + ".";
       out += '\n';
       line(opt.key, toml_value(opt.get(c.*member)));
     }

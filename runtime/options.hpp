@@ -31,7 +31,7 @@ enum class option_kind {
 /// The part of an option that does not depend on its section's struct.
 struct option_spec {
   std::string_view key;  ///< Key inside the section ("deadline_ms").
-  std::string_view doc;  ///< One line for people (to_toml prints it).
+  std::string_view doc;  ///< One line for people (to_toml prints it, then what the key accepts).
   option_kind kind = option_kind::integer;
   option_value def;                             ///< The default.
   int64_t min = 0;                              ///< integer: lowest accepted value.
