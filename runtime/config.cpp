@@ -22,18 +22,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Keys accepted in each scope. A new option must be added here, in defaults.hpp and in
-// configs/reference.toml (the config test compares all three).
-const std::vector<std::string_view> top_keys = {"node",      "log",      "scheduler", "placement",
-                                                "evaluator", "instance", "zone",      "service"};
-const std::vector<std::string_view> node_keys = {"name", "roles", "data_dir", "seed", "run_for_s"};
-const std::vector<std::string_view> log_keys = {"level", "format", "file"};
-const std::vector<std::string_view> scheduler_keys = {"threads", "policy"};
-const std::vector<std::string_view> placement_keys = {"k", "deadline_ms", "offer_ttl_ms", "policy",
-                                                      "workers"};
-const std::vector<std::string_view> evaluator_keys = {"timeout_ms", "cache_entries",
-                                                      "cache_ttl_ms"};
-const std::vector<std::string_view> instance_keys = {"stop_timeout_ms", "force_grace_ms"};
+// Keys of the sections that are arrays of tables; the flat sections' keys are their
+// tables' (runtime/config_options.cpp).
 const std::vector<std::string_view> zone_keys = {"name",
                                                  "region",
                                                  "latitude",
@@ -53,14 +43,25 @@ const std::vector<std::string_view> zone_keys = {"name",
 const std::vector<std::string_view> gpu_keys = {"model", "memory_mb", "shader_model", "count"};
 const std::vector<std::string_view> service_keys = {"manifest", "provider", "deploy"};
 
-const std::vector<std::string_view> role_names = {"domain", "zones", "services"};
-const std::vector<std::string_view> level_names = {"trace", "debug", "info",
-                                                   "warn",  "error", "off"};
-const std::vector<std::string_view> format_names = {"text", "json"};
-const std::vector<std::string_view> sched_policies = {"stealing", "sharing"};
-const std::vector<std::string_view> placement_policies = {"best_total", "lowest_cost",
-                                                          "lowest_latency"};
 const std::vector<std::string_view> isolation_names = {"container", "vm", "bare-metal"};
+
+template <class S>
+std::vector<std::string_view> keys_of(const option_table<S>& table) {
+  std::vector<std::string_view> out;
+  for (const auto& opt : table) out.push_back(opt.key);
+  return out;
+}
+
+// The top-level keys: one per flat section, then the arrays of tables.
+const std::vector<std::string_view>& top_keys() {
+  static const auto keys = [] {
+    std::vector<std::string_view> out;
+    for_each_section([&](std::string_view name, auto, const auto&) { out.push_back(name); });
+    out.insert(out.end(), {"zone", "service"});
+    return out;
+  }();
+  return keys;
+}
 
 constexpr int64_t max_u32 = std::numeric_limits<uint32_t>::max();
 // Integers above 2^53 lose precision in JSON and in the shell; nobody has that much memory.
@@ -104,14 +105,6 @@ std::string one_of(const std::vector<std::string_view>& xs) {
   return out;
 }
 
-bool valid_name(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  });
-}
-
 std::string toml_quote(std::string_view s) {
   // toml++ writes a valid TOML basic string ("…", escapes included); no literal '…' strings.
   std::ostringstream out;
@@ -153,49 +146,15 @@ class parser {
       : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
 
   caf::error parse(const toml::table& root, node_config& cfg) {
-    if (auto err = check_keys(root, "", top_keys)) return err;
-    if (auto err = section(root, "node", node_keys,
-                           [&](const toml::table& t) { return parse_node(t, cfg.node); }))
-      return err;
-    if (auto err = section(root, "log", log_keys, [&](const toml::table& t) {
-          if (auto e = get_choice(t, "log", "level", level_names, cfg.log.level)) return e;
-          if (auto e = get_choice(t, "log", "format", format_names, cfg.log.format)) return e;
-          if (auto e = get_string(t, "log", "file", cfg.log.file)) return e;
-          cfg.log.file = resolve(cfg.log.file);
-          return caf::error{};
-        }))
-      return err;
-    if (auto err = section(root, "scheduler", scheduler_keys, [&](const toml::table& t) {
-          if (auto e = get_int(t, "scheduler", "threads", 1, defaults::scheduler::max_threads,
-                               cfg.scheduler.threads))
-            return e;
-          return get_choice(t, "scheduler", "policy", sched_policies, cfg.scheduler.policy);
-        }))
-      return err;
-    if (auto err = section(root, "placement", placement_keys,
-                           [&](const toml::table& t) { return parse_placement(t, cfg.placement); }))
-      return err;
-    if (auto err = section(root, "evaluator", evaluator_keys, [&](const toml::table& t) {
-          auto& ev = cfg.evaluator;
-          if (auto e = get_int(t, "evaluator", "timeout_ms", 1, defaults::evaluator::max_timeout_ms,
-                               ev.timeout_ms))
-            return e;
-          if (auto e = get_int(t, "evaluator", "cache_entries", 0,
-                               defaults::evaluator::max_cache_entries, ev.cache_entries))
-            return e;
-          return get_int(t, "evaluator", "cache_ttl_ms", 0, defaults::evaluator::max_cache_ttl_ms,
-                         ev.cache_ttl_ms);
-        }))
-      return err;
-    if (auto err = section(root, "instance", instance_keys, [&](const toml::table& t) {
-          auto& in = cfg.instance;
-          if (auto e = get_int(t, "instance", "stop_timeout_ms", 1,
-                               defaults::instance::max_stop_timeout_ms, in.stop_timeout_ms))
-            return e;
-          return get_int(t, "instance", "force_grace_ms", 0, defaults::instance::max_force_grace_ms,
-                         in.force_grace_ms);
-        }))
-      return err;
+    if (auto err = check_keys(root, "", top_keys())) return err;
+    caf::error err;
+    for_each_section([&](std::string_view name, auto member, const auto& table) {
+      if (!err)
+        err = section(root, name, keys_of(table), [&](const toml::table& t) {
+          return parse_options(t, name, table, cfg.*member);
+        });
+    });
+    if (err) return err;
     if (auto err = parse_zones(root, cfg)) return err;
     return parse_services(root, cfg);
   }
@@ -298,18 +257,6 @@ class parser {
     return {};
   }
 
-  caf::error get_choice(const toml::table& t, const std::string& prefix, std::string_view key,
-                        const std::vector<std::string_view>& choices, std::string& out) const {
-    auto* n = t.get(key);
-    if (n == nullptr) return {};
-    auto* v = n->as_string();
-    if (v == nullptr ||
-        std::find(choices.begin(), choices.end(), std::string_view{v->get()}) == choices.end())
-      return type_error(*n, prefix, key, one_of(choices));
-    out = v->get();
-    return {};
-  }
-
   // An array of strings; with `choices`, every element must be one of them, once.
   caf::error get_strings(const toml::table& t, const std::string& prefix, std::string_view key,
                          std::vector<std::string>& out,
@@ -346,30 +293,79 @@ class parser {
     return (ec ? p : abs).lexically_normal().string();
   }
 
-  caf::error parse_node(const toml::table& t, node_section& out) {
-    if (auto e = get_string(t, "node", "name", out.name)) return e;
-    if (!valid_name(out.name))
-      return type_error(*t.get("name"), "node", "name", "1 to 64 characters from [A-Za-z0-9._-]");
-    if (auto e = get_strings(t, "node", "roles", out.roles, &role_names)) return e;
-    if (auto e = get_string(t, "node", "data_dir", out.data_dir)) return e;
-    out.data_dir = resolve(out.data_dir);
-    if (auto e = get_int(t, "node", "seed", 0, std::numeric_limits<int64_t>::max(), out.seed))
-      return e;
-    return get_float(t, "node", "run_for_s", 0, 1e9, out.run_for_s);
+  // Reads the options of one flat section through its table.
+  template <class S>
+  caf::error parse_options(const toml::table& t, std::string_view name,
+                           const option_table<S>& table, S& out) const {
+    std::string prefix{name};
+    for (const auto& opt : table) {
+      auto* n = t.get(opt.key);
+      if (n == nullptr) continue;
+      option_value v;
+      if (auto err = read(*n, prefix, opt, v)) return err;
+      if (opt.path) v = resolve(std::get<std::string>(v));
+      opt.set(out, v);
+    }
+    return {};
   }
 
-  caf::error parse_placement(const toml::table& t, placement_config& out) {
-    using namespace defaults::placement;
-    if (auto e = get_int(t, "placement", "k", 1, max_k, out.k)) return e;
-    if (auto e = get_int(t, "placement", "deadline_ms", 1, max_deadline_ms, out.deadline_ms))
-      return e;
-    if (auto e = get_int(t, "placement", "offer_ttl_ms", 1, max_offer_ttl_ms, out.offer_ttl_ms))
-      return e;
-    if (auto e = get_int(t, "placement", "workers", 1, max_workers, out.workers)) return e;
-    std::string name{protocols::to_string(out.policy)};
-    if (auto e = get_choice(t, "placement", "policy", placement_policies, name)) return e;
-    protocols::from_string(name, out.policy);
-    return {};
+  // Reads `n` as option `opt` wants it; errors name the key, the expectation and the value.
+  caf::error read(const toml::node& n, const std::string& prefix, const option_spec& opt,
+                  option_value& out) const {
+    auto bad = [&](const toml::node& at) {
+      return type_error(at, prefix, opt.key, expected_text(opt));
+    };
+    switch (opt.kind) {
+      case option_kind::integer: {
+        auto* v = n.as_integer();
+        if (v == nullptr || !accepts(opt, option_value{v->get()})) return bad(n);
+        out = v->get();
+        return {};
+      }
+      case option_kind::number: {
+        std::optional<double> x;
+        if (auto* i = n.as_integer())
+          x = static_cast<double>(i->get());
+        else if (auto* f = n.as_floating_point())
+          x = f->get();
+        if (!x || !accepts(opt, option_value{*x})) return bad(n);  // also rejects nan
+        out = *x;
+        return {};
+      }
+      case option_kind::text: {
+        auto* v = n.as_string();
+        if (v == nullptr) return bad(n);
+        if (opt.valid != nullptr && !opt.valid(v->get()))
+          return type_error(n, prefix, opt.key, std::string{opt.valid_expected});
+        out = v->get();
+        return {};
+      }
+      case option_kind::choice: {
+        auto* v = n.as_string();
+        if (v == nullptr || !accepts(opt, option_value{v->get()})) return bad(n);
+        out = v->get();
+        return {};
+      }
+      case option_kind::strings: {
+        auto* arr = n.as_array();
+        if (arr == nullptr) return bad(n);
+        std::vector<std::string> result;
+        for (auto& elem : *arr) {
+          auto* v = elem.as_string();
+          if (v == nullptr) return bad(elem);
+          if (!opt.choices.empty()) {
+            if (!accepts(opt, option_value{std::vector<std::string>{v->get()}})) return bad(elem);
+            if (std::find(result.begin(), result.end(), v->get()) != result.end())
+              return fail(elem.source(), dotted(prefix, opt.key) + ": " + shown_string(v->get()) +
+                                             " is listed twice");
+          }
+          result.push_back(v->get());
+        }
+        out = std::move(result);
+        return {};
+      }
+    }
+    return bad(n);
   }
 
   // Returns the array of tables `key`, or nullptr if absent; `err` is set on a wrong type.
@@ -580,28 +576,81 @@ std::string toml_key(const std::string& k) {
 
 }  // namespace
 
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+std::string expected_text(const option_spec& spec) {
+  switch (spec.kind) {
+    case option_kind::integer:
+      return spec.max == std::numeric_limits<int64_t>::max()
+                 ? "an integer >= " + std::to_string(spec.min)
+                 : "an integer from " + std::to_string(spec.min) + " to " +
+                       std::to_string(spec.max);
+    case option_kind::number:
+      return fmt::format("a number from {} to {}", spec.fmin, spec.fmax);
+    case option_kind::text:
+      return "a string";
+    case option_kind::choice:
+      return one_of(spec.choices);
+    case option_kind::strings:
+      return spec.choices.empty() ? "an array of strings" : "an array of " + one_of(spec.choices);
+  }
+  return {};
+}
+
+bool accepts(const option_spec& spec, const option_value& v) {
+  auto chosen = [&](const std::string& x) {
+    return std::find(spec.choices.begin(), spec.choices.end(), std::string_view{x}) !=
+           spec.choices.end();
+  };
+  switch (spec.kind) {
+    case option_kind::integer: {
+      auto* x = std::get_if<int64_t>(&v);
+      return x != nullptr && *x >= spec.min && *x <= spec.max;
+    }
+    case option_kind::number: {
+      auto* x = std::get_if<double>(&v);
+      return x != nullptr && *x >= spec.fmin && *x <= spec.fmax;  // false for nan
+    }
+    case option_kind::text: {
+      auto* x = std::get_if<std::string>(&v);
+      return x != nullptr && (spec.valid == nullptr || spec.valid(*x));
+    }
+    case option_kind::choice: {
+      auto* x = std::get_if<std::string>(&v);
+      return x != nullptr && chosen(*x);
+    }
+    case option_kind::strings: {
+      auto* xs = std::get_if<std::vector<std::string>>(&v);
+      if (xs == nullptr) return false;
+      if (spec.choices.empty()) return true;
+      for (size_t i = 0; i < xs->size(); ++i)
+        if (!chosen((*xs)[i]) ||
+            std::find(xs->begin(), xs->begin() + i, (*xs)[i]) != xs->begin() + i)
+          return false;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string toml_value(const option_value& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  if (auto* d = std::get_if<double>(&v)) return toml_float(*d);
+  if (auto* s = std::get_if<std::string>(&v)) return toml_quote(*s);
+  return toml_strings(std::get<std::vector<std::string>>(v));
+}
+
 node_config default_config() {
   node_config c;
-  c.node.name = defaults::node::name;
-  c.node.roles.assign(defaults::node::roles.begin(), defaults::node::roles.end());
-  c.node.data_dir = defaults::node::data_dir;
-  c.node.seed = static_cast<uint64_t>(defaults::node::seed);
-  c.node.run_for_s = defaults::node::run_for_s;
-  c.log.level = defaults::log::level;
-  c.log.format = defaults::log::format;
-  c.log.file = defaults::log::file;
-  c.scheduler.threads = static_cast<uint32_t>(defaults::scheduler::threads);
-  c.scheduler.policy = defaults::scheduler::policy;
-  c.placement.k = static_cast<uint32_t>(defaults::placement::k);
-  c.placement.workers = static_cast<uint32_t>(defaults::placement::workers);
-  c.placement.deadline_ms = defaults::placement::deadline_ms;
-  c.placement.offer_ttl_ms = defaults::placement::offer_ttl_ms;
-  protocols::from_string(defaults::placement::policy, c.placement.policy);
-  c.evaluator.timeout_ms = defaults::evaluator::timeout_ms;
-  c.evaluator.cache_entries = static_cast<uint64_t>(defaults::evaluator::cache_entries);
-  c.evaluator.cache_ttl_ms = defaults::evaluator::cache_ttl_ms;
-  c.instance.stop_timeout_ms = defaults::instance::stop_timeout_ms;
-  c.instance.force_grace_ms = defaults::instance::force_grace_ms;
+  for_each_section([&](std::string_view, auto member, const auto& table) {
+    for (const auto& opt : table) opt.set(c.*member, opt.def);
+  });
   return c;
 }
 
@@ -640,32 +689,24 @@ std::string to_toml(const node_config& c) {
     out += value;
     out += '\n';
   };
-  out += "[node]\n";
-  line("name", toml_quote(c.node.name));
-  line("roles", toml_strings(c.node.roles));
-  line("data_dir", toml_quote(c.node.data_dir));
-  line("seed", std::to_string(c.node.seed));
-  line("run_for_s", toml_float(c.node.run_for_s));
-  out += "\n[log]\n";
-  line("level", toml_quote(c.log.level));
-  line("format", toml_quote(c.log.format));
-  line("file", toml_quote(c.log.file));
-  out += "\n[scheduler]\n";
-  line("threads", std::to_string(c.scheduler.threads));
-  line("policy", toml_quote(c.scheduler.policy));
-  out += "\n[placement]\n";
-  line("k", std::to_string(c.placement.k));
-  line("deadline_ms", std::to_string(c.placement.deadline_ms));
-  line("offer_ttl_ms", std::to_string(c.placement.offer_ttl_ms));
-  line("policy", toml_quote(protocols::to_string(c.placement.policy)));
-  line("workers", std::to_string(c.placement.workers));
-  out += "\n[evaluator]\n";
-  line("timeout_ms", std::to_string(c.evaluator.timeout_ms));
-  line("cache_entries", std::to_string(c.evaluator.cache_entries));
-  line("cache_ttl_ms", std::to_string(c.evaluator.cache_ttl_ms));
-  out += "\n[instance]\n";
-  line("stop_timeout_ms", std::to_string(c.instance.stop_timeout_ms));
-  line("force_grace_ms", std::to_string(c.instance.force_grace_ms));
+  bool first = true;
+  for_each_section([&](std::string_view name, auto member, const auto& table) {
+    out += first ? "[" : "\n[";
+    first = false;
+    out += name;
+    out += "]\n";
+    for (const auto& opt : table) {
+      out += "# ";
+      out += opt.doc;
+      // What the key accepts, unless that is any string.
+      if (opt.kind != option_kind::text)
+        out += " Expected: " + expected_text(opt) + ".";
+      else if (opt.valid != nullptr)
+        out += " Expected: " + std::string{opt.valid_expected} + ".";
+      out += '\n';
+      line(opt.key, toml_value(opt.get(c.*member)));
+    }
+  });
   for (const auto& z : c.zones) {
     out += "\n[[zone]]\n";
     line("name", toml_quote(z.name));
@@ -710,12 +751,9 @@ std::vector<std::string> known_config_keys() {
       if (!(prefix == "zone" && (k == "gpu" || k == "latency_ms")))
         out.push_back(prefix + "." + std::string{k});
   };
-  add("node", node_keys);
-  add("log", log_keys);
-  add("scheduler", scheduler_keys);
-  add("placement", placement_keys);
-  add("evaluator", evaluator_keys);
-  add("instance", instance_keys);
+  for_each_section([&](std::string_view name, auto, const auto& table) {
+    add(std::string{name}, keys_of(table));
+  });
   add("zone", zone_keys);
   add("zone.gpu", gpu_keys);
   out.push_back("zone.latency_ms");

@@ -5,14 +5,20 @@
 
 #include "protocols/common.hpp"
 #include "protocols/manifest.hpp"
+#include "runtime/options.hpp"
 
 #include <caf/expected.hpp>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fusion::runtime {
+
+// The section structs hold no defaults of their own: default_config() fills them from the
+// tables in runtime/config_options.cpp (runtime/options.hpp), the only place a default,
+// range or key is written. A member missing from its table fails config_test.
 
 /// [node]: identity and lifetime of the process.
 struct node_section {
@@ -39,13 +45,16 @@ struct scheduler_config {
   friend bool operator==(const scheduler_config&, const scheduler_config&) = default;
 };
 
-/// [placement]: the domain's four-step placement (§5.4.2.1).
+/// [placement]: the domain's four-step placement (§5.4.2.1). The placement function
+/// (actors/domain/placement.hpp) takes this struct as it is.
 struct placement_config {
   uint32_t k = 0;                           ///< Zones asked per placement.
   protocols::duration_ms deadline_ms = 0;   ///< Deadline for offers.
   protocols::duration_ms offer_ttl_ms = 0;  ///< Lifetime of an offer's reservation.
   protocols::placement_policy policy = protocols::placement_policy::best_total;  ///< Default.
-  uint32_t workers = 1;  ///< Placement actors sharing the work.
+  uint32_t workers = 0;         ///< Placement actors sharing the work.
+  uint32_t max_cohort = 0;      ///< Most identical requests placed as one cohort.
+  uint32_t decisions_kept = 0;  ///< Recent decisions kept for explain_placement.
   friend bool operator==(const placement_config&, const placement_config&) = default;
 };
 
@@ -64,6 +73,14 @@ struct instance_config {
   friend bool operator==(const instance_config&, const instance_config&) = default;
 };
 
+/// [deployment]: deploying instances, at the domain and in the zones (§5.4.4, §6.3.2).
+struct deployment_config {
+  /// Time one step may take: a registrar query, a placement, a zone's deployment, a DC
+  /// agent's step, a zone's registration with the zone registry.
+  protocols::duration_ms step_timeout_ms = 0;
+  friend bool operator==(const deployment_config&, const deployment_config&) = default;
+};
+
 /// [[service]]: a service registered at start (by the "domain" or "services" role).
 struct service_entry {
   std::string manifest;  ///< Manifest path, absolute (resolved against the config's folder).
@@ -80,12 +97,38 @@ struct node_config {
   placement_config placement;
   evaluator_config evaluator;
   instance_config instance;
+  deployment_config deployment;
   std::vector<protocols::zone_parameters> zones;  ///< [[zone]]: zones this node hosts.
   std::vector<service_entry> services;            ///< [[service]]: services to register.
   friend bool operator==(const node_config&, const node_config&) = default;
 };
 
-/// The configuration of a node given no file: every option at its defaults.hpp value.
+/// Whether `s` can name a node or a zone: 1 to 64 characters from [A-Za-z0-9._-].
+bool valid_name(const std::string& s);
+
+/// The table of each flat section (runtime/config_options.cpp).
+const option_table<node_section>& node_options();
+const option_table<log_config>& log_options();
+const option_table<scheduler_config>& scheduler_options();
+const option_table<placement_config>& placement_options();
+const option_table<evaluator_config>& evaluator_options();
+const option_table<instance_config>& instance_options();
+const option_table<deployment_config>& deployment_options();
+
+/// Calls `f(name, member, table)` for each flat section of node_config, in file order:
+/// `name` is the TOML table ("placement"), `member` the node_config member holding it.
+template <class F>
+void for_each_section(F&& f) {
+  f(std::string_view{"node"}, &node_config::node, node_options());
+  f(std::string_view{"log"}, &node_config::log, log_options());
+  f(std::string_view{"scheduler"}, &node_config::scheduler, scheduler_options());
+  f(std::string_view{"placement"}, &node_config::placement, placement_options());
+  f(std::string_view{"evaluator"}, &node_config::evaluator, evaluator_options());
+  f(std::string_view{"instance"}, &node_config::instance, instance_options());
+  f(std::string_view{"deployment"}, &node_config::deployment, deployment_options());
+}
+
+/// The configuration of a node given no file: every option at its table's default.
 node_config default_config();
 
 /// Reads and validates the TOML file at `path`. Relative paths inside the file (manifests,

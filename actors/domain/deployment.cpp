@@ -21,7 +21,7 @@ namespace {
 
 struct deployment_state {
   deployment_state() = default;
-  deployment_config cfg;
+  deployment_settings cfg;
   runtime::directory_ptr dir;
   std::unique_ptr<runtime::store> db;
   caf::error db_error;  // set if the store could not be opened: every write fails with it
@@ -71,8 +71,9 @@ caf::error persist(self_ptr self, const instance_record& rec) {
 void terminate_instances(self_ptr self, const std::vector<instance_record>& recs) {
   for (const auto& r : recs)
     if (auto zm = zone_at(self, manager_of(r)))
-      self->request(zm, ms(self->state.cfg.stop_timeout_ms * 2),
-                    terminate_service_instance{r.instance_id, self->state.cfg.stop_timeout_ms})
+      self->request(
+              zm, ms(self->state.cfg.instance.stop_timeout_ms * 2),
+              terminate_service_instance{r.instance_id, self->state.cfg.instance.stop_timeout_ms})
           .then([](const status_reply&) {}, [](const caf::error&) {});
 }
 
@@ -131,7 +132,7 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
     req.service_parameters = job->request.service_parameters;
     req.deploy = job->request.deploy;
     req.deploy.instances = n;
-    req.timeout_ms = self->state.cfg.step_timeout_ms;
+    req.timeout_ms = self->state.cfg.deployment.step_timeout_ms;
     req.offer_id = o.offer_id;
     req.service_id = job->service.service_id;
     req.service = job->service.parsed;
@@ -139,7 +140,7 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
     auto zone_name = o.zone_name;
     auto zone_id = o.zone_id;
     auto manager = o.manager;
-    self->request(zm, ms(self->state.cfg.step_timeout_ms), std::move(req))
+    self->request(zm, ms(self->state.cfg.deployment.step_timeout_ms), std::move(req))
         .then(
             [=](deploy_service_reply& r) {
               for (size_t i = 0; i < r.instance_ids.size(); ++i) {
@@ -182,7 +183,7 @@ caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) 
   job->rp = self->make_response_promise<deploy_service_reply>();
   job->request = std::move(req);
   // Asking for the manifest also checks the caller owns the service (or is domain admin).
-  self->request(registrar, ms(st.cfg.step_timeout_ms),
+  self->request(registrar, ms(st.cfg.deployment.step_timeout_ms),
                 query_service_by_name{job->request.caller, job->request.service_id,
                                       service_info_type::manifest})
       .then(
@@ -203,7 +204,7 @@ caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) 
                 return;
               }
             }
-            self->request(placement, ms(self->state.cfg.step_timeout_ms),
+            self->request(placement, ms(self->state.cfg.deployment.step_timeout_ms),
                           place_service{job->request.caller, m, job->request.deploy, false})
                 .then(
                     [=](placement_decision& d) {
@@ -222,7 +223,7 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
   for (const auto& [id, rec] : st.instances)
     if (rec.service_id == req.service_id) victims.push_back(rec);
   if (victims.empty()) return status_reply{status::ok, "no instances of " + req.service_id.value};
-  auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.stop_timeout_ms;
+  auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.instance.stop_timeout_ms;
   auto rp = self->make_response_promise<status_reply>();
   struct progress {
     size_t outstanding = 0;
@@ -258,7 +259,7 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
     }
     auto id = rec.instance_id;
     // The zone waits `timeout` for a graceful stop, then forces: allow for both.
-    self->request(zm, ms(timeout * 2 + st.cfg.step_timeout_ms),
+    self->request(zm, ms(timeout * 2 + st.cfg.deployment.step_timeout_ms),
                   terminate_service_instance{id, timeout})
         .then(
             [=](const status_reply&) mutable {
@@ -279,7 +280,7 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
   return rp;
 }
 
-deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_config cfg,
+deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_settings cfg,
                                                 runtime::directory_ptr dir) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -305,7 +306,7 @@ deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_config
 
 }  // namespace
 
-deployment_actor spawn_deployment(caf::actor_system& sys, deployment_config cfg,
+deployment_actor spawn_deployment(caf::actor_system& sys, deployment_settings cfg,
                                   runtime::directory_ptr dir) {
   auto handle = sys.spawn(deployment_impl, std::move(cfg), dir);
   dir->put(names::deployment, caf::actor_cast<caf::actor>(handle));

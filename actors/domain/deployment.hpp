@@ -6,6 +6,7 @@
 // already started are terminated and the error is returned.
 
 #include "protocols/orchestration_management.hpp"
+#include "runtime/config.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor_system.hpp>
@@ -14,15 +15,16 @@
 
 namespace fusion::domain {
 
-/// Settings of the deployment function.
-struct deployment_config {
-  deployment_config() = default;
+/// Settings of the deployment function: its store and the node's config sections it uses.
+struct deployment_settings {
   /// SQLite database file for instance records; "" keeps them in memory only.
   std::string db_path;
-  /// Time each step (registrar query, placement, a zone's deployment) may take.
-  protocols::duration_ms step_timeout_ms = 5000;
-  /// Graceful stop period when stop_service_instances gives none.
-  protocols::duration_ms stop_timeout_ms = 5000;
+  /// [deployment]: step_timeout_ms, the time each step (registrar query, placement, a
+  /// zone's deployment) may take.
+  runtime::deployment_config deployment = runtime::default_config().deployment;
+  /// [instance]: stop_timeout_ms, the graceful stop period when stop_service_instances
+  /// gives none.
+  runtime::instance_config instance = runtime::default_config().instance;
 };
 
 /// Name of the store table holding instance_record entries, keyed by InstanceID.
@@ -30,7 +32,7 @@ inline constexpr const char* instances_table = "instances";
 
 /// Spawns the deployment function, loads stored instance records, and registers it in
 /// `dir` as protocols::names::deployment.
-protocols::deployment_actor spawn_deployment(caf::actor_system& sys, deployment_config cfg,
+protocols::deployment_actor spawn_deployment(caf::actor_system& sys, deployment_settings cfg,
                                              runtime::directory_ptr dir);
 
 }  // namespace fusion::domain

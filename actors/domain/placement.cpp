@@ -117,7 +117,7 @@ using decision_log_ptr = std::shared_ptr<decision_log>;
 
 struct placement_state {
   placement_state() = default;
-  placement_config cfg;
+  runtime::placement_config cfg;
   runtime::directory_ptr dir;
   decision_log_ptr log;  // shared by the workers
   // Cohorts still accepting members, by service name.
@@ -433,7 +433,7 @@ cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_act
   auto c = std::make_shared<cohort>();
   c->started = runtime::mono_now(self);
   c->seq = st.next_seq++;
-  c->policy = effective_policy(req.service, req.deploy, st.cfg.default_policy);
+  c->policy = effective_policy(req.service, req.deploy, st.cfg.policy);
   c->service = std::move(req.service);
   c->deploy = std::move(req.deploy);
   list.push_back(c);
@@ -450,8 +450,8 @@ cohort_ptr cohort_for(self_ptr self, place_service& req, const zone_registry_act
   return c;
 }
 
-caf::behavior placement_impl(self_ptr self, placement_config cfg, runtime::directory_ptr dir,
-                             decision_log_ptr log) {
+caf::behavior placement_impl(self_ptr self, runtime::placement_config cfg,
+                             runtime::directory_ptr dir, decision_log_ptr log) {
   self->state.cfg = cfg;
   self->state.dir = std::move(dir);
   self->state.log = std::move(log);
@@ -545,7 +545,7 @@ void route_placement(caf::actor_system&, caf::actor_pool::uplock& guard,
 
 }  // namespace
 
-placement_actor spawn_placement(caf::actor_system& sys, placement_config cfg,
+placement_actor spawn_placement(caf::actor_system& sys, runtime::placement_config cfg,
                                 runtime::directory_ptr dir) {
   cfg.workers = std::max<uint32_t>(1, cfg.workers);
   auto log = std::make_shared<decision_log>(cfg.decisions_kept);

@@ -12,6 +12,7 @@
 
 #include "protocols/orchestration_management.hpp"
 #include "protocols/zone_orchestration.hpp"
+#include "runtime/config.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor_system.hpp>
@@ -19,23 +20,6 @@
 #include <vector>
 
 namespace fusion::domain {
-
-/// Tunables of the placement function (defaults in runtime/defaults.hpp).
-struct placement_config {
-  placement_config() = default;
-  uint32_t k = 16;                           ///< Zones asked per placement.
-  protocols::duration_ms deadline_ms = 200;  ///< Time zones have to answer.
-  size_t decisions_kept = 1024;              ///< Recent decisions kept for explain.
-  /// Most identical requests placed as one cohort (one preselection, one evaluation per
-  /// zone asking for an offer per member).
-  size_t max_cohort = 256;
-  /// Placement actors sharing the work. Requests for one service always go to the same
-  /// worker (so identical requests still form cohorts). Decision ids come from one counter
-  /// in arrival order, and the workers share one record of recent decisions for explain.
-  uint32_t workers = 1;
-  /// Policy for manifests that set no mapping.policy and requests that set none.
-  protocols::placement_policy default_policy = protocols::placement_policy::best_total;
-};
 
 /// The policy a placement uses: the request's if it sets one, else the manifest's if it
 /// sets one, else the domain's `fallback` ([placement] policy).
@@ -49,8 +33,12 @@ protocols::placement_policy effective_policy(const protocols::manifest& m,
 std::string render_decision(const protocols::placement_decision& d, bool legend = true);
 
 /// Spawns the placement function (one actor, or a pool of `cfg.workers` behind one handle)
-/// and registers it as protocols::names::placement.
-protocols::placement_actor spawn_placement(caf::actor_system& sys, placement_config cfg,
+/// and registers it as protocols::names::placement. It takes the node's [placement] section
+/// as it is: k, deadline_ms, policy (the fallback of effective_policy), workers (requests
+/// for one service always go to the same worker, so identical requests still form
+/// cohorts), max_cohort and decisions_kept (one record of recent decisions shared by the
+/// workers, for explain_placement); offer_ttl_ms is the zones' business.
+protocols::placement_actor spawn_placement(caf::actor_system& sys, runtime::placement_config cfg,
                                            runtime::directory_ptr dir);
 
 }  // namespace fusion::domain

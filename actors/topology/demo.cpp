@@ -265,7 +265,7 @@ int run_plan(const runtime::node_config& nc, const std::string& manifest_path, u
   topology topo{sys, opts};
   topo.with_domain();
   // Every zone registered before placing (in waves: issue 8 item 11), or a clear error.
-  auto zones = topo.with_zones(nc.zones, opts.step_timeout_ms);
+  auto zones = topo.with_zones(nc.zones, opts.deployment.step_timeout_ms);
   int code = 0;
   {
     caf::scoped_actor self{sys};

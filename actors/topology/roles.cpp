@@ -37,7 +37,7 @@ caf::error start_zones(caf::actor_system& sys, const runtime::node_config& nc,
   auto opts = options_from(nc);
   auto topo = std::make_shared<topology>(sys, opts, ctx.directory);
   keep(ctx, topo);
-  return topo->with_zones(nc.zones, opts.step_timeout_ms);
+  return topo->with_zones(nc.zones, opts.deployment.step_timeout_ms);
 }
 
 caf::error start_services(caf::actor_system& sys, const runtime::node_config& nc,

@@ -6,7 +6,6 @@
 #include "actors/zone/zone_manager.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
-#include "runtime/defaults.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/scoped_actor.hpp>
@@ -81,17 +80,12 @@ zone_builder& zone_builder::evaluator(std::string name) {
   return *this;
 }
 
-options::options()
-    : offer_ttl_ms(defaults::placement::offer_ttl_ms),
-      evaluator_timeout_ms(defaults::evaluator::timeout_ms),
-      stop_timeout_ms(defaults::instance::stop_timeout_ms),
-      force_grace_ms(defaults::instance::force_grace_ms),
-      step_timeout_ms(5'000),
-      cache_entries(defaults::evaluator::cache_entries),
-      cache_ttl_ms(defaults::evaluator::cache_ttl_ms) {
-  placement.k = defaults::placement::k;
-  placement.deadline_ms = defaults::placement::deadline_ms;
-  placement.workers = static_cast<uint32_t>(defaults::placement::workers);
+options::options() {
+  auto defaults = runtime::default_config();
+  placement = defaults.placement;
+  evaluator = defaults.evaluator;
+  instance = defaults.instance;
+  deployment = defaults.deployment;
 }
 
 topology::topology(caf::actor_system& sys, options opts)
@@ -103,16 +97,10 @@ topology::topology(caf::actor_system& sys, options opts, runtime::directory_ptr 
 options options_from(const runtime::node_config& nc) {
   options o;
   o.data_dir = nc.node.data_dir;
-  o.placement.k = nc.placement.k;
-  o.placement.deadline_ms = nc.placement.deadline_ms;
-  o.placement.default_policy = nc.placement.policy;
-  o.placement.workers = nc.placement.workers;
-  o.offer_ttl_ms = nc.placement.offer_ttl_ms;
-  o.evaluator_timeout_ms = nc.evaluator.timeout_ms;
-  o.cache_entries = nc.evaluator.cache_entries;
-  o.cache_ttl_ms = nc.evaluator.cache_ttl_ms;
-  o.stop_timeout_ms = nc.instance.stop_timeout_ms;
-  o.force_grace_ms = nc.instance.force_grace_ms;
+  o.placement = nc.placement;
+  o.evaluator = nc.evaluator;
+  o.instance = nc.instance;
+  o.deployment = nc.deployment;
   return o;
 }
 
@@ -142,17 +130,17 @@ std::string db_file(const std::string& dir, const char* name) {
 topology& topology::with_domain() {
   domain::registrar_config rc;
   rc.db_path = db_file(opts_.data_dir, "registrar.db");
-  rc.deploy_timeout_ms = opts_.step_timeout_ms;
+  rc.deploy_timeout_ms = opts_.deployment.step_timeout_ms;
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_registrar(sys_, rc, dir_)));
   domain::zone_registry_config zc;
   zc.db_path = db_file(opts_.data_dir, "zones.db");
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_zone_registry(sys_, zc, dir_)));
   spawned_.push_back(
       caf::actor_cast<caf::actor>(domain::spawn_placement(sys_, opts_.placement, dir_)));
-  domain::deployment_config dc;
+  domain::deployment_settings dc;
   dc.db_path = db_file(opts_.data_dir, "deployment.db");
-  dc.step_timeout_ms = opts_.step_timeout_ms;
-  dc.stop_timeout_ms = opts_.stop_timeout_ms;
+  dc.deployment = opts_.deployment;
+  dc.instance = opts_.instance;
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_deployment(sys_, dc, dir_)));
   return *this;
 }
@@ -160,13 +148,10 @@ topology& topology::with_domain() {
 topology& topology::with_zone(const zone_parameters& zone) {
   zone::zone_manager_config cfg;
   cfg.parameters = zone;
-  cfg.offer_ttl_ms = opts_.offer_ttl_ms;
-  cfg.evaluator_timeout_ms = opts_.evaluator_timeout_ms;
-  cfg.stop_timeout_ms = opts_.stop_timeout_ms;
-  cfg.force_grace_ms = opts_.force_grace_ms;
-  cfg.step_timeout_ms = opts_.step_timeout_ms;
-  cfg.cache_entries = opts_.cache_entries;
-  cfg.cache_ttl_ms = opts_.cache_ttl_ms;
+  cfg.placement = opts_.placement;
+  cfg.evaluator = opts_.evaluator;
+  cfg.instance = opts_.instance;
+  cfg.deployment = opts_.deployment;
   cfg.launch = in_process_instances();
   spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
   zones_.push_back(zone.name);

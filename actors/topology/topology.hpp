@@ -53,21 +53,18 @@ class zone_builder {
   protocols::zone_parameters p_;
 };
 
-/// Settings of every role the builder spawns (defaults from runtime/defaults.hpp).
+/// Settings of every role the builder spawns: the node's config sections as they are,
+/// each at its default (runtime::default_config()) unless set.
 struct options {
   options();
-  std::string data_dir;  ///< Folder for SQLite files; "" = in-memory state.
-  domain::placement_config placement;
-  protocols::duration_ms offer_ttl_ms;
-  protocols::duration_ms evaluator_timeout_ms;
-  protocols::duration_ms stop_timeout_ms;
-  protocols::duration_ms force_grace_ms;
-  protocols::duration_ms step_timeout_ms;
-  size_t cache_entries;
-  protocols::duration_ms cache_ttl_ms;
+  std::string data_dir;                   ///< Folder for SQLite files; "" = in-memory state.
+  runtime::placement_config placement;    ///< [placement]: domain placement, zone offers.
+  runtime::evaluator_config evaluator;    ///< [evaluator]: zone evaluators.
+  runtime::instance_config instance;      ///< [instance]: stopping instances.
+  runtime::deployment_config deployment;  ///< [deployment]: every deployment step.
 };
 
-/// Role settings from a node config ([placement], [evaluator], [instance], node.data_dir).
+/// Role settings from a node config: its sections and node.data_dir.
 options options_from(const runtime::node_config& nc);
 
 /// The launcher of in-process DCs: a service instance actor (actors/service) per launch.

@@ -259,7 +259,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   h.sessions_per_instance = req.deploy.sessions_per_instance > 0
                                 ? req.deploy.sessions_per_instance
                                 : req.service->sessions_per_instance;
-  h.expires_at = runtime::after(runtime::mono_now(self), st.cfg.offer_ttl_ms);
+  h.expires_at = runtime::after(runtime::mono_now(self), st.cfg.placement.offer_ttl_ms);
   zone_offer res;
   res.accepted = true;
   auto& o = res.proposal;
@@ -274,7 +274,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   o.instances = h.instances;
   o.sessions_per_instance = h.sessions_per_instance;
   o.latency_ms = ev.latency_ms;
-  o.ttl_ms = st.cfg.offer_ttl_ms;
+  o.ttl_ms = st.cfg.placement.offer_ttl_ms;
   o.manager = st.self_locator;
   o.offer_id = reserve(self, h);
   if (req.copies > 1) {
@@ -284,7 +284,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   }
   if (!st.expiry_armed) {
     st.expiry_armed = true;
-    self->delayed_send(self, ms(st.cfg.offer_ttl_ms), expire_atom::value);
+    self->delayed_send(self, ms(st.cfg.placement.offer_ttl_ms), expire_atom::value);
   }
   schedule_damped_report(self);
   return res;
@@ -344,7 +344,7 @@ void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
   q.service = *req.service;
   q.deploy = req.deploy;
   auto shared_req = std::make_shared<zone_evaluate>(std::move(req));
-  self->request(ev, ms(st.cfg.evaluator_timeout_ms), std::move(q))
+  self->request(ev, ms(st.cfg.evaluator.timeout_ms), std::move(q))
       .then([=](evaluation& e) mutable { done(make_offer(self, *shared_req, e)); },
             [=](caf::error& err) mutable {
               self->state.log->info("zone {}: evaluator '{}' failed: {}", self->state.zone(),
@@ -483,7 +483,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
   ctx->service = service;
   ctx->parameters = std::move(req.service_parameters);
   ctx->image = req.service.image;
-  ctx->step_timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.step_timeout_ms;
+  ctx->step_timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.deployment.step_timeout_ms;
   auto now = runtime::mono_now(self);
   if (!req.offer_id.empty()) {
     auto i = st.open_offer(req.offer_id.value, now);
@@ -563,7 +563,7 @@ void finish_termination(self_ptr self, std::string instance_id, bool forced, std
   ++(forced ? st.stopped_forced : st.stopped_graceful);
   schedule_report(self);
   auto text = std::string{forced ? "forced: " : "graceful: "} + detail;
-  self->request(st.dc, ms(st.cfg.step_timeout_ms), terminate_service_environment{env})
+  self->request(st.dc, ms(st.cfg.deployment.step_timeout_ms), terminate_service_environment{env})
       .then(
           [=](status_reply&) mutable {
             rp.deliver(status_reply{status::ok, text});
@@ -587,22 +587,23 @@ caf::result<status_reply> terminate(self_ptr self, const terminate_service_insta
   i->withdrawn = true;
   schedule_report(self);
   auto rp = self->make_response_promise<status_reply>();
-  auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.stop_timeout_ms;
+  auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.instance.stop_timeout_ms;
   auto id = i->id;
   auto inst = caf::actor_cast<service_lifecycle_actor>(st.dir->resolve(i->where));
   if (!inst) {
     finish_termination(self, id, true, "instance was not reachable", rp);
     return rp;
   }
-  self->request(inst, ms(timeout + st.cfg.force_grace_ms), service_stop{timeout})
+  self->request(inst, ms(timeout + st.cfg.instance.force_grace_ms), service_stop{timeout})
       .then([=](status_reply& r) { finish_termination(self, id, false, r.detail, rp); },
             [=](caf::error& e) {
               self->send_exit(inst, caf::exit_reason::kill);
-              finish_termination(self, id, true,
-                                 "instance did not stop within " +
-                                     std::to_string(timeout + self->state.cfg.force_grace_ms) +
-                                     " ms (" + describe(e) + ")",
-                                 rp);
+              finish_termination(
+                  self, id, true,
+                  "instance did not stop within " +
+                      std::to_string(timeout + self->state.cfg.instance.force_grace_ms) + " ms (" +
+                      describe(e) + ")",
+                  rp);
             });
   return rp;
 }
@@ -714,7 +715,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   const auto& name = cfg.parameters.name;
   st.offer_prefix = "offer-" + name;
   st.instance_ids = runtime::id_generator{"inst-" + name};
-  st.cache = evaluator::evaluation_cache{cfg.cache_entries, cfg.cache_ttl_ms};
+  st.cache = evaluator::evaluation_cache{cfg.evaluator.cache_entries, cfg.evaluator.cache_ttl_ms};
   for (const auto& g : cfg.parameters.gpus) st.total_gpus += g.count;
   st.log = runtime::logger("zone");
   st.cfg = std::move(cfg);
@@ -724,7 +725,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   if (auto reg = st.dir->get_as<zone_registry_actor>(names::zone_registry)) {
     register_zone msg{principal{"zone/" + st.zone(), role::zone_admin}, st.cfg.parameters,
                       st.self_locator};
-    self->request(reg, ms(st.cfg.step_timeout_ms), std::move(msg))
+    self->request(reg, ms(st.cfg.deployment.step_timeout_ms), std::move(msg))
         .then(
             [=](register_zone_reply& r) {
               auto& s = self->state;

@@ -5,6 +5,7 @@
 
 #include "actors/zone/dc_inprocess.hpp"
 #include "protocols/zone_orchestration.hpp"
+#include "runtime/config.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor_system.hpp>
@@ -15,15 +16,17 @@ namespace fusion::zone {
 
 /// Everything a zone manager needs at spawn time.
 struct zone_manager_config {
-  protocols::zone_parameters parameters;       ///< The zone's name, capabilities and cost model.
-  protocols::duration_ms offer_ttl_ms = 5000;  ///< How long an offer's reservation holds.
-  protocols::duration_ms evaluator_timeout_ms = 100;  ///< Wait for a service's evaluator.
-  protocols::duration_ms stop_timeout_ms = 5000;      ///< Graceful stop when the caller gives none.
-  protocols::duration_ms force_grace_ms = 1000;       ///< Extra wait before forcing an instance.
-  protocols::duration_ms step_timeout_ms = 5000;  ///< Per deploy step when the caller gives none.
-  protocols::duration_ms info_timeout_ms = 200;   ///< Wait for instances in get_*information.
-  size_t cache_entries = 10'000;                  ///< Inline generic evaluator cache size.
-  protocols::duration_ms cache_ttl_ms = 10'000;   ///< Age limit of cached evaluations.
+  protocols::zone_parameters parameters;  ///< The zone's name, capabilities and cost model.
+  /// The node's config sections, as they are: [placement] offer_ttl_ms (how long an
+  /// offer's reservation holds), [evaluator] (wait for a service's evaluator, the inline
+  /// generic evaluator's cache), [instance] (graceful stop when the caller gives none, extra
+  /// wait before forcing) and [deployment] step_timeout_ms (per deploy step when the caller
+  /// gives none, and the zone's registration).
+  runtime::placement_config placement = runtime::default_config().placement;
+  runtime::evaluator_config evaluator = runtime::default_config().evaluator;
+  runtime::instance_config instance = runtime::default_config().instance;
+  runtime::deployment_config deployment = runtime::default_config().deployment;
+  protocols::duration_ms info_timeout_ms = 200;  ///< Wait for instances in get_*information.
   /// Reservation-only changes (offers made, released, expired) are reported to the zone
   /// registry at most this often; instance changes are reported at once.
   protocols::duration_ms report_interval_ms = 1'000;

@@ -6,7 +6,7 @@
 #include "protocols/all_messages.hpp"
 #include "protocols/registry.hpp"
 #include "runtime/clock.hpp"
-#include "runtime/defaults.hpp"
+#include "runtime/config.hpp"
 #include "runtime/files.hpp"
 #include "runtime/manifest.hpp"
 #include "tests/bench/bench.hpp"
@@ -137,7 +137,8 @@ void options_placement(po::options_description& desc) {
       "distinct services the placements cycle through (identical requests in flight together "
       "are placed as one cohort)")("threads", count_option(2, "threads"), "scheduler threads")(
       "placement-workers",
-      count_option(static_cast<size_t>(defaults::placement::workers), "placement-workers"),
+      count_option(static_cast<size_t>(runtime::default_config().placement.workers),
+                   "placement-workers"),
       "placement actors sharing the work (requests routed by service)")(
       "manifest", po::value<std::string>(),
       "YAML manifest to place (default: one core, 512 MB, users in Paris)")(

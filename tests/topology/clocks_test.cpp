@@ -30,7 +30,7 @@ caf::behavior mute_zone(caf::event_based_actor* self) {
 
 fusion::topology::options with_ttl(duration_ms offer_ttl_ms) {
   fusion::topology::options o;
-  o.offer_ttl_ms = offer_ttl_ms;
+  o.placement.offer_ttl_ms = offer_ttl_ms;
   o.placement.deadline_ms = 1000;
   return o;
 }

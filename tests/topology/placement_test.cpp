@@ -728,7 +728,7 @@ TEST_CASE_FIXTURE(domain_fixture,
 TEST_CASE_FIXTURE(test::det_fixture,
                   "placement: a manifest without mapping.policy gets the domain's default policy") {
   fusion::topology::options opts;
-  opts.placement.default_policy = placement_policy::lowest_cost;
+  opts.placement.policy = placement_policy::lowest_cost;
   fusion::topology::topology topo{sys, opts};
   topo.with_domain()
       .with_zone(zone_builder{"pricey"}.cores(32).cost(2.0, 0.1))
@@ -782,4 +782,27 @@ TEST_CASE("restart: instance ids never repeat after a restart with the same data
   // The zone's second start numbers from 2^32 + 1: the first start's instance keeps its row.
   CHECK(deploy_once() == "inst-z-4294967297");
   CHECK(deploy_once() == "inst-z-8589934593");
+}
+
+TEST_CASE("topology: a node config's sections reach the roles whole, defaults included") {
+  auto nc = runtime::default_config();
+  nc.node.data_dir = "/var/lib/fusion";
+  nc.placement.max_cohort = 3;
+  nc.placement.decisions_kept = 5;
+  nc.evaluator.cache_ttl_ms = 9;
+  nc.instance.force_grace_ms = 7;
+  nc.deployment.step_timeout_ms = 750;
+  auto o = fusion::topology::options_from(nc);
+  CHECK(o.data_dir == nc.node.data_dir);
+  CHECK(o.placement == nc.placement);
+  CHECK(o.evaluator == nc.evaluator);
+  CHECK(o.instance == nc.instance);
+  CHECK(o.deployment == nc.deployment);
+  // A topology built without a config runs with the config's defaults, not its own.
+  fusion::topology::options unset;
+  auto defaults = runtime::default_config();
+  CHECK(unset.placement == defaults.placement);
+  CHECK(unset.evaluator == defaults.evaluator);
+  CHECK(unset.instance == defaults.instance);
+  CHECK(unset.deployment == defaults.deployment);
 }

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include <unistd.h>
 
@@ -50,21 +51,43 @@ std::string error_of(const std::string& text, const std::string& source = "node.
   return reason_of(res.error());
 }
 
+// A value of the TOML file as the option of `kind` holds it, read without the parser.
+option_value raw_value(const toml::node& n, option_kind kind) {
+  switch (kind) {
+    case option_kind::integer:
+      return n.value<int64_t>().value_or(-1);
+    case option_kind::number:
+      return n.value<double>().value_or(-1);
+    case option_kind::text:
+    case option_kind::choice:
+      return n.value<std::string>().value_or("<not a string>");
+    case option_kind::strings: {
+      std::vector<std::string> out;
+      if (auto* arr = n.as_array())
+        for (auto& e : *arr) out.push_back(e.value<std::string>().value_or("<not a string>"));
+      return out;
+    }
+  }
+  return {};
+}
+
 std::string reference_path() {
   return FUSION_SOURCE_DIR "/configs/reference.toml";
 }
 
 }  // namespace
 
-TEST_CASE("config: an empty file yields every default of defaults.hpp") {
+TEST_CASE("config: an empty file yields every default of the option tables") {
   auto cfg = load_config_string("", "empty.toml");
   REQUIRE(cfg);
   CHECK(*cfg == default_config());
-  CHECK(cfg->node.name == defaults::node::name);
+  CHECK(cfg->node.name == "fusion-node");
   CHECK(cfg->node.roles == std::vector<std::string>{"domain", "zones"});
   CHECK(cfg->scheduler.threads == 2);
   CHECK(cfg->placement.k == 16);
   CHECK(cfg->placement.policy == protocols::placement_policy::best_total);
+  CHECK(cfg->placement.workers == 2);
+  CHECK(cfg->deployment.step_timeout_ms == 5000);
   CHECK(cfg->zones.empty());
   CHECK(cfg->services.empty());
 }
@@ -200,7 +223,7 @@ deploy = 3
   }
 }
 
-TEST_CASE("config: reference.toml sets every option to its defaults.hpp value") {
+TEST_CASE("config: reference.toml sets every option to its table's default") {
   auto cfg = load_config(reference_path());
   REQUIRE_MESSAGE(cfg, describe(cfg.error()));
   auto expected = default_config();
@@ -210,32 +233,18 @@ TEST_CASE("config: reference.toml sets every option to its defaults.hpp value") 
   CHECK(cfg->placement == expected.placement);
   CHECK(cfg->evaluator == expected.evaluator);
   CHECK(cfg->instance == expected.instance);
-  // The raw file against the constants, so neither side can drift through default_config().
+  CHECK(cfg->deployment == expected.deployment);
+  // The raw file against the tables, so neither side can drift through default_config().
   auto t = toml::parse_file(reference_path());
-  CHECK(t["node"]["name"].value<std::string>() == std::string{defaults::node::name});
-  auto* roles = t["node"]["roles"].as_array();
-  REQUIRE(roles != nullptr);
-  REQUIRE(roles->size() == defaults::node::roles.size());
-  for (size_t i = 0; i < roles->size(); ++i)
-    CHECK(roles->get(i)->value<std::string>() == std::string{defaults::node::roles[i]});
-  CHECK(t["node"]["data_dir"].value<std::string>() == std::string{defaults::node::data_dir});
-  CHECK(t["node"]["seed"].value<int64_t>() == defaults::node::seed);
-  CHECK(t["node"]["run_for_s"].value<double>() == defaults::node::run_for_s);
-  CHECK(t["log"]["level"].value<std::string>() == std::string{defaults::log::level});
-  CHECK(t["log"]["format"].value<std::string>() == std::string{defaults::log::format});
-  CHECK(t["log"]["file"].value<std::string>() == std::string{defaults::log::file});
-  CHECK(t["scheduler"]["threads"].value<int64_t>() == defaults::scheduler::threads);
-  CHECK(t["scheduler"]["policy"].value<std::string>() == std::string{defaults::scheduler::policy});
-  CHECK(t["placement"]["k"].value<int64_t>() == defaults::placement::k);
-  CHECK(t["placement"]["deadline_ms"].value<int64_t>() == defaults::placement::deadline_ms);
-  CHECK(t["placement"]["offer_ttl_ms"].value<int64_t>() == defaults::placement::offer_ttl_ms);
-  CHECK(t["placement"]["policy"].value<std::string>() == std::string{defaults::placement::policy});
-  CHECK(t["placement"]["workers"].value<int64_t>() == defaults::placement::workers);
-  CHECK(t["evaluator"]["timeout_ms"].value<int64_t>() == defaults::evaluator::timeout_ms);
-  CHECK(t["evaluator"]["cache_entries"].value<int64_t>() == defaults::evaluator::cache_entries);
-  CHECK(t["evaluator"]["cache_ttl_ms"].value<int64_t>() == defaults::evaluator::cache_ttl_ms);
-  CHECK(t["instance"]["stop_timeout_ms"].value<int64_t>() == defaults::instance::stop_timeout_ms);
-  CHECK(t["instance"]["force_grace_ms"].value<int64_t>() == defaults::instance::force_grace_ms);
+  for_each_section([&](std::string_view name, auto, const auto& table) {
+    for (const auto& opt : table) {
+      CAPTURE(name);
+      CAPTURE(opt.key);
+      auto* n = t[name][opt.key].node();
+      REQUIRE(n != nullptr);
+      CHECK(raw_value(*n, opt.kind) == opt.def);
+    }
+  });
   // The example zone spells out the zone defaults.
   auto zone = t["zone"][0];
   CHECK(zone["os"].value<std::string>() == std::string{defaults::zone::os});
@@ -494,4 +503,117 @@ TEST_CASE("config: keys and strings that need quoting survive to_toml") {
   auto again = load_config_string(to_toml(cfg), "printed.toml");
   REQUIRE_MESSAGE(again, describe(again.error()));
   CHECK(*again == cfg);
+}
+
+namespace {
+
+// Converts to any member type; only used unevaluated, to count an aggregate's members.
+struct any_member {
+  template <class T>
+  operator T() const;  // NOLINT: implicit on purpose
+};
+
+// The number of members of the aggregate S: the most initializers S{...} accepts.
+template <class S, class... Init>
+constexpr size_t member_count() {
+  if constexpr (requires { S{Init{}..., any_member{}}; })
+    return member_count<S, Init..., any_member>();
+  else
+    return sizeof...(Init);
+}
+
+// A value `opt` accepts that is not its default.
+option_value other_value(const option_spec& opt) {
+  switch (opt.kind) {
+    case option_kind::integer:
+      return opt.def == option_value{opt.max} ? opt.min : opt.max;
+    case option_kind::number:
+      return opt.def == option_value{opt.fmax} ? opt.fmin : opt.fmax;
+    case option_kind::text:
+      return opt.path ? "/fusion-test/" + std::string{opt.key} : std::string{"not-the-default"};
+    case option_kind::choice:
+      for (auto c : opt.choices)
+        if (option_value{std::string{c}} != opt.def) return std::string{c};
+      return {};
+    case option_kind::strings: {
+      if (opt.choices.empty()) return std::vector<std::string>{"a", "b"};
+      std::vector<std::string> all(opt.choices.rbegin(), opt.choices.rend());
+      if (option_value{all} != opt.def) return all;
+      return std::vector<std::string>{std::string{opt.choices.front()}};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("config: every option's default is one its own table line accepts") {
+  for_each_section([&](std::string_view name, auto member, const auto& table) {
+    auto defaults = default_config().*member;
+    for (const auto& opt : table) {
+      CAPTURE(name);
+      CAPTURE(opt.key);
+      CHECK(accepts(opt, opt.def));
+      CHECK(opt.get(defaults) == opt.def);
+      CHECK_FALSE(opt.doc.empty());
+    }
+  });
+}
+
+TEST_CASE("config: to_toml of the defaults loads back to the defaults") {
+  auto printed = to_toml(default_config());
+  auto again = load_config_string(printed, "printed.toml");
+  REQUIRE_MESSAGE(again, describe(again.error()));
+  CHECK(*again == default_config());
+}
+
+TEST_CASE("config: every member of a section struct is one line of its table") {
+  for_each_section([&](std::string_view name, auto member, const auto& table) {
+    CAPTURE(name);
+    using section = std::remove_cvref_t<decltype(default_config().*member)>;
+    // Each line reaches its own member (setting one leaves every other line's value), and
+    // there are as many lines as members: so no member is without a line.
+    CHECK(member_count<section>() == table.size());
+    std::set<std::string_view> keys;
+    for (const auto& opt : table) {
+      CAPTURE(opt.key);
+      CHECK(keys.insert(opt.key).second);
+      auto other = other_value(opt);
+      REQUIRE(accepts(opt, other));
+      REQUIRE(other != opt.def);
+      auto s = default_config().*member;
+      opt.set(s, other);
+      for (const auto& peer : table) CHECK(peer.get(s) == (peer.key == opt.key ? other : peer.def));
+    }
+  });
+}
+
+TEST_CASE("config: a config with every option off its default survives to_toml") {
+  auto cfg = default_config();
+  for_each_section([&](std::string_view, auto member, const auto& table) {
+    for (const auto& opt : table) opt.set(cfg.*member, other_value(opt));
+  });
+  auto again = load_config_string(to_toml(cfg), "printed.toml");
+  REQUIRE_MESSAGE(again, describe(again.error()));
+  for_each_section([&](std::string_view name, auto member, const auto& table) {
+    CAPTURE(name);
+    CHECK((*again).*member == cfg.*member);
+    CHECK_FALSE((*again).*member == default_config().*member);
+    for (const auto& opt : table) {
+      CAPTURE(opt.key);
+      CHECK(opt.get((*again).*member) == other_value(opt));
+    }
+  });
+  CHECK(*again == cfg);
+}
+
+TEST_CASE("config: the deployment step timeout is an option with a range") {
+  auto cfg = load_config_string("[deployment]\nstep_timeout_ms = 750\n", "node.toml");
+  REQUIRE_MESSAGE(cfg, describe(cfg.error()));
+  CHECK(cfg->deployment.step_timeout_ms == 750);
+  CHECK(error_of("[deployment]\nstep_timeout_ms = 0\n") ==
+        "node.toml:2: deployment.step_timeout_ms: expected an integer from 1 to 3600000, found 0");
+  CHECK(error_of("[deployment]\nstep_timout_ms = 3\n") ==
+        "node.toml:2: unknown key 'deployment.step_timout_ms' (did you mean "
+        "'deployment.step_timeout_ms'?)");
 }

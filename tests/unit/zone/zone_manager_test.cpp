@@ -346,7 +346,7 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a missing evaluator declines at once")
 TEST_CASE_FIXTURE(zone_fx, "zone manager: a hanging evaluator is declined after its timeout") {
   zone::zone_manager_config cfg;
   cfg.parameters = edge(8);
-  cfg.evaluator_timeout_ms = 100;
+  cfg.evaluator.timeout_ms = 100;
   start(cfg);
   auto mute = sys.spawn(mute_evaluator);
   dir->put(names::evaluator("slow"), caf::actor_cast<caf::actor>(mute));
@@ -427,7 +427,7 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: graceful termination drains and frees 
 TEST_CASE_FIXTURE(zone_fx, "zone manager: an instance ignoring stop is forced down") {
   zone::zone_manager_config cfg;
   cfg.parameters = edge(8);
-  cfg.force_grace_ms = 1000;
+  cfg.instance.force_grace_ms = 1000;
   start(cfg);
   auto d = ask<deploy_service_reply>(zm, deploy_req(1)).value();
   auto id = d.instance_ids[0];

@@ -1,0 +1,106 @@
+// The option tables: one line per option of each flat config section. Adding an option is
+// one line here and one in configs/reference.toml (docs/operations.md, "Adding an option").
+
+#include "runtime/config.hpp"
+
+#include <limits>
+
+namespace fusion::runtime {
+
+namespace {
+
+constexpr int64_t no_max = std::numeric_limits<int64_t>::max();
+
+}  // namespace
+
+const option_table<node_section>& node_options() {
+  using s = node_section;
+  static const option_table<s> t = {
+      text("name", &s::name, "fusion-node", "Node name, in logs and as the prefix of its ids.")
+          .must(valid_name, "1 to 64 characters from [A-Za-z0-9._-]"),
+      strings("roles", &s::roles, {"domain", "zones"}, {"domain", "zones", "services"},
+              "Roles this process hosts, started in this order."),
+      text("data_dir", &s::data_dir, "", "Folder of the SQLite state; \"\" keeps it in memory.")
+          .as_path(),
+      integer("seed", &s::seed, 1, 0, no_max, "Seed of the node's random generators."),
+      number("run_for_s", &s::run_for_s, 0.0, 0, 1e9, "Seconds to run; 0 runs until a signal."),
+  };
+  return t;
+}
+
+const option_table<log_config>& log_options() {
+  using s = log_config;
+  static const option_table<s> t = {
+      choice("level", &s::level, "info", {"trace", "debug", "info", "warn", "error", "off"},
+             "Lowest level written."),
+      choice("format", &s::format, "text", {"text", "json"},
+             "\"text\" for people, \"json\" for one JSON object per line."),
+      text("file", &s::file, "", "File the log is appended to; \"\" writes to stderr.").as_path(),
+  };
+  return t;
+}
+
+const option_table<scheduler_config>& scheduler_options() {
+  using s = scheduler_config;
+  static const option_table<s> t = {
+      integer("threads", &s::threads, 2, 1, 256,
+              "CAF worker threads; CAF alone would start max(4, cores)."),
+      choice("policy", &s::policy, "stealing", {"stealing", "sharing"}, "How workers share jobs."),
+  };
+  return t;
+}
+
+const option_table<placement_config>& placement_options() {
+  using s = placement_config;
+  static const option_table<s> t = {
+      integer("k", &s::k, 16, 1, 1024, "Zones asked to evaluate a request in parallel."),
+      integer("deadline_ms", &s::deadline_ms, 200, 1, 60'000,
+              "Milliseconds to wait for zone offers; late zones are ignored."),
+      integer("offer_ttl_ms", &s::offer_ttl_ms, 5'000, 1, 3'600'000,
+              "Milliseconds a zone holds an offer's reservation."),
+      choice("policy", &s::policy, "best_total", {"best_total", "lowest_cost", "lowest_latency"},
+             "Policy when the manifest and the request set none."),
+      integer("workers", &s::workers, 2, 1, 64,
+              "Placement actors sharing the work; one service always meets in one of them."),
+      integer("max_cohort", &s::max_cohort, 256, 1, 65'536,
+              "Most identical requests in flight placed together as one cohort."),
+      integer("decisions_kept", &s::decisions_kept, 1'024, 1, 1'000'000,
+              "Recent decisions kept for explain_placement."),
+  };
+  return t;
+}
+
+const option_table<evaluator_config>& evaluator_options() {
+  using s = evaluator_config;
+  static const option_table<s> t = {
+      integer("timeout_ms", &s::timeout_ms, 100, 1, 60'000,
+              "Milliseconds an evaluator may take to score a request."),
+      integer("cache_entries", &s::cache_entries, 10'000, 0, 10'000'000,
+              "Evaluations cached per zone; 0 disables the cache."),
+      integer("cache_ttl_ms", &s::cache_ttl_ms, 10'000, 0, 86'400'000,
+              "Milliseconds a cached evaluation stays valid."),
+  };
+  return t;
+}
+
+const option_table<instance_config>& instance_options() {
+  using s = instance_config;
+  static const option_table<s> t = {
+      integer("stop_timeout_ms", &s::stop_timeout_ms, 5'000, 1, 3'600'000,
+              "Milliseconds a graceful stop may take before it is forced."),
+      integer("force_grace_ms", &s::force_grace_ms, 1'000, 0, 600'000,
+              "Milliseconds after a forced stop before the instance counts as gone."),
+  };
+  return t;
+}
+
+const option_table<deployment_config>& deployment_options() {
+  using s = deployment_config;
+  static const option_table<s> t = {
+      integer("step_timeout_ms", &s::step_timeout_ms, 5'000, 1, 3'600'000,
+              "Milliseconds one deployment step may take (registrar, placement, zone, DC)."),
+  };
+  return t;
+}
+
+}  // namespace fusion::runtime
