@@ -1,5 +1,6 @@
 #include "runtime/clock.hpp"
 
+#include <caf/actor_system_config.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
 namespace fusion::runtime {

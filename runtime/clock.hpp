@@ -13,7 +13,6 @@
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/local_actor.hpp>
 
 #include <charconv>

@@ -226,6 +226,7 @@ void decide(self_ptr self, const cohort_ptr& c) {
     v.reason = "its offer lapsed before the decision (held for " +
                std::to_string(v.zone_offer.ttl_ms) + " ms)";
   }
+  const auto decided_at = runtime::wall_now(self);
   for (auto& m : c->members) {
     const bool last = &m == &c->members.back();  // may take the cohort's verdicts
     placement_decision d;
@@ -263,7 +264,7 @@ void decide(self_ptr self, const cohort_ptr& c) {
     }
     d.satisfied = sel.covered >= c->deploy.instances && !sel.chosen.empty();
     d.summary = summary(d, *c->service, c->deploy.instances, sel, ceiling);
-    d.decided_at = runtime::wall_now(self);
+    d.decided_at = decided_at;
     auto msg = caf::make_message(std::move(d));
     st.log->add(msg);
     static_cast<caf::response_promise&>(m.rp).deliver(std::move(msg));

@@ -146,10 +146,12 @@ TEST_CASE("clocks: an offer made on another node's clock holds there for its TTL
   CHECK(is(late.error(), errc::offer_expired));
 }
 
-TEST_CASE("clocks: an offer whose TTL runs out before the decision is not chosen") {
-  // The zone answers at once, a second zone never does: the decision waits for the
-  // 1,000 ms deadline, by which time the 200 ms offer has lapsed on the domain's clock.
-  two_clocks t{200};
+namespace {
+
+// A zone "quick" (on the zone's node) that answers at once races a registered zone "mute"
+// (here) that never answers: the decision waits for placement's 1,000 ms deadline on the
+// domain's clock. Returns that decision.
+placement_decision race_with_a_mute_zone(two_clocks& t) {
   t.zones.with_zone(zone_builder{"quick"}.cores(8));
   t.run();
   auto mute = t.here.sys.spawn(mute_zone);
@@ -167,6 +169,17 @@ TEST_CASE("clocks: an offer whose TTL runs out before the decision is not chosen
   placement_decision d;
   rh.receive([&](placement_decision& x) { d = std::move(x); },
              [&](caf::error& e) { FAIL(describe(e)); });
+  caf::anon_send_exit(mute, caf::exit_reason::kill);
+  t.run();
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("clocks: an offer whose TTL runs out before the decision is not chosen") {
+  // By the deadline the 200 ms offer has lapsed on the domain's clock.
+  two_clocks t{200};
+  auto d = race_with_a_mute_zone(t);
   CHECK_FALSE(d.satisfied);
   CHECK(d.chosen.empty());
   bool seen = false;
@@ -178,32 +191,13 @@ TEST_CASE("clocks: an offer whose TTL runs out before the decision is not chosen
       CHECK(v.reason == "its offer lapsed before the decision (held for 200 ms)");
     }
   CHECK(seen);
-  caf::anon_send_exit(mute, caf::exit_reason::kill);
-  t.run();
 }
 
 TEST_CASE("clocks: an offer that arrives within its TTL of the decision is chosen") {
   // The same race with a TTL longer than the deadline: the offer still holds.
   two_clocks t{1500};
-  t.zones.with_zone(zone_builder{"quick"}.cores(8));
-  t.run();
-  auto mute = t.here.sys.spawn(mute_zone);
-  t.dir->put(names::zone_manager("mute"), mute);
-  zone_parameters zp = zone_builder{"mute"}.cores(8);
-  REQUIRE(t.ask<register_zone_reply>(
-      t.domain.zone_registry(),
-      register_zone{zone_admin, zp, locator{"", names::zone_manager("mute")}}));
-  auto m = t.registered_service();
-  auto rh = t.here.self->request(caf::actor_cast<caf::actor>(t.domain.placement()), caf::infinite,
-                                 place_service{acme, m, {}, true});
-  t.run();
-  t.advance_here(1000ms);
-  placement_decision d;
-  rh.receive([&](placement_decision& x) { d = std::move(x); },
-             [&](caf::error& e) { FAIL(describe(e)); });
+  auto d = race_with_a_mute_zone(t);
   CHECK(d.satisfied);
   REQUIRE(d.chosen.size() == 1);
   CHECK(d.chosen[0].zone_name == "quick");
-  caf::anon_send_exit(mute, caf::exit_reason::kill);
-  t.run();
 }
