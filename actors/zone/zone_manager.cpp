@@ -2,6 +2,7 @@
 
 #include "actors/evaluator/scoring.hpp"
 #include "actors/zone/dc_inprocess.hpp"
+#include "actors/zone/reservations.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
@@ -35,23 +36,9 @@ using zone_manager_impl =
     zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
                                caf::reacts_to<damped_flush_atom>>;
 
-constexpr runtime::mono_time never = runtime::mono_time::max();
-
 std::chrono::milliseconds ms(duration_ms x) {
   return std::chrono::milliseconds(std::max<duration_ms>(1, x));
 }
-
-/// Resources held by an open offer or by a deployment in progress.
-struct hold {
-  service_uri service;
-  uint32_t instances = 0;
-  uint32_t cores = 0;      // per instance
-  uint64_t memory_mb = 0;  // per instance
-  uint32_t gpus = 0;       // per instance
-  uint32_t sessions_per_instance = 0;
-  runtime::mono_time expires_at = never;
-  bool deploying = false;  // consumed by a deployment: no longer an offer
-};
 
 /// An instance this zone hosts (not protocols::instance_record, the domain's durable record).
 struct hosted_instance {
@@ -64,6 +51,8 @@ struct hosted_instance {
   uint64_t memory_mb = 0;
   uint32_t gpus = 0;
   bool withdrawn = false;  // being terminated: no longer reported
+
+  resources use() const { return {cores, memory_mb, gpus, 1}; }
 };
 
 struct zm_state {
@@ -75,19 +64,16 @@ struct zm_state {
   zone_registry_actor registry;
   locator self_locator;  // where the domain reaches this manager (quoted in offers)
   std::string registration = "not registered";
-  // Holds by number; an offer's id is "<offer_prefix>-<number>".
-  std::unordered_map<uint64_t, hold> holds;
-  uint64_t next_hold = 1;
+  // Capacity, instances' use and holds (by number; an offer's id is
+  // "<offer_prefix>-<number>").
+  reservations ledger;
   std::string offer_prefix;  // "offer-<zone>"
   // Offers by expiry time. Every offer has the same TTL, so creation order is expiry order
   // and one timer, armed for the front, replaces a timer per offer.
   std::deque<std::pair<runtime::mono_time, uint64_t>> expiries;
   bool expiry_armed = false;
+  // In the ledger's use until they are gone, withdrawn ones included.
   std::vector<hosted_instance> instances;
-  // Resources of instances (withdrawn ones included until they are gone) and of holds.
-  uint64_t used_cores = 0, used_memory = 0, used_gpus = 0;
-  uint64_t held_cores = 0, held_memory = 0, held_gpus = 0, held_instances = 0;
-  uint32_t total_gpus = 0;
   runtime::id_generator instance_ids{"inst"};
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
@@ -101,16 +87,13 @@ struct zm_state {
   const std::string& zone() const { return cfg.parameters.name; }
 
   resource_report free() const {
-    const auto& p = cfg.parameters;
-    auto sub = [](uint64_t total, uint64_t a, uint64_t b) {
-      return total > a + b ? total - a - b : 0;
-    };
+    auto f = ledger.free();
     resource_report r;
-    r.free_cpu_cores = static_cast<uint32_t>(sub(p.cpu_cores, used_cores, held_cores));
-    r.free_memory_mb = sub(p.memory_mb, used_memory, held_memory);
-    r.free_gpus = static_cast<uint32_t>(sub(total_gpus, used_gpus, held_gpus));
+    r.free_cpu_cores = static_cast<uint32_t>(std::min<uint64_t>(f.cores, UINT32_MAX));
+    r.free_memory_mb = f.memory_mb;
+    r.free_gpus = static_cast<uint32_t>(std::min<uint64_t>(f.gpus, UINT32_MAX));
     r.instances = running();
-    r.reservations = static_cast<uint32_t>(holds.size());
+    r.reservations = static_cast<uint32_t>(ledger.holds());
     return r;
   }
 
@@ -120,45 +103,16 @@ struct zm_state {
     return n;
   }
 
-  // Instances the zone's instance cap still allows, counting held ones.
-  uint64_t cap_left() const {
-    auto cap = cfg.parameters.max_instances;
-    if (cap == 0) return std::numeric_limits<uint64_t>::max();
-    auto taken = instances.size() + held_instances;
-    return cap > taken ? cap - taken : 0;
-  }
-
-  // Holds `h` under a new number, which it returns.
-  uint64_t add_hold(hold h) {
-    held_cores += uint64_t{h.cores} * h.instances;
-    held_memory += h.memory_mb * h.instances;
-    held_gpus += uint64_t{h.gpus} * h.instances;
-    held_instances += h.instances;
-    auto n = next_hold++;
-    holds.emplace(n, std::move(h));
-    return n;
-  }
-
-  void drop_hold(std::unordered_map<uint64_t, hold>::iterator i) {
-    const auto& h = i->second;
-    held_cores -= uint64_t{h.cores} * h.instances;
-    held_memory -= h.memory_mb * h.instances;
-    held_gpus -= uint64_t{h.gpus} * h.instances;
-    held_instances -= h.instances;
-    holds.erase(i);
-  }
-
   fusion_id offer_id(uint64_t hold_number) const {
     return {offer_prefix + "-" + std::to_string(hold_number)};
   }
 
-  // An open (not consumed, not expired) offer, or holds.end(). Ids this zone did not make
-  // are unknown.
-  std::unordered_map<uint64_t, hold>::iterator open_offer(const std::string& id,
-                                                          runtime::mono_time now) {
-    auto i = holds.find(runtime::id_number(id, offer_prefix));
-    if (i == holds.end() || i->second.deploying || i->second.expires_at <= now) return holds.end();
-    return i;
+  // The number of an open (not consumed, not expired) offer, or 0. Ids this zone did not
+  // make are unknown.
+  uint64_t open_offer(const std::string& id, runtime::mono_time now) {
+    auto n = runtime::id_number(id, offer_prefix);
+    auto* h = ledger.find(n);
+    return h == nullptr || h->deploying || h->expires_at <= now ? 0 : n;
   }
 
   std::vector<hosted_instance>::iterator find_instance(const std::string& id) {
@@ -222,7 +176,7 @@ zone_offer decline(self_ptr self, std::string reason) {
 fusion_id reserve(self_ptr self, hold h) {
   auto& st = self->state;
   auto expires_at = h.expires_at;
-  auto n = st.add_hold(std::move(h));
+  auto n = st.ledger.add(std::move(h));
   st.expiries.emplace_back(expires_at, n);
   ++st.offers_made;
   return st.offer_id(n);
@@ -238,24 +192,15 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
         self, ev.reason.empty() ? "zone " + st.zone() + " cannot host the service" : ev.reason);
   const auto& hw = req.service->hardware;
   // Instances of `hw` the free resources and the instance cap still allow.
-  auto fits = [&] {
-    auto free = st.free();
-    uint64_t fit = st.cap_left();
-    if (hw.cpu_cores > 0) fit = std::min<uint64_t>(fit, free.free_cpu_cores / hw.cpu_cores);
-    if (hw.memory_mb > 0) fit = std::min<uint64_t>(fit, free.free_memory_mb / hw.memory_mb);
-    if (hw.gpus > 0) fit = std::min<uint64_t>(fit, free.free_gpus / hw.gpus);
-    return fit;
-  };
-  uint64_t fit = std::min<uint64_t>(ev.instances, fits());
+  const resources per_instance{hw.cpu_cores, hw.memory_mb, hw.gpus, 1};
+  uint64_t fit = std::min<uint64_t>(ev.instances, st.ledger.fit(per_instance));
   if (fit == 0)
     return decline(self, "zone " + st.zone() + " has no free capacity left for " +
                              (req.service_name.empty() ? req.service->name : req.service_name));
   hold h;
   h.service = req.service_name.empty() ? req.service->name : req.service_name;
   h.instances = static_cast<uint32_t>(fit);
-  h.cores = hw.cpu_cores;
-  h.memory_mb = hw.memory_mb;
-  h.gpus = hw.gpus;
+  h.per_instance = per_instance;
   h.sessions_per_instance = req.deploy.sessions_per_instance > 0
                                 ? req.deploy.sessions_per_instance
                                 : req.service->sessions_per_instance;
@@ -278,7 +223,7 @@ zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation&
   o.manager = st.self_locator;
   o.offer_id = reserve(self, h);
   if (req.copies > 1) {
-    auto more = std::min<uint64_t>(req.copies - 1, fits() / fit);
+    auto more = std::min<uint64_t>(req.copies - 1, st.ledger.fit(per_instance) / fit);
     res.more_offer_ids.reserve(more);
     for (uint64_t i = 0; i < more; ++i) res.more_offer_ids.push_back(reserve(self, h));
   }
@@ -297,8 +242,8 @@ size_t release(self_ptr self, const std::vector<fusion_id>& ids) {
   auto now = runtime::mono_now(self);
   size_t released = 0;
   for (const auto& id : ids)
-    if (auto i = st.open_offer(id.value, now); i != st.holds.end()) {
-      st.drop_hold(i);
+    if (auto n = st.open_offer(id.value, now); n != 0) {
+      st.ledger.drop(n);
       ++st.offers_released;
       ++released;
     }
@@ -375,7 +320,7 @@ void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::stri
   for (const auto& env : ctx->environments)
     self->request(st.dc, ms(ctx->step_timeout), terminate_service_environment{env})
         .then([](status_reply&) {}, [](caf::error&) {});
-  if (auto i = st.holds.find(ctx->hold); i != st.holds.end()) st.drop_hold(i);
+  st.ledger.drop(ctx->hold);
   ++st.deploy_failures;
   schedule_report(self);
   auto why = "zone " + st.zone() + ": deploying " + ctx->service + " failed at " + step + ": " +
@@ -393,12 +338,10 @@ void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::stri
 
 void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
   auto& st = self->state;
-  if (auto i = st.holds.find(ctx->hold); i != st.holds.end()) st.drop_hold(i);
+  st.ledger.drop(ctx->hold);
   deploy_service_reply reply;
   for (auto& rec : ctx->started) {
-    st.used_cores += rec.cores;
-    st.used_memory += rec.memory_mb;
-    st.used_gpus += rec.gpus;
+    st.ledger.use(rec.use());
     reply.instance_ids.push_back(fusion_id{rec.id});
     reply.instances.push_back(rec.where);
     st.instances.push_back(std::move(rec));
@@ -411,13 +354,13 @@ void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
 /// Prepares, launches and starts the next instance; commits when all are running.
 void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
   auto& st = self->state;
-  auto held = st.holds.find(ctx->hold);
-  if (held == st.holds.end()) {  // cannot happen: a deploying hold is only dropped here
+  const auto* held = st.ledger.find(ctx->hold);
+  if (held == nullptr) {  // cannot happen: a deploying hold is only dropped here
     deploy_fail(self, ctx, "prepare",
                 fusion::make_error(errc::invalid_state, "the deployment's reservation is gone"));
     return;
   }
-  const auto& h = held->second;
+  const auto& h = *held;
   if (ctx->started.size() == h.instances) {
     deploy_commit(self, ctx);
     return;
@@ -425,9 +368,9 @@ void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
   prepare_service_environment prep;
   prep.service_name = ctx->service;
   prep.env.type = "actor";
-  prep.env.cpu_cores = h.cores;
-  prep.env.memory_mb = h.memory_mb;
-  prep.env.gpus = h.gpus;
+  prep.env.cpu_cores = static_cast<uint32_t>(h.per_instance.cores);
+  prep.env.memory_mb = h.per_instance.memory_mb;
+  prep.env.gpus = static_cast<uint32_t>(h.per_instance.gpus);
   prep.env.image = ctx->image;
   auto t = ms(ctx->step_timeout);
   self->request(st.dc, t, std::move(prep))
@@ -463,9 +406,9 @@ void deploy_next(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
                                 rec.environment = env.environment_id;
                                 rec.where = launched.instance;
                                 rec.max_sessions = h.sessions_per_instance;
-                                rec.cores = h.cores;
-                                rec.memory_mb = h.memory_mb;
-                                rec.gpus = h.gpus;
+                                rec.cores = static_cast<uint32_t>(h.per_instance.cores);
+                                rec.memory_mb = h.per_instance.memory_mb;
+                                rec.gpus = static_cast<uint32_t>(h.per_instance.gpus);
                                 ctx->started.push_back(std::move(rec));
                                 deploy_next(self, ctx);
                               },
@@ -486,12 +429,12 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
   ctx->step_timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.deployment.step_timeout_ms;
   auto now = runtime::mono_now(self);
   if (!req.offer_id.empty()) {
-    auto i = st.open_offer(req.offer_id.value, now);
-    if (i == st.holds.end())
+    auto n = st.open_offer(req.offer_id.value, now);
+    if (n == 0)
       return fusion::make_error(errc::offer_expired, "zone " + st.zone() + ": offer '" +
                                                          req.offer_id.value +
                                                          "' is unknown or expired; evaluate again");
-    auto& h = i->second;
+    const auto& h = *st.ledger.find(n);
     if (h.service != service)
       return fusion::make_error(
           errc::invalid_argument,
@@ -502,17 +445,17 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
     hold consumed = h;
     consumed.instances = want;
     consumed.deploying = true;
-    consumed.expires_at = never;
+    consumed.expires_at = runtime::mono_time::max();
     if (req.deploy.sessions_per_instance > 0)
       consumed.sessions_per_instance = req.deploy.sessions_per_instance;
-    st.drop_hold(i);
-    ctx->hold = st.add_hold(std::move(consumed));
+    st.ledger.drop(n);
+    ctx->hold = st.ledger.add(std::move(consumed));
   } else {
     auto requested = std::max<uint32_t>(1, req.deploy.instances);
     evaluation ev;
     evaluator::score_zone_into(st.cfg.parameters, st.free(), req.service, req.deploy, ev);
     if (!ev.feasible) return fusion::make_error(errc::insufficient_capacity, ev.reason);
-    if (ev.instances < requested || st.cap_left() < requested) {
+    if (ev.instances < requested || st.ledger.fit({}) < requested) {
       const auto& hw = req.service.hardware;
       auto free = st.free();
       return fusion::make_error(
@@ -524,19 +467,18 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
               std::to_string(free.free_cpu_cores) + " cores, " +
               std::to_string(free.free_memory_mb) + " MB, " + std::to_string(free.free_gpus) +
               " GPUs and room for " +
-              std::to_string(std::min<uint64_t>(ev.instances, st.cap_left())) + " instances");
+              std::to_string(std::min<uint64_t>(ev.instances, st.ledger.fit({}))) + " instances");
     }
     hold h;
     h.service = service;
     h.instances = requested;
-    h.cores = req.service.hardware.cpu_cores;
-    h.memory_mb = req.service.hardware.memory_mb;
-    h.gpus = req.service.hardware.gpus;
+    const auto& hw = req.service.hardware;
+    h.per_instance = {hw.cpu_cores, hw.memory_mb, hw.gpus, 1};
     h.sessions_per_instance = req.deploy.sessions_per_instance > 0
                                   ? req.deploy.sessions_per_instance
                                   : req.service.sessions_per_instance;
     h.deploying = true;
-    ctx->hold = st.add_hold(std::move(h));
+    ctx->hold = st.ledger.add(std::move(h));
   }
   ctx->rp = self->make_response_promise<deploy_service_reply>();
   deploy_next(self, ctx);
@@ -556,9 +498,7 @@ void finish_termination(self_ptr self, std::string instance_id, bool forced, std
     return;
   }
   auto env = i->environment;
-  st.used_cores -= i->cores;
-  st.used_memory -= i->memory_mb;
-  st.used_gpus -= i->gpus;
+  st.ledger.unuse(i->use());
   st.instances.erase(i);
   ++(forced ? st.stopped_forced : st.stopped_graceful);
   schedule_report(self);
@@ -683,14 +623,14 @@ information zone_information(self_ptr self, const get_zone_information& req) {
   v["region"] = p.location.region;
   v["cpu_cores"] = std::to_string(p.cpu_cores);
   v["memory_mb"] = std::to_string(p.memory_mb);
-  v["gpus"] = std::to_string(st.total_gpus);
+  v["gpus"] = std::to_string(st.ledger.capacity().gpus);
   v["max_instances"] = std::to_string(p.max_instances);
   v["free_cpu_cores"] = std::to_string(free.free_cpu_cores);
   v["free_memory_mb"] = std::to_string(free.free_memory_mb);
   v["free_gpus"] = std::to_string(free.free_gpus);
   v["instances"] = std::to_string(free.instances);
   v["reservations"] = std::to_string(free.reservations);
-  v["reserved_instances"] = std::to_string(st.held_instances);
+  v["reserved_instances"] = std::to_string(st.ledger.held().instances);
   v["offers_made"] = std::to_string(st.offers_made);
   v["offers_declined"] = std::to_string(st.offers_declined);
   v["offers_expired"] = std::to_string(st.offers_expired);
@@ -716,7 +656,10 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   st.offer_prefix = "offer-" + name;
   st.instance_ids = runtime::id_generator{"inst-" + name};
   st.cache = evaluator::evaluation_cache{cfg.evaluator.cache_entries, cfg.evaluator.cache_ttl_ms};
-  for (const auto& g : cfg.parameters.gpus) st.total_gpus += g.count;
+  resources capacity{cfg.parameters.cpu_cores, cfg.parameters.memory_mb, 0,
+                     cfg.parameters.max_instances};
+  for (const auto& g : cfg.parameters.gpus) capacity.gpus += g.count;
+  st.ledger = reservations{capacity};
   st.log = runtime::logger("zone");
   st.cfg = std::move(cfg);
   st.dir = std::move(dir);
@@ -787,11 +730,11 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         auto now = runtime::mono_now(self);
         bool changed = false;
         while (!s.expiries.empty() && s.expiries.front().first <= now) {
-          auto i = s.holds.find(s.expiries.front().second);
+          auto n = s.expiries.front().second;
           s.expiries.pop_front();
           // Released or consumed offers are gone or deploying: they no longer expire.
-          if (i == s.holds.end() || i->second.deploying) continue;
-          s.drop_hold(i);
+          if (const auto* h = s.ledger.find(n); h == nullptr || h->deploying) continue;
+          s.ledger.drop(n);
           ++s.offers_expired;
           changed = true;
         }
