@@ -1,0 +1,160 @@
+#pragma once
+// The zone manager's state and what its parts share. The parts: zone_manager.cpp (offers
+// and the actor), deployment.cpp, termination.cpp, information.cpp and reporting.cpp.
+// Internal to the zone role, not an interface: other roles talk to the zone manager through
+// protocols::zone_manager_actor.
+
+#include "actors/evaluator/scoring.hpp"
+#include "actors/zone/dc_inprocess.hpp"
+#include "actors/zone/reservations.hpp"
+#include "actors/zone/zone_manager.hpp"
+#include "protocols/errc.hpp"
+#include "protocols/names.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/logging.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fusion::zone::manager {
+
+using namespace protocols;  // the zone manager's parts speak the protocol's vocabulary
+
+using expire_atom = caf::atom_constant<caf::atom("zm_expire")>;
+using flush_atom = caf::atom_constant<caf::atom("zm_flush")>;
+using damped_flush_atom = caf::atom_constant<caf::atom("zm_dflush")>;
+
+/// The manager's full interface: the public one plus its own timers.
+using zone_manager_impl =
+    zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
+                               caf::reacts_to<damped_flush_atom>>;
+
+inline std::chrono::milliseconds ms(duration_ms x) {
+  return std::chrono::milliseconds(std::max<duration_ms>(1, x));
+}
+
+/// An instance this zone hosts (not protocols::instance_record, the domain's durable record).
+struct hosted_instance {
+  std::string id;
+  service_uri service;
+  fusion_id environment;
+  locator where;
+  uint32_t max_sessions = 0;
+  uint32_t cores = 0;
+  uint64_t memory_mb = 0;
+  uint32_t gpus = 0;
+  bool withdrawn = false;  // being terminated: no longer reported
+
+  resources use() const { return {cores, memory_mb, gpus, 1}; }
+};
+
+struct zm_state {
+  zm_state() = default;
+  zone_manager_config cfg;
+  runtime::directory_ptr dir;
+  dc_management_actor dc;
+  fusion_id zone_id;
+  zone_registry_actor registry;
+  locator self_locator;  // where the domain reaches this manager (quoted in offers)
+  std::string registration = "not registered";
+  // Capacity, instances' use and holds (by number; an offer's id is
+  // "<offer_prefix>-<number>").
+  reservations ledger;
+  std::string offer_prefix;  // "offer-<zone>"
+  // Offers by expiry time. Every offer has the same TTL, so creation order is expiry order
+  // and one timer, armed for the front, replaces a timer per offer.
+  std::deque<std::pair<runtime::mono_time, uint64_t>> expiries;
+  bool expiry_armed = false;
+  // In the ledger's use until they are gone, withdrawn ones included.
+  std::vector<hosted_instance> instances;
+  runtime::id_generator instance_ids{"inst"};
+  evaluator::evaluation_cache cache{0, 0};
+  evaluation scratch;  // reused by inline scoring so the hot path does not allocate
+  bool flush_scheduled = false;
+  bool damped_flush_scheduled = false;
+  uint64_t offers_made = 0, offers_declined = 0, offers_expired = 0, offers_released = 0;
+  uint64_t deployed = 0, deploy_failures = 0, stopped_graceful = 0, stopped_forced = 0;
+  std::shared_ptr<spdlog::logger> log;
+  static inline const char* name = "zone_manager";
+
+  const std::string& zone() const { return cfg.parameters.name; }
+
+  resource_report free() const {
+    auto f = ledger.free();
+    resource_report r;
+    r.free_cpu_cores = static_cast<uint32_t>(std::min<uint64_t>(f.cores, UINT32_MAX));
+    r.free_memory_mb = f.memory_mb;
+    r.free_gpus = static_cast<uint32_t>(std::min<uint64_t>(f.gpus, UINT32_MAX));
+    r.instances = running();
+    r.reservations = static_cast<uint32_t>(ledger.holds());
+    return r;
+  }
+
+  uint32_t running() const {
+    uint32_t n = 0;
+    for (const auto& i : instances) n += i.withdrawn ? 0 : 1;
+    return n;
+  }
+
+  fusion_id offer_id(uint64_t hold_number) const {
+    return {offer_prefix + "-" + std::to_string(hold_number)};
+  }
+
+  // The number of an open (not consumed, not expired) offer, or 0. Ids this zone did not
+  // make are unknown.
+  uint64_t open_offer(const std::string& id, runtime::mono_time now) {
+    auto n = runtime::id_number(id, offer_prefix);
+    auto* h = ledger.find(n);
+    return h == nullptr || h->deploying || h->expires_at <= now ? 0 : n;
+  }
+
+  std::vector<hosted_instance>::iterator find_instance(const std::string& id) {
+    return std::find_if(instances.begin(), instances.end(),
+                        [&](const hosted_instance& x) { return x.id == id; });
+  }
+};
+
+using self_ptr = zone_manager_impl::stateful_pointer<zm_state>;
+
+// --- reporting.cpp: soft state for the zone registry ---
+
+/// Reports resources and services to the registry once the current burst of changes is over.
+void schedule_report(self_ptr self);
+
+/// Reports a reservation-only change within report_interval_ms (damped: offers come and go
+/// at the placement rate).
+void schedule_damped_report(self_ptr self);
+
+/// Sends the reports now.
+void flush_reports(self_ptr self);
+
+// --- deployment.cpp (§6.3.3) ---
+
+/// Deploys the instances of `req`, with or without an offer.
+caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req);
+
+// --- termination.cpp (§6.3.3.2) ---
+
+/// Stops an instance gracefully, then by force, and frees what it used.
+caf::result<status_reply> terminate(self_ptr self, const terminate_service_instance& req);
+
+// --- information.cpp (§6.4.1.3) ---
+
+/// Per-service slots, asked from the instances.
+caf::result<information> service_information(self_ptr self, const get_service_information& req);
+
+/// The zone's own figures.
+information zone_information(self_ptr self, const get_zone_information& req);
+
+}  // namespace fusion::zone::manager
