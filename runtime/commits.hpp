@@ -64,4 +64,24 @@ class commits {
   std::unordered_map<uint64_t, continuation> waiting_;
 };
 
+/// Commits `batch` through the actor's `commits`, then runs `then` on its thread, fail-stop:
+/// a failed commit leaves memory ahead of the disk, so the first failure is kept in the
+/// state's `db_error` (which makes the actor refuse every request from then on) and logged
+/// once, ending with `consequence`. For actors whose state has `commits`, `db`, `db_error`
+/// and `log` (the registrar and the zone registry).
+template <class Self>
+void commit_fail_stop(Self* self, write_batch batch, commits::continuation then,
+                      const char* consequence) {
+  auto& st = self->state;
+  st.commits.submit(self, *st.db, std::move(batch),
+                    [self, then = std::move(then), consequence](caf::error err) {
+                      auto& s = self->state;
+                      if (err && !s.db_error) {
+                        s.db_error = err;
+                        s.log->error("{}; {}", describe(err), consequence);
+                      }
+                      then(std::move(err));
+                    });
+}
+
 }  // namespace fusion::runtime

@@ -546,10 +546,12 @@ size_t closing_quote(const std::string& text, size_t open) {
 }
 
 /// yaml-cpp accepts a quoted scalar whose closing quote is missing (it runs to the end of
-/// the text); YAML does not. Returns the first quoted scalar of `root` (keys included) that
-/// has no closing quote in `text`, or nullopt.
+/// the text); YAML does not. Returns the quoted scalar of `root` (keys included) that has no
+/// closing quote in `text` (there is at most one: it runs to the end), or nullopt.
 std::optional<YAML::Mark> unterminated_quote(const YAML::Node& root, const std::string& text) {
   auto closed = [&](size_t open) { return closing_quote(text, open) != std::string::npos; };
+  // Depth-first over every node, keys included, with an explicit stack: nesting depth
+  // costs no C++ stack.
   std::vector<YAML::Node> todo{root};
   while (!todo.empty()) {
     YAML::Node n = todo.back();

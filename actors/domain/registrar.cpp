@@ -157,18 +157,10 @@ void load(self_ptr self) {
   st.log->debug("loaded {} services from '{}'", st.services.size(), st.db->db().path());
 }
 
-/// Commits `batch`, then runs `then` with the result on the registrar's thread. A failed
-/// commit leaves memory ahead of the disk: the store is then unusable (fail-stop).
+/// Commits `batch`, then runs `then` with the result on the registrar's thread (fail-stop).
 void durably(self_ptr self, runtime::write_batch batch, std::function<void(caf::error)> then) {
-  auto& st = self->state;
-  st.commits.submit(self, *st.db, std::move(batch), [self, then](caf::error err) {
-    auto& s = self->state;
-    if (err && !s.db_error) {
-      s.db_error = err;
-      s.log->error("{}; the registrar refuses every request from now on", describe(err));
-    }
-    then(std::move(err));
-  });
+  runtime::commit_fail_stop(self, std::move(batch), std::move(then),
+                            "the registrar refuses every request from now on");
 }
 
 /// `value` for the caller once every batch queued before is committed (it may have seen them).
@@ -229,7 +221,7 @@ void acknowledge_registration(self_ptr self, principal caller, fusion_id id, std
   }
   deploy_parameters params;
   params.instances = pre;
-  auto timeout = st.cfg.deploy_timeout_ms;
+  auto timeout = st.cfg.deployment.step_timeout_ms;
   self->request(dep, std::chrono::milliseconds(timeout), deploy_service{caller, id, {}, params})
       .then(
           [=](deploy_service_reply& r) mutable {
@@ -248,6 +240,21 @@ void acknowledge_registration(self_ptr self, principal caller, fusion_id id, std
                 name, id.value, describe(deployment_failure(e, "deploy the instances", timeout)));
             rp.deliver(reply);
           });
+}
+
+/// Commits a registration's `batch`, then acknowledges it (acknowledge_registration); a
+/// failed commit is the answer instead.
+caf::result<register_service_reply> register_durably(self_ptr self, runtime::write_batch batch,
+                                                     principal caller, fusion_id id,
+                                                     std::string name, uint32_t pre) {
+  auto rp = self->make_response_promise<register_service_reply>();
+  durably(self, std::move(batch), [=](caf::error err) mutable {
+    if (err)
+      rp.deliver(std::move(err));
+    else
+      acknowledge_registration(self, caller, id, name, pre, rp);
+  });
+  return rp;
 }
 
 deployment_actor deployment_of(const registrar_state& st) {
@@ -300,14 +307,7 @@ registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
           uint32_t pre = known == st.instances.end() || known->second.empty()
                              ? old.parsed.pre_deploy_instances
                              : 0;
-          auto rp = self->make_response_promise<register_service_reply>();
-          durably(self, std::move(batch), [=, caller = req.caller](caf::error err) mutable {
-            if (err)
-              rp.deliver(std::move(err));
-            else
-              acknowledge_registration(self, caller, id, name, pre, rp);
-          });
-          return rp;
+          return register_durably(self, std::move(batch), req.caller, id, name, pre);
         }
         service_record rec;
         rec.service_id = st.ids.make();
@@ -326,14 +326,7 @@ registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
         auto pre = rec.parsed.pre_deploy_instances;
         st.by_name.emplace(name, id.value);
         st.services.emplace(id.value, std::move(rec));
-        auto rp = self->make_response_promise<register_service_reply>();
-        durably(self, std::move(batch), [=, caller = req.caller](caf::error err) mutable {
-          if (err)
-            rp.deliver(std::move(err));
-          else
-            acknowledge_registration(self, caller, id, name, pre, rp);
-        });
-        return rp;
+        return register_durably(self, std::move(batch), req.caller, id, name, pre);
       },
       [=](unregister_service& req) -> caf::result<status_reply> {
         auto& st = self->state;
@@ -355,7 +348,7 @@ registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
           erase_service(self, id, deliver);
           return rp;
         }
-        auto timeout = st.cfg.deploy_timeout_ms;
+        auto timeout = st.cfg.deployment.step_timeout_ms;
         self->request(dep, std::chrono::milliseconds(timeout), stop_service_instances{id, 0})
             .then(
                 [=](status_reply& r) mutable {

@@ -4,6 +4,7 @@
 // optionally pre-deploys instances through the deployment function. docs/registrar.md.
 
 #include "protocols/orchestration_management.hpp"
+#include "runtime/config.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor_system.hpp>
@@ -16,8 +17,9 @@ namespace fusion::domain {
 struct registrar_config {
   /// SQLite database file; "" or ":memory:" keeps registrations in memory only.
   std::string db_path;
-  /// How long registration waits for pre-deployment before answering without it.
-  protocols::duration_ms deploy_timeout_ms = 2000;
+  /// [deployment]: step_timeout_ms, how long registration waits for pre-deployment (and
+  /// unregistration for stopping instances) before answering without it.
+  runtime::deployment_config deployment = runtime::default_config().deployment;
   registrar_config() = default;
 };
 

@@ -138,18 +138,10 @@ void load(self_ptr self) {
   }
 }
 
-/// Commits `batch`, then runs `then` with the result on the registry's thread. A failed
-/// commit leaves memory ahead of the disk: the store is then unusable (fail-stop).
+/// Commits `batch`, then runs `then` with the result on the registry's thread (fail-stop).
 void durably(self_ptr self, runtime::write_batch batch, std::function<void(caf::error)> then) {
-  auto& st = self->state;
-  st.commits.submit(self, *st.db, std::move(batch), [self, then](caf::error err) {
-    auto& s = self->state;
-    if (err && !s.db_error) {
-      s.db_error = err;
-      s.log->error("{}; the zone registry refuses every change from now on", describe(err));
-    }
-    then(std::move(err));
-  });
+  runtime::commit_fail_stop(self, std::move(batch), std::move(then),
+                            "the zone registry refuses every change from now on");
 }
 
 /// Answers `value` after `batch` (possibly empty: a barrier for what the caller saw) is

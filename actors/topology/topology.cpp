@@ -6,6 +6,7 @@
 #include "actors/zone/zone_manager.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
+#include "runtime/clock.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/scoped_actor.hpp>
@@ -13,7 +14,7 @@
 
 #include <chrono>
 #include <deque>
-#include <thread>
+#include <string>
 
 namespace fusion::topology {
 
@@ -130,7 +131,7 @@ std::string db_file(const std::string& dir, const char* name) {
 topology& topology::with_domain() {
   domain::registrar_config rc;
   rc.db_path = db_file(opts_.data_dir, "registrar.db");
-  rc.deploy_timeout_ms = opts_.deployment.step_timeout_ms;
+  rc.deployment = opts_.deployment;
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_registrar(sys_, rc, dir_)));
   domain::zone_registry_config zc;
   zc.db_path = db_file(opts_.data_dir, "zones.db");
@@ -202,13 +203,15 @@ caf::error topology::await_registrations(duration_ms timeout_ms,
   using namespace std::chrono;
   if (!dir_->get(names::zone_registry)) return caf::none;
   caf::scoped_actor self{sys_};
-  auto deadline = steady_clock::now() + 2 * milliseconds{timeout_ms};
   // Up to 64 zones asked at a time: one blocking round trip per zone costs a thread
   // hand-off each (seconds for 100,000 zones), while many more requests in flight slow
   // CAF 0.17 down (its request timers).
   constexpr size_t window = 64;
   using handle = caf::response_handle<caf::blocking_actor, caf::message, true>;
-  for (;;) {
+  caf::error failed;
+  // One pass over the pending zones: keeps those not registered yet; true when none is
+  // left or one failed.
+  auto all_answered = [&] {
     std::vector<std::string> still;
     std::deque<std::pair<const std::string*, handle>> asked;
     size_t next = 0;
@@ -223,22 +226,23 @@ caf::error topology::await_registrations(duration_ms timeout_ms,
       std::string state = "not registered";
       rh.receive([&](information& info) { state = info.values["registration"]; },
                  [&](caf::error& e) { state = "failed: " + describe(e); });
-      if (state.rfind("failed", 0) == 0)
-        return make_error(errc::invalid_state, "zone " + *name +
-                                                   " did not start: registration with the zone "
-                                                   "registry " +
-                                                   state);
+      if (state.rfind("failed", 0) == 0) {
+        failed = make_error(
+            errc::invalid_state,
+            "zone " + *name + " did not start: registration with the zone registry " + state);
+        return true;
+      }
       if (state != "registered") still.push_back(*name);
     }
-    if (still.empty()) return caf::none;
-    if (steady_clock::now() >= deadline)
-      return make_error(errc::deadline_exceeded, "zone " + still.front() +
-                                                     " did not start: its registration got no "
-                                                     "answer within " +
-                                                     std::to_string(2 * timeout_ms) + " ms");
     pending = std::move(still);
-    std::this_thread::sleep_for(milliseconds{10});
-  }
+    return pending.empty();
+  };
+  if (!runtime::poll_until(all_answered, 2 * milliseconds{timeout_ms}, milliseconds{10}))
+    return make_error(errc::deadline_exceeded, "zone " + pending.front() +
+                                                   " did not start: its registration got no "
+                                                   "answer within " +
+                                                   std::to_string(2 * timeout_ms) + " ms");
+  return failed;
 }
 
 void topology::shutdown() {

@@ -13,7 +13,6 @@ struct deploy_ctx {
   blob parameters;
   std::string image;
   duration_ms step_timeout = 0;
-  hold terms;                           // a copy of the hold: instances and their size
   std::vector<fusion_id> environments;  // prepared so far (rolled back on failure)
   std::vector<hosted_instance> started;
 };
@@ -40,6 +39,12 @@ void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::stri
     ctx->rp.deliver(fusion::make_error(errc::deployment_failed, std::move(why)));
 }
 
+/// The deployment's hold: how many instances, of what size. deploy_prepare checks it is
+/// there before each instance; only deploy_fail and deploy_commit drop it.
+const hold& terms(self_ptr self, const deploy_ctx& ctx) {
+  return *self->state.ledger.find(ctx.hold_number);
+}
+
 void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
   auto& st = self->state;
   st.ledger.drop(ctx->hold_number);
@@ -64,13 +69,14 @@ void deploy_prepare(self_ptr self, std::shared_ptr<deploy_ctx> ctx);
 
 void deploy_started(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const fusion_id& environment,
                     const instance_launched& launched) {
-  const auto& per = ctx->terms.per_instance;
+  const auto& h = terms(self, *ctx);
+  const auto& per = h.per_instance;
   hosted_instance rec;
   rec.id = launched.instance_id.value;
   rec.service = ctx->service;
   rec.environment = environment;
   rec.where = launched.instance;
-  rec.max_sessions = ctx->terms.sessions_per_instance;
+  rec.max_sessions = h.sessions_per_instance;
   rec.cores = static_cast<uint32_t>(per.cores);
   rec.memory_mb = per.memory_mb;
   rec.gpus = static_cast<uint32_t>(per.gpus);
@@ -88,7 +94,7 @@ void deploy_start(self_ptr self, std::shared_ptr<deploy_ctx> ctx, fusion_id envi
     return;
   }
   self->request(inst, ms(ctx->step_timeout),
-                service_start{ctx->parameters, ctx->terms.sessions_per_instance})
+                service_start{ctx->parameters, terms(self, *ctx).sessions_per_instance})
       .then(
           [=](status_reply& r) {
             if (r.code != status::ok)
@@ -116,11 +122,12 @@ void deploy_prepare(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
                 fusion::make_error(errc::invalid_state, "the deployment's reservation is gone"));
     return;
   }
-  if (ctx->started.size() == ctx->terms.instances) {
+  const auto& h = terms(self, *ctx);
+  if (ctx->started.size() == h.instances) {
     deploy_commit(self, ctx);
     return;
   }
-  const auto& per = ctx->terms.per_instance;
+  const auto& per = h.per_instance;
   prepare_service_environment prep;
   prep.service_name = ctx->service;
   prep.env.type = "actor";
@@ -165,7 +172,6 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
     if (req.deploy.sessions_per_instance > 0)
       consumed.sessions_per_instance = req.deploy.sessions_per_instance;
     st.ledger.drop(n);
-    ctx->terms = consumed;
     ctx->hold_number = st.ledger.add(std::move(consumed));
   } else {
     auto requested = std::max<uint32_t>(1, req.deploy.instances);
@@ -195,7 +201,6 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
                                   ? req.deploy.sessions_per_instance
                                   : req.service.sessions_per_instance;
     h.deploying = true;
-    ctx->terms = h;
     ctx->hold_number = st.ledger.add(std::move(h));
   }
   ctx->rp = self->make_response_promise<deploy_service_reply>();

@@ -157,9 +157,10 @@ int run_registrar(const po::variables_map& vm) {
   const auto single = vm["single"].as<size_t>();
   const auto threads = vm["threads"].as<size_t>();
   // Only errors: the registrar logs every registration at info.
-  runtime::log_config quiet;
-  quiet.level = "error";
-  static_cast<void>(runtime::setup_logging(quiet));
+  if (auto err = runtime::setup_logging(runtime::log_config{"error", "text", ""})) {
+    std::cerr << "fusion-bench registrar: " << describe(err) << "\n";
+    return 1;
+  }
   std::string folder = vm["data-dir"].as<std::string>();
   bool remove = false;
   if (folder.empty()) {

@@ -52,10 +52,7 @@ struct det_fixture {
       : sys{init(cfg, wall_ms, mono_start)} {
     sched.clock().current_time += mono_start;
     // Tests assert on results, not on logs: only errors reach the test output.
-    runtime::log_config quiet;
-    quiet.level = "error";
-    quiet.format = "text";
-    static_cast<void>(runtime::setup_logging(quiet));
+    static_cast<void>(runtime::setup_logging(runtime::log_config{"error", "text", ""}));
   }
 
   /// Runs every queued job; never fires timers. Returns the number of jobs run.

@@ -220,10 +220,7 @@ TEST_CASE_FIXTURE(
 
 TEST_CASE_FIXTURE(registrar_fixture, "registrar: logs through the configured logger") {
   test::temp_dir logs;
-  runtime::log_config json;
-  json.format = "json";
-  json.level = "info";
-  json.file = logs.file("node.log");
+  const runtime::log_config json{"info", "json", logs.file("node.log")};
   REQUIRE_FALSE(runtime::setup_logging(json));
   auto reg = spawn_registrar("/nonexistent-dir-for-fusion-tests/registrar.db");
   auto ok = spawn_registrar(tmp.file("other.db"));
@@ -231,10 +228,7 @@ TEST_CASE_FIXTURE(registrar_fixture, "registrar: logs through the configured log
   REQUIRE(register_as(ok, test::acme, manifest_yaml("fusion://acme/a")));  // logs "reused"
   runtime::flush_logs();
   auto text = test::read_text(json.file);
-  runtime::log_config quiet;
-  quiet.level = "error";
-  quiet.format = "text";
-  REQUIRE_FALSE(runtime::setup_logging(quiet));
+  REQUIRE_FALSE(runtime::setup_logging(runtime::log_config{"error", "text", ""}));
   CHECK(
       text.find(
           R"("level":"error","component":"registrar","msg":"storage_failure: store: cannot open)") !=
@@ -420,7 +414,7 @@ TEST_CASE_FIXTURE(registrar_fixture,
     self->send(reg, register_service{test::acme, manifest_yaml("fusion://acme/x", pre)});
     run();
     CHECK(self->mailbox().empty());  // still waiting for deployment
-    advance(2s);
+    advance(std::chrono::milliseconds{runtime::default_config().deployment.step_timeout_ms});
     self->receive([&](register_service_reply& x) { CHECK(x.pre_deployed.empty()); },
                   [&](caf::error& e) { FAIL(describe(e)); },
                   caf::after(0s) >> [] { FAIL("no answer after the deploy timeout"); });

@@ -221,18 +221,12 @@ TEST_CASE_FIXTURE(
 
 TEST_CASE_FIXTURE(zone_fixture, "zone registry: logs through the configured logger") {
   test::temp_dir logs;
-  runtime::log_config json;
-  json.format = "json";
-  json.level = "info";
-  json.file = logs.file("node.log");
+  const runtime::log_config json{"info", "json", logs.file("node.log")};
   REQUIRE_FALSE(runtime::setup_logging(json));
   spawn_registry("/nonexistent-dir-for-fusion-tests/zones.db");
   runtime::flush_logs();
   auto text = test::read_text(json.file);
-  runtime::log_config quiet;
-  quiet.level = "error";
-  quiet.format = "text";
-  REQUIRE_FALSE(runtime::setup_logging(quiet));
+  REQUIRE_FALSE(runtime::setup_logging(runtime::log_config{"error", "text", ""}));
   CHECK(
       text.find(
           R"("level":"error","component":"zone_registry","msg":"storage_failure: store: cannot open)") !=

@@ -376,7 +376,7 @@ TEST_CASE_FIXTURE(test::det_fixture,
   REQUIRE(second);
   CHECK(second->cached);
   CHECK(second->scores == first->scores);
-  req.cache_key = "k";
+  req.cache_key = std::string{"k"};  // not = "k": a false GCC 12 -O3 warning
   CHECK_FALSE(ask<evaluation>(ev, req)->cached);
   CHECK(ask<evaluation>(ev, req)->cached);
   advance(500ms);
