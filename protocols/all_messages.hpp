@@ -37,14 +37,15 @@ using all_messages = type_list<
     register_service, register_service_reply, unregister_service, update_service,
     query_service_by_name, service_description, query_service_by_category, service_list,
     deploy_service, deploy_service_reply, place_service, placement_decision, explain_placement,
-    stop_service_instances,
+    stop_service_instances, reconcile_instances, instances_reconciled,
     // zone_management (§5.5.2)
     register_zone, register_zone_reply, update_zone, unregister_zone, update_service_information,
     update_resource_information, preselect_zones, preselection, list_zones, zone_list,
     // zone_orchestration (§6.4.1) + evaluators (§5.4.2.2)
     zone_evaluate, zone_offer, release_offer, zone_deploy_service, terminate_service_instance,
     get_service_information, get_zone_information, evaluate, evaluation, zone_evaluate_batch,
-    zone_offer_batch, release_offers,
+    zone_offer_batch, release_offers, get_zone_registration, zone_registration,
+    list_hosted_instances, hosted_instances,
     // dc_management (§6.4.4)
     prepare_service_environment, environment_reply, reset_service_environment,
     terminate_service_environment, dc_get_information, get_environment_information, enable_probe,

@@ -56,6 +56,34 @@ enum class status : uint8_t {
   failed = 2,   ///< Did not succeed; an error explains why.
 };
 
+/// Why a zone takes no part, or no further part, in a placement. Programs read the code;
+/// the `details` sent beside it complete it (a constraint, a deadline, an error), without
+/// the zone's name; words for people are made once, at the edge, by refusal_words().
+enum class refusal_code : uint8_t {
+  none = 0,                  ///< Nothing refused: an offer, or a chosen zone.
+  hard_constraint = 1,       ///< Fails a hard constraint at preselection; details: which.
+  unknown_zone = 2,          ///< mapping.fixed_zones names a zone the domain does not know.
+  unreachable = 3,           ///< Its zone manager cannot be reached; details: the actor.
+  no_answer = 4,             ///< No answer within the deadline; details: the deadline.
+  evaluation_failed = 5,     ///< The evaluation failed; details: the error.
+  infeasible = 6,            ///< The zone's evaluator finds it cannot host; details: why.
+  no_capacity = 7,           ///< Feasible, but its capacity was taken; details: the service.
+  no_offer = 8,              ///< Answered without an offer for this request.
+  offer_lapsed = 9,          ///< Its offer lapsed before the decision; details: its TTL.
+  offers_taken = 10,         ///< Its offers went to identical placements decided just before.
+  latency_over_budget = 11,  ///< Its latency is above the budget; details: both.
+  ceiling_reached = 12,      ///< Not chosen: the cost ceiling is reached; details: the ceiling.
+  over_ceiling = 13,         ///< Not chosen: it would exceed the ceiling; details: the ceiling.
+  not_needed = 14,           ///< Not chosen: better offers cover the request.
+};
+
+/// The stable name of a code ("no_answer"), as `--json` prints it.
+const char* to_string(refusal_code code);
+
+/// The words for people: `code` completed by `details` ("did not answer within the 100 ms
+/// deadline"). Zone names are added by the caller where the zone is not named already.
+std::string refusal_words(refusal_code code, const std::string& details);
+
 /// A multidimensional score (§5.4.2.2.1). The standard keys are fields; evaluators may add
 /// more under `extra`. Every value lies in [0, 1], higher is better.
 struct score {

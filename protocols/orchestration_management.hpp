@@ -183,14 +183,15 @@ struct zone_verdict {
   bool offered = false;      ///< Made an offer.
   bool chosen = false;       ///< Offer accepted by step 4.
   offer zone_offer;          ///< Valid if offered.
-  std::string reason;        ///< Refusal or rejection reason, in words.
+  std::string details;       ///< Completes `code` (refusal_words), without the zone's name.
+  refusal_code code = refusal_code::none;  ///< Why not offered or not chosen; none if chosen.
   friend bool operator==(const zone_verdict&, const zone_verdict&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_verdict& x) {
   return f(caf::meta::type_name("zone_verdict"), x.zone_id, x.zone_name, x.preselected, x.answered,
-           x.offered, x.chosen, x.zone_offer, x.reason);
+           x.offered, x.chosen, x.zone_offer, x.details, x.code);
 }
 
 /// Ask the placement function to choose zones for a service (§5.4.2.1). With `dry_run`
@@ -211,7 +212,7 @@ typename Inspector::result_type inspect(Inspector& f, place_service& x) {
 
 /// A recorded placement decision: chosen offers and every zone's verdict.
 struct placement_decision {
-  static constexpr message_meta meta{0x050C, "placement_decision", 1, 2};
+  static constexpr message_meta meta{0x050C, "placement_decision", 2, 2};
   fusion_id decision_id;
   service_uri service;
   placement_policy policy = placement_policy::best_total;
@@ -255,6 +256,37 @@ typename Inspector::result_type inspect(Inspector& f, stop_service_instances& x)
   return f(caf::meta::type_name("stop_service_instances"), x.service_id, x.timeout_ms);
 }
 
+/// Reconcile the deployment's durable instance records with what the zones host: a record
+/// whose zone answers without it (the instance died with an earlier start of its zone) is
+/// removed; a record whose zone does not answer is kept (what cannot be confirmed is never
+/// deleted). Sent at node start, and by the zone registry when a zone registers again.
+struct reconcile_instances {
+  static constexpr message_meta meta{0x050F, "reconcile_instances", 1, 0};
+  std::string zone_name;  ///< Only the records of this zone; "" = every zone.
+  friend bool operator==(const reconcile_instances&, const reconcile_instances&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reconcile_instances& x) {
+  return f(caf::meta::type_name("reconcile_instances"), x.zone_name);
+}
+
+/// Reply to reconcile_instances.
+struct instances_reconciled {
+  static constexpr message_meta meta{0x0510, "instances_reconciled", 1, 3};
+  uint32_t confirmed = 0;    ///< Records whose zone hosts the instance.
+  uint32_t removed = 0;      ///< Records whose zone answered without the instance: deleted.
+  uint32_t unconfirmed = 0;  ///< Records whose zone did not answer: kept.
+  std::vector<fusion_id> removed_ids;
+  friend bool operator==(const instances_reconciled&, const instances_reconciled&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instances_reconciled& x) {
+  return f(caf::meta::type_name("instances_reconciled"), x.confirmed, x.removed, x.unconfirmed,
+           x.removed_ids);
+}
+
 /// Typed interface of the registrar (§5.5.1.1, §5.5.1.2).
 using registrar_actor =
     caf::typed_actor<caf::replies_to<register_service>::with<register_service_reply>,
@@ -266,7 +298,8 @@ using registrar_actor =
 /// Typed interface of the domain deployment function (§5.5.1.3, §5.4.4).
 using deployment_actor =
     caf::typed_actor<caf::replies_to<deploy_service>::with<deploy_service_reply>,
-                     caf::replies_to<stop_service_instances>::with<status_reply>>;
+                     caf::replies_to<stop_service_instances>::with<status_reply>,
+                     caf::replies_to<reconcile_instances>::with<instances_reconciled>>;
 
 /// Typed interface of the placement function (§5.4.2.1).
 using placement_actor =

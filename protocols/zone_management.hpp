@@ -159,22 +159,24 @@ typename Inspector::result_type inspect(Inspector& f, preselect_zones& x) {
   return f(caf::meta::type_name("preselect_zones"), x.service, x.deploy, x.k);
 }
 
-/// A zone's exclusion at preselection, with the reason in words.
+/// A zone's exclusion at preselection: `code` hard_constraint (details say which) or
+/// unknown_zone.
 struct zone_rejection {
   fusion_id zone_id;
   std::string zone_name;
-  std::string reason;
+  std::string details;  ///< Completes `code` (refusal_words), without the zone's name.
+  refusal_code code = refusal_code::hard_constraint;
   friend bool operator==(const zone_rejection&, const zone_rejection&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_rejection& x) {
-  return f(caf::meta::type_name("zone_rejection"), x.zone_id, x.zone_name, x.reason);
+  return f(caf::meta::type_name("zone_rejection"), x.zone_id, x.zone_name, x.details, x.code);
 }
 
 /// Reply to preselect_zones.
 struct preselection {
-  static constexpr message_meta meta{0x0608, "preselection", 1, 1};
+  static constexpr message_meta meta{0x0608, "preselection", 2, 1};
   std::vector<zone_record> candidates;   ///< Best candidates first, at most k.
   std::vector<zone_rejection> rejected;  ///< Zones failing hard constraints.
   uint32_t zones_known = 0;

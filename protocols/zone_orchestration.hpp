@@ -33,19 +33,21 @@ typename Inspector::result_type inspect(Inspector& f, zone_evaluate& x) {
 
 /// Reply to zone_evaluate: an offer (a reservation until it expires) or a refusal.
 struct zone_offer {
-  static constexpr message_meta meta{0x0902, "zone_offer", 1, 1};
+  static constexpr message_meta meta{0x0902, "zone_offer", 2, 1};
   bool accepted = false;
-  offer proposal;      ///< Valid if accepted.
-  std::string reason;  ///< Why the zone declined, if not accepted.
+  offer proposal;       ///< Valid if accepted.
+  std::string details;  ///< Completes `code` (refusal_words), if not accepted.
   /// Ids of further offers on the same terms as `proposal`, each its own reservation
   /// (zone_evaluate.copies > 1); fewer than asked when capacity ran out.
   std::vector<fusion_id> more_offer_ids;
+  refusal_code code = refusal_code::none;  ///< Why the zone declined, if not accepted.
   friend bool operator==(const zone_offer&, const zone_offer&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, zone_offer& x) {
-  return f(caf::meta::type_name("zone_offer"), x.accepted, x.proposal, x.reason, x.more_offer_ids);
+  return f(caf::meta::type_name("zone_offer"), x.accepted, x.proposal, x.details, x.more_offer_ids,
+           x.code);
 }
 
 /// Give back an offer's reservation before it expires (placement did not choose it).
@@ -136,7 +138,7 @@ typename Inspector::result_type inspect(Inspector& f, zone_evaluate_batch& x) {
 
 /// Reply to zone_evaluate_batch: offers[i] answers requests[i].
 struct zone_offer_batch {
-  static constexpr message_meta meta{0x0909, "zone_offer_batch", 1, 1};
+  static constexpr message_meta meta{0x0909, "zone_offer_batch", 2, 1};
   std::vector<zone_offer> offers;
   friend bool operator==(const zone_offer_batch&, const zone_offer_batch&) = default;
 };
@@ -158,6 +160,65 @@ typename Inspector::result_type inspect(Inspector& f, release_offers& x) {
   return f(caf::meta::type_name("release_offers"), x.offer_ids);
 }
 
+/// Where a zone manager stands with its domain's zone registry.
+enum class zone_registration_state : uint8_t {
+  pending = 0,      ///< Asked, no answer yet.
+  registered = 1,   ///< Registered: `zone_id` and `start` are valid.
+  failed = 2,       ///< The registry refused or did not answer; `failure` says why.
+  no_registry = 3,  ///< The node runs no zone registry to register with: the zone works alone.
+};
+
+/// Ask a zone manager where it stands with the zone registry (node start waits on it).
+struct get_zone_registration {
+  static constexpr message_meta meta{0x090B, "get_zone_registration", 1, 0};
+  friend bool operator==(const get_zone_registration&, const get_zone_registration&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_zone_registration&) {
+  return f(caf::meta::type_name("get_zone_registration"));
+}
+
+/// Reply to get_zone_registration.
+struct zone_registration {
+  static constexpr message_meta meta{0x090C, "zone_registration", 1, 1};
+  zone_registration_state state = zone_registration_state::pending;
+  fusion_id zone_id;    ///< The id the registry gave, if registered.
+  uint32_t start = 0;   ///< The zone's durable start count (register_zone_reply.start).
+  std::string failure;  ///< Why registration failed, if it did.
+  friend bool operator==(const zone_registration&, const zone_registration&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_registration& x) {
+  return f(caf::meta::type_name("zone_registration"), x.state, x.zone_id, x.start, x.failure);
+}
+
+/// Ask a zone manager which instances it hosts now (the domain's deployment reconciles its
+/// durable instance records against the answer after a restart).
+struct list_hosted_instances {
+  static constexpr message_meta meta{0x090D, "list_hosted_instances", 1, 0};
+  friend bool operator==(const list_hosted_instances&, const list_hosted_instances&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_hosted_instances&) {
+  return f(caf::meta::type_name("list_hosted_instances"));
+}
+
+/// Reply to list_hosted_instances: every instance the zone hosts, stopping ones included.
+struct hosted_instances {
+  static constexpr message_meta meta{0x090E, "hosted_instances", 1, 2};
+  std::string zone_name;
+  std::vector<fusion_id> instance_ids;
+  friend bool operator==(const hosted_instances&, const hosted_instances&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hosted_instances& x) {
+  return f(caf::meta::type_name("hosted_instances"), x.zone_name, x.instance_ids);
+}
+
 /// Typed interface of a zone manager toward its domain (§6.4.1).
 using zone_manager_actor =
     caf::typed_actor<caf::replies_to<zone_evaluate>::with<zone_offer>,
@@ -167,7 +228,9 @@ using zone_manager_actor =
                      caf::replies_to<zone_deploy_service>::with<deploy_service_reply>,
                      caf::replies_to<terminate_service_instance>::with<status_reply>,
                      caf::replies_to<get_service_information>::with<information>,
-                     caf::replies_to<get_zone_information>::with<information>>;
+                     caf::replies_to<get_zone_information>::with<information>,
+                     caf::replies_to<get_zone_registration>::with<zone_registration>,
+                     caf::replies_to<list_hosted_instances>::with<hosted_instances>>;
 
 // --- Evaluators (§5.4.2.2) ---
 
@@ -190,21 +253,22 @@ typename Inspector::result_type inspect(Inspector& f, evaluate& x) {
 
 /// An evaluator's answer.
 struct evaluation {
-  static constexpr message_meta meta{0x1002, "evaluation", 1, 1};
+  static constexpr message_meta meta{0x1002, "evaluation", 2, 1};
   bool feasible = false;
   score scores;
   double cost = 0;         ///< Per hour for the requested instances.
   double latency_ms = 0;   ///< Estimated latency to the users (worst of the given locations).
   uint32_t instances = 0;  ///< Instances the zone can host of those requested.
-  std::string reason;      ///< Why infeasible.
+  std::string details;     ///< Why infeasible (code infeasible), without the zone's name.
   bool cached = false;     ///< Answered from the cache.
+  refusal_code code = refusal_code::none;  ///< infeasible, or none.
   friend bool operator==(const evaluation&, const evaluation&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, evaluation& x) {
   return f(caf::meta::type_name("evaluation"), x.feasible, x.scores, x.cost, x.latency_ms,
-           x.instances, x.reason, x.cached);
+           x.instances, x.details, x.cached, x.code);
 }
 
 /// Typed interface of an evaluator.

@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 
 namespace fusion::domain {
 
@@ -68,6 +69,14 @@ caf::error persist(self_ptr self, const instance_record& rec) {
   return st.db->put_record(instances_table, rec.instance_id.value, rec);
 }
 
+/// Drops the record of an instance that is gone, in memory and in the store.
+void forget(self_ptr self, const fusion_id& id) {
+  self->state.instances.erase(id.value);
+  if (self->state.db)
+    if (auto err = self->state.db->erase(instances_table, id.value))
+      runtime::logger("deployment")->error("{}", describe(err));
+}
+
 void terminate_instances(self_ptr self, const std::vector<instance_record>& recs) {
   for (const auto& r : recs)
     if (auto zm = zone_at(self, manager_of(r)))
@@ -111,8 +120,8 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
     std::string why = "no placement for " + job->service.parsed.name + " (" + d.summary + ")";
     size_t shown = 0;
     for (const auto& v : d.verdicts)
-      if (!v.reason.empty() && !v.chosen && shown++ < 16)
-        why += "; zone " + v.zone_name + ": " + v.reason;
+      if (v.code != refusal_code::none && !v.chosen && shown++ < 16)
+        why += "; zone " + v.zone_name + ": " + refusal_words(v.code, v.details);
     job->rp.deliver(make_error(errc::no_feasible_zone, std::move(why)));
     return;
   }
@@ -243,12 +252,6 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
     for (const auto& f : prog->failures) why += " " + f + ";";
     rp.deliver(make_error(errc::deadline_exceeded, std::move(why)));
   };
-  auto forget = [=](const fusion_id& id) {
-    self->state.instances.erase(id.value);
-    if (self->state.db)
-      if (auto err = self->state.db->erase(instances_table, id.value))
-        runtime::logger("deployment")->error("{}", describe(err));
-  };
   for (const auto& rec : victims) {
     auto zm = zone_at(self, manager_of(rec));
     if (!zm) {
@@ -264,12 +267,12 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
         .then(
             [=](const status_reply&) mutable {
               ++prog->stopped;
-              forget(id);
+              forget(self, id);
               done();
             },
             [=](caf::error& e) mutable {
               if (is(e, errc::unknown_instance)) {
-                forget(id);  // already gone
+                forget(self, id);  // already gone
                 ++prog->stopped;
               } else {
                 prog->failures.push_back(id.value + ": " + describe(e));
@@ -278,6 +281,72 @@ caf::result<status_reply> on_stop(self_ptr self, stop_service_instances& req) {
             });
   }
   return rp;
+}
+
+// Reconciliation: each zone hosting recorded instances is asked which instances it hosts.
+// Only records that existed when the question was sent are judged (a deployment committed
+// meanwhile was answered by its zone before the question reached it, so it is listed anyway).
+caf::result<instances_reconciled> on_reconcile(self_ptr self, const reconcile_instances& req) {
+  struct progress {
+    caf::typed_response_promise<instances_reconciled> rp;
+    instances_reconciled result;
+    size_t outstanding = 0;
+  };
+  auto& st = self->state;
+  auto prog = std::make_shared<progress>();
+  prog->rp = self->make_response_promise<instances_reconciled>();
+  auto finished = [self, prog] {
+    if (--prog->outstanding > 0) return;
+    if (prog->result.removed > 0 || prog->result.unconfirmed > 0)
+      runtime::logger("deployment")
+          ->info(
+              "reconciled instance records with their zones: {} confirmed, {} removed (gone "
+              "with an earlier start of their zone), {} kept unconfirmed (zone not answering)",
+              prog->result.confirmed, prog->result.removed, prog->result.unconfirmed);
+    prog->rp.deliver(std::move(prog->result));
+  };
+  // Records by the zone manager hosting them (node, then actor name).
+  std::map<std::pair<std::string, std::string>, std::vector<fusion_id>> by_zone;
+  for (const auto& [id, rec] : st.instances) {
+    if (!req.zone_name.empty() && rec.zone_name != req.zone_name) continue;
+    auto where = manager_of(rec);
+    by_zone[{where.node, where.actor}].push_back(rec.instance_id);
+  }
+  prog->outstanding = by_zone.size() + 1;  // + 1: this loop, so `finished` runs once at least
+  for (auto& [where, ids] : by_zone) {
+    auto zm = zone_at(self, locator{where.first, where.second});
+    if (!zm) {
+      prog->result.unconfirmed += static_cast<uint32_t>(ids.size());
+      finished();
+      continue;
+    }
+    auto n = static_cast<uint32_t>(ids.size());
+    self->request(zm, ms(st.cfg.deployment.step_timeout_ms), list_hosted_instances{})
+        .then(
+            [=, ids = std::move(ids)](const hosted_instances& hosted) {
+              std::set<fusion_id> present(hosted.instance_ids.begin(), hosted.instance_ids.end());
+              for (const auto& id : ids) {
+                if (!self->state.instances.count(id.value)) continue;  // stopped meanwhile
+                if (present.count(id)) {
+                  ++prog->result.confirmed;
+                } else {
+                  runtime::logger("deployment")
+                      ->info("instance {} is not hosted by zone {} any more: record removed",
+                             id.value, hosted.zone_name);
+                  forget(self, id);
+                  ++prog->result.removed;
+                  prog->result.removed_ids.push_back(id);
+                }
+              }
+              finished();
+            },
+            [=](const caf::error&) {
+              prog->result.unconfirmed += n;
+              finished();
+            });
+  }
+  finished();
+  return prog->rp;
 }
 
 deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_settings cfg,
@@ -301,6 +370,7 @@ deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_settin
   return {
       [=](deploy_service& req) { return on_deploy(self, req); },
       [=](stop_service_instances& req) { return on_stop(self, req); },
+      [=](const reconcile_instances& req) { return on_reconcile(self, req); },
   };
 }
 

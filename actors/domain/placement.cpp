@@ -223,8 +223,8 @@ void decide(self_ptr self, const cohort_ptr& c) {
     auto& v = cd.verdict;
     if (!v.offered || runtime::after(cd.received, v.zone_offer.ttl_ms) > now) continue;
     v.offered = false;
-    v.reason = "its offer lapsed before the decision (held for " +
-               std::to_string(v.zone_offer.ttl_ms) + " ms)";
+    v.code = refusal_code::offer_lapsed;
+    v.details = std::to_string(v.zone_offer.ttl_ms) + " ms";
   }
   const auto decided_at = runtime::wall_now(self);
   for (auto& m : c->members) {
@@ -246,8 +246,8 @@ void decide(self_ptr self, const cohort_ptr& c) {
         v.zone_offer.offer_id = cd.offers[cd.next];
       } else {
         v.offered = false;
-        v.reason = "its " + std::to_string(cd.offers.size()) +
-                   " offers went to identical placements decided just before";
+        v.code = refusal_code::offers_taken;
+        v.details = std::to_string(cd.offers.size());
       }
     }
     auto sel = select_offers(d.verdicts, d.policy, c->deploy.instances, budget, ceiling);
@@ -302,9 +302,10 @@ void on_tick(self_ptr self) {
       continue;
     }
     for (auto& cd : c->candidates)
-      if (cd.zone && !cd.verdict.answered && cd.verdict.reason.empty())
-        cd.verdict.reason =
-            "did not answer within the " + std::to_string(st.cfg.deadline_ms) + " ms deadline";
+      if (cd.zone && !cd.verdict.answered && cd.verdict.code == refusal_code::none) {
+        cd.verdict.code = refusal_code::no_answer;
+        cd.verdict.details = std::to_string(st.cfg.deadline_ms) + " ms";
+      }
     decide(self, c);
   }
   send_releases(self);
@@ -312,8 +313,8 @@ void on_tick(self_ptr self) {
 }
 
 // The answer of one zone to a cohort's evaluation.
-void answered(self_ptr self, const cohort_ptr& c, size_t idx, zone_offer* o,
-              const std::string& failure) {
+void answered(self_ptr self, const cohort_ptr& c, size_t idx, zone_offer* o, refusal_code failure,
+              const std::string& details) {
   auto& cd = c->candidates[idx];
   if (c->decided) {  // decided without this zone: give its offers back
     if (o != nullptr && o->accepted) {
@@ -327,7 +328,8 @@ void answered(self_ptr self, const cohort_ptr& c, size_t idx, zone_offer* o,
   auto& v = cd.verdict;
   v.answered = true;
   if (o == nullptr) {
-    v.reason = failure;
+    v.code = failure;
+    v.details = details;
   } else if (o->accepted) {
     v.offered = true;
     cd.received = runtime::mono_now(self);
@@ -336,7 +338,9 @@ void answered(self_ptr self, const cohort_ptr& c, size_t idx, zone_offer* o,
     std::move(o->more_offer_ids.begin(), o->more_offer_ids.end(), std::back_inserter(cd.offers));
     v.zone_offer = std::move(o->proposal);
   } else {
-    v.reason = std::move(o->reason);
+    // An older zone (zone_offer version 1) sends words only: code none shows them as they are.
+    v.code = o->code;
+    v.details = std::move(o->details);
   }
   if (--c->outstanding == 0) decide(self, c);
 }
@@ -357,16 +361,16 @@ void flush(self_ptr self) {
     self->request(b.zone, caf::infinite, std::move(msg))
         .then(
             [=](zone_offer_batch& reply) {
-              static const std::string no_offer = "zone answered without an offer for this request";
               for (size_t i = 0; i < waiters->size(); ++i) {
                 auto& [c, idx] = (*waiters)[i];
                 answered(self, c, idx, i < reply.offers.size() ? &reply.offers[i] : nullptr,
-                         no_offer);
+                         refusal_code::no_offer, {});
               }
             },
             [=](caf::error& e) {
-              auto why = "evaluation failed: " + describe(e);
-              for (auto& [c, idx] : *waiters) answered(self, c, idx, nullptr, why);
+              auto why = describe(e);
+              for (auto& [c, idx] : *waiters)
+                answered(self, c, idx, nullptr, refusal_code::evaluation_failed, why);
             });
   }
 }
@@ -382,10 +386,8 @@ void ask_zones(self_ptr self, const cohort_ptr& c, preselection& pre) {
     auto& v = c->excluded.emplace_back();
     v.zone_id = std::move(r.zone_id);
     v.zone_name = std::move(r.zone_name);
-    v.reason = std::move(r.reason);
-    // The registry's reasons stand alone ("zone a: …"); in a verdict the zone is named already.
-    if (auto prefix = "zone " + v.zone_name + ": "; v.reason.rfind(prefix, 0) == 0)
-      v.reason.erase(0, prefix.size());
+    v.code = r.code;
+    v.details = std::move(r.details);
   }
   auto& st = self->state;
   auto copies = static_cast<uint32_t>(c->members.size());
@@ -400,7 +402,8 @@ void ask_zones(self_ptr self, const cohort_ptr& c, preselection& pre) {
     cd.verdict.preselected = true;
     cd.zone = caf::actor_cast<zone_manager_actor>(st.dir->resolve(z.manager));
     if (!cd.zone) {
-      cd.verdict.reason = "zone manager '" + z.manager.actor + "' is not reachable";
+      cd.verdict.code = refusal_code::unreachable;
+      cd.verdict.details = z.manager.actor;
       continue;
     }
     auto& b = st.outgoing[cd.zone.id()];
@@ -500,7 +503,8 @@ std::string render_decision(const placement_decision& d, bool legend) {
   auto line = [&](const zone_verdict& v, const offer* taken) {
     out << "  " << (v.chosen ? "* " : "  ") << v.zone_name << ": ";
     if (!v.offered) {
-      out << (v.preselected ? "refused: " : "excluded: ") << v.reason << "\n";
+      out << (v.preselected ? "refused: " : "excluded: ") << refusal_words(v.code, v.details)
+          << "\n";
       return;
     }
     const auto& o = v.zone_offer;
@@ -513,7 +517,7 @@ std::string render_decision(const placement_decision& d, bool legend) {
         << ", capacity " << for_people(o.scores.capacity);
     for (const auto& [k, x] : o.scores.extra) out << ", " << k << " " << for_people(x);
     out << ")";
-    if (!v.chosen && !v.reason.empty()) out << " — " << v.reason;
+    if (!v.chosen && v.code != refusal_code::none) out << " — " << refusal_words(v.code, v.details);
     out << "\n";
   };
   // Chosen zones first, in the order they were chosen; then every other zone as recorded.

@@ -36,7 +36,7 @@ bool check(const zone_record& z, const manifest& m, const deploy_parameters& d, 
   const auto& r = z.resources;
   const auto& hw = m.hardware;
   auto no = [&](const std::string& reason) {
-    if (why != nullptr) *why = "zone " + p.name + ": " + reason;
+    if (why != nullptr) *why = reason;
     return false;
   };
   if (!m.fixed_zones.empty()) {
@@ -132,9 +132,7 @@ preselect_result preselect(const std::vector<zone_record>& zones, const manifest
     bool known = std::any_of(zones.begin(), zones.end(), [&](const zone_record& z) {
       return z.parameters.name == f || z.zone_id.value == f;
     });
-    if (!known)
-      out.rejected.push_back(
-          {{}, f, "zone " + f + ": mapping.fixed_zones names a zone this domain does not know"});
+    if (!known) out.rejected.push_back({{}, f, {}, protocols::refusal_code::unknown_zone});
   }
   auto n = zones.size();
   if (n == 0 || k == 0) return out;
@@ -148,7 +146,8 @@ preselect_result preselect(const std::vector<zone_record>& zones, const manifest
       if (check(z, service, deploy, &why)) {
         out.candidates.push_back(idx);
       } else {
-        out.rejected.push_back({z.zone_id, z.parameters.name, std::move(why)});
+        out.rejected.push_back({z.zone_id, z.parameters.name, std::move(why),
+                                protocols::refusal_code::hard_constraint});
       }
     } else if (check(z, service, deploy, nullptr)) {
       out.candidates.push_back(idx);

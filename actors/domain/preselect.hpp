@@ -18,8 +18,9 @@ namespace fusion::domain {
 inline constexpr size_t max_reported_rejections = 64;
 
 /// Checks the manifest's and the request's hard constraints against a zone's capabilities and
-/// free resources (`zone.resources`). Returns "" if one instance fits, else why not, e.g.
-/// "zone gpu-dc-1: no GPU with shader model >= 6.0 (best has 5.0)".
+/// free resources (`zone.resources`). Returns "" if one instance fits, else why not (the
+/// details of a hard_constraint refusal: the zone is named by the caller), e.g.
+/// "no GPU with shader model >= 6.0 (best has 5.0)".
 std::string check_hard_constraints(const protocols::zone_record& zone,
                                    const protocols::manifest& service,
                                    const protocols::deploy_parameters& deploy);

@@ -111,8 +111,9 @@ offer_selection select_offers(std::vector<zone_verdict>& verdicts, placement_pol
     if (!v.offered || v.zone_offer.instances == 0) continue;
     if (policy == placement_policy::lowest_latency && latency_budget_ms > 0 &&
         v.zone_offer.latency_ms > latency_budget_ms) {
-      v.reason = "latency " + for_people(v.zone_offer.latency_ms) + " ms is above the budget of " +
-                 for_people(latency_budget_ms) + " ms";
+      v.code = refusal_code::latency_over_budget;
+      v.details = for_people(v.zone_offer.latency_ms) + " ms is above the budget of " +
+                  for_people(latency_budget_ms) + " ms";
       continue;
     }
     eligible.push_back(i);
@@ -152,9 +153,12 @@ offer_selection select_offers(std::vector<zone_verdict>& verdicts, placement_pol
     auto& v = verdicts[i];
     view.considered[i] = true;
     if (rest == 0) {
-      v.reason = out.ceiling_bound
-                     ? "not chosen: the cost ceiling of " + for_people(max_cost) + "/h is reached"
-                     : "not needed: better offers cover the request";
+      if (out.ceiling_bound) {
+        v.code = refusal_code::ceiling_reached;
+        v.details = for_people(max_cost) + "/h";
+      } else {
+        v.code = refusal_code::not_needed;
+      }
       continue;
     }
     const double unit = price_per_instance(v.zone_offer);
@@ -163,8 +167,8 @@ offer_selection select_offers(std::vector<zone_verdict>& verdicts, placement_pol
     };
     auto t = largest_within(cost_with, std::min<uint64_t>(rest, view.capacity(i)), ceiling);
     if (t <= 0) {
-      v.reason = "not chosen: with it the request would cost more than the ceiling of " +
-                 for_people(max_cost) + "/h";
+      v.code = refusal_code::over_ceiling;
+      v.details = for_people(max_cost) + "/h";
       continue;
     }
     auto n = static_cast<uint32_t>(t);

@@ -3,6 +3,7 @@
 #include "actors/domain/preselect.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
+#include "protocols/orchestration_management.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/commits.hpp"
 #include "runtime/logging.hpp"
@@ -10,6 +11,7 @@
 #include "runtime/text.hpp"
 #include "runtime/zone_check.hpp"
 
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <spdlog/logger.h>
@@ -234,6 +236,11 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
             old.manager = std::move(req.manager);
             if (!st.reported[i->second]) old.resources = full_capacity(old.parameters);
           }
+          // A restarted zone hosts nothing of its earlier start: the deployment drops the
+          // records of instances the zone no longer has (and keeps the rest).
+          if (st.dir)
+            if (auto dep = st.dir->get_as<deployment_actor>(names::deployment))
+              caf::anon_send(dep, reconcile_instances{old.parameters.name});  // no answer wanted
           return reply_durably(
               self, {runtime::record_write(zones_table, old.zone_id.value, durable_form(old))},
               register_zone_reply{old.zone_id, old.starts});

@@ -35,7 +35,8 @@ void infeasible(evaluation& out, std::string reason) {
   out.cost = 0;
   out.latency_ms = 0;
   out.instances = 0;
-  out.reason = std::move(reason);
+  out.details = std::move(reason);
+  out.code = protocols::refusal_code::infeasible;
 }
 
 // Assigns an extra dimension; no allocation once the key exists (short keys use SSO).
@@ -155,31 +156,27 @@ void score_zone_into(const zone_parameters& zone, const resource_report& free,
   out.cached = false;
   // Hard constraints first: each failure names what is missing.
   if (!hw.os.empty() && !same_name(hw.os, zone.os))
-    return infeasible(out,
-                      "zone " + zone.name + " runs " + zone.os + ", the service needs " + hw.os);
+    return infeasible(out, "runs " + zone.os + ", the service needs " + hw.os);
   if (!service.isolation.empty() && !has_name(zone.isolation, service.isolation))
-    return infeasible(out,
-                      "zone " + zone.name + " offers no '" + service.isolation + "' isolation");
+    return infeasible(out, "offers no '" + service.isolation + "' isolation");
   const auto& region = zone.location.region;
   if (!deploy.region.empty() && !same_name(deploy.region, region))
-    return infeasible(out, "zone " + zone.name + " is in region '" + region +
-                               "', the deployment asks for '" + deploy.region + "'");
-  if (!service.allowed_regions.empty() && !has_name(service.allowed_regions, region))
-    return infeasible(out, "zone " + zone.name + " is in region '" + region +
-                               "', which the manifest does not allow");
-  if (has_name(service.denied_regions, region))
     return infeasible(
-        out, "zone " + zone.name + " is in region '" + region + "', which the manifest denies");
+        out, "is in region '" + region + "', the deployment asks for '" + deploy.region + "'");
+  if (!service.allowed_regions.empty() && !has_name(service.allowed_regions, region))
+    return infeasible(out, "is in region '" + region + "', which the manifest does not allow");
+  if (has_name(service.denied_regions, region))
+    return infeasible(out, "is in region '" + region + "', which the manifest denies");
   if (hw.cpu_cores > zone.cpu_cores || hw.memory_mb > zone.memory_mb)
-    return infeasible(out, "zone " + zone.name + " has " + std::to_string(zone.cpu_cores) +
-                               " cores and " + std::to_string(zone.memory_mb) +
+    return infeasible(out, "has " + std::to_string(zone.cpu_cores) + " cores and " +
+                               std::to_string(zone.memory_mb) +
                                " MB in total, one instance needs " + std::to_string(hw.cpu_cores) +
                                " cores and " + std::to_string(hw.memory_mb) + " MB");
   if (hw.gpus > 0 && matching_gpu(zone, hw) == nullptr)
-    return infeasible(out, "zone " + zone.name + " has no " + gpu_wish(hw));
+    return infeasible(out, "has no " + gpu_wish(hw));
   for (const auto& acc : hw.accelerators)
     if (!has_name(zone.accelerators, acc))
-      return infeasible(out, "zone " + zone.name + " lacks accelerator '" + acc + "'");
+      return infeasible(out, "lacks accelerator '" + acc + "'");
 
   // Capacity: how many of the requested instances the free resources host.
   uint32_t requested = std::max<uint32_t>(1, deploy.instances);
@@ -192,7 +189,7 @@ void score_zone_into(const zone_parameters& zone, const resource_report& free,
     fit = std::min<uint64_t>(
         fit, zone.max_instances > free.instances ? zone.max_instances - free.instances : 0);
   if (fit == 0)
-    return infeasible(out, "zone " + zone.name + " has no room for one instance: it needs " +
+    return infeasible(out, "has no room for one instance: it needs " +
                                std::to_string(hw.cpu_cores) + " cores, " +
                                std::to_string(hw.memory_mb) + " MB, " + std::to_string(hw.gpus) +
                                " GPUs; free are " + std::to_string(free.free_cpu_cores) +
@@ -208,7 +205,7 @@ void score_zone_into(const zone_parameters& zone, const resource_report& free,
     // The tolerance keeps 12 × 0.12 within a ceiling of 1.44.
     auto affordable = std::floor(ceiling / per_instance * (1 + 1e-9));
     if (affordable < 1)
-      return infeasible(out, "zone " + zone.name + " costs " + num(per_instance) +
+      return infeasible(out, "costs " + num(per_instance) +
                                  "/h for one instance, above the ceiling of " + num(ceiling) +
                                  "/h");
     fit = std::min<uint64_t>(fit, static_cast<uint64_t>(std::min(affordable, 4e9)));
@@ -244,7 +241,8 @@ void score_zone_into(const zone_parameters& zone, const resource_report& free,
   double capacity = static_cast<double>(instances) / static_cast<double>(requested);
 
   out.feasible = true;
-  out.reason.clear();
+  out.details.clear();
+  out.code = protocols::refusal_code::none;
   out.instances = instances;
   out.cost = cost;
   out.latency_ms = latency;

@@ -100,6 +100,14 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   if (!zones) return zones.error();
   out << "FUSION domain '" << nc.node.name << "'\n";
   print_zones(out, *zones);
+  // After a restart, records of instances that died with the previous process go first, so
+  // they count toward no limit and nothing is deployed twice.
+  auto rec = call<instances_reconciled>(self, deployment, reconcile_instances{});
+  if (!rec) return rec.error();
+  if (rec->removed > 0 || rec->unconfirmed > 0)
+    out << "instance records of an earlier start: " << rec->removed
+        << " removed (their zones no longer host them), " << rec->unconfirmed
+        << " kept unconfirmed (their zones did not answer)\n";
   out << "\nplacement decisions below: * marks a chosen zone (chosen zones are listed first, "
          "with the instances taken from each); latency n/a = the service names no user "
          "locations\n";
@@ -215,7 +223,10 @@ std::string decision_json(const placement_decision& d) {
               {"preselected", v.preselected}, {"answered", v.answered},
               {"offered", v.offered},         {"chosen", v.chosen}};
     if (v.offered) j["offer"] = offer_json(v.zone_offer);
-    if (!v.reason.empty()) j["reason"] = v.reason;
+    if (v.code != refusal_code::none || !v.details.empty()) {
+      j["reason"] = refusal_words(v.code, v.details);
+      j["reason_code"] = to_string(v.code);
+    }
     verdicts.push_back(std::move(j));
   }
   // What the decision takes from each chosen offer: its instances and their price.

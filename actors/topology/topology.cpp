@@ -219,20 +219,24 @@ caf::error topology::await_registrations(duration_ms timeout_ms,
       while (next < pending.size() && asked.size() < window) {
         const auto& name = pending[next++];
         asked.emplace_back(&name, self->request(caf::actor_cast<caf::actor>(zone(name)),
-                                                milliseconds{timeout_ms}, get_zone_information{}));
+                                                milliseconds{timeout_ms}, get_zone_registration{}));
       }
       auto [name, rh] = std::move(asked.front());
       asked.pop_front();
-      std::string state = "not registered";
-      rh.receive([&](information& info) { state = info.values["registration"]; },
-                 [&](caf::error& e) { state = "failed: " + describe(e); });
-      if (state.rfind("failed", 0) == 0) {
-        failed = make_error(
-            errc::invalid_state,
-            "zone " + *name + " did not start: registration with the zone registry " + state);
+      zone_registration r;
+      rh.receive([&](zone_registration& x) { r = std::move(x); },
+                 [&](caf::error& e) {
+                   r.state = zone_registration_state::failed;
+                   r.failure = describe(e);
+                 });
+      if (r.state == zone_registration_state::failed) {
+        failed = make_error(errc::invalid_state, "zone " + *name +
+                                                     " did not start: registration with the "
+                                                     "zone registry failed: " +
+                                                     r.failure);
         return true;
       }
-      if (state != "registered") still.push_back(*name);
+      if (r.state != zone_registration_state::registered) still.push_back(*name);
     }
     pending = std::move(still);
     return pending.empty();

@@ -177,7 +177,9 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
     auto requested = std::max<uint32_t>(1, req.deploy.instances);
     evaluation ev;
     evaluator::score_zone_into(st.cfg.parameters, st.free(), req.service, req.deploy, ev);
-    if (!ev.feasible) return fusion::make_error(errc::insufficient_capacity, ev.reason);
+    if (!ev.feasible)
+      return fusion::make_error(errc::insufficient_capacity,
+                                "zone " + st.zone() + ": " + refusal_words(ev.code, ev.details));
     if (ev.instances < requested || st.ledger.fit({}) < requested) {
       const auto& hw = req.service.hardware;
       auto free = st.free();

@@ -75,7 +75,16 @@ information zone_information(self_ptr self, const get_zone_information& req) {
   auto free = st.free();
   v["zone"] = p.name;
   v["zone_id"] = st.zone_id.value;
-  v["registration"] = st.registration;
+  switch (st.registration.state) {
+    case zone_registration_state::registered:
+      v["registration"] = "registered";
+      break;
+    case zone_registration_state::failed:
+      v["registration"] = "failed: " + st.registration.failure;
+      break;
+    default:
+      v["registration"] = "not registered";
+  }
   v["region"] = p.location.region;
   v["cpu_cores"] = std::to_string(p.cpu_cores);
   v["memory_mb"] = std::to_string(p.memory_mb);

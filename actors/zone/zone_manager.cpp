@@ -8,11 +8,12 @@ namespace manager {
 
 namespace {
 
-zone_offer decline(self_ptr self, std::string reason) {
+zone_offer decline(self_ptr self, refusal_code code, std::string details) {
   ++self->state.offers_declined;
   zone_offer res;
   res.accepted = false;
-  res.reason = std::move(reason);
+  res.code = code;
+  res.details = std::move(details);
   return res;
 }
 
@@ -31,16 +32,14 @@ fusion_id reserve(self_ptr self, hold h) {
 /// resources are no longer free (an asynchronous evaluator answered after other offers).
 zone_offer make_offer(self_ptr self, const zone_evaluate& req, const evaluation& ev) {
   auto& st = self->state;
-  if (!ev.feasible)
-    return decline(
-        self, ev.reason.empty() ? "zone " + st.zone() + " cannot host the service" : ev.reason);
+  if (!ev.feasible) return decline(self, refusal_code::infeasible, ev.details);
   const auto& hw = req.service->hardware;
   // Instances of `hw` the free resources and the instance cap still allow.
   const resources per_instance{hw.cpu_cores, hw.memory_mb, hw.gpus, 1};
   uint64_t fit = std::min<uint64_t>(ev.instances, st.ledger.fit(per_instance));
   if (fit == 0)
-    return decline(self, "zone " + st.zone() + " has no free capacity left for " +
-                             (req.service_name.empty() ? req.service->name : req.service_name));
+    return decline(self, refusal_code::no_capacity,
+                   req.service_name.empty() ? req.service->name : req.service_name);
   hold h;
   h.service = req.service_name.empty() ? req.service->name : req.service_name;
   h.instances = static_cast<uint32_t>(fit);
@@ -124,7 +123,8 @@ void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
   }
   auto ev = st.dir->get_as<evaluator_actor>(names::evaluator(name));
   if (!ev) {
-    done(decline(self, "no evaluator '" + name + "' in zone " + st.zone()));
+    done(
+        decline(self, refusal_code::evaluation_failed, "the zone has no evaluator '" + name + "'"));
     return;
   }
   evaluate q;
@@ -138,7 +138,7 @@ void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
             [=](caf::error& err) mutable {
               self->state.log->info("zone {}: evaluator '{}' failed: {}", self->state.zone(),
                                     shared_req->service->evaluator, describe(err));
-              done(decline(self,
+              done(decline(self, refusal_code::evaluation_failed,
                            "evaluator '" + shared_req->service->evaluator + "' did not answer"));
             });
 }
@@ -159,7 +159,9 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   st.dir = std::move(dir);
   st.dc = std::move(dc);
   st.self_locator = locator{"", names::zone_manager(st.zone())};
+  st.registration.state = zone_registration_state::no_registry;
   if (auto reg = st.dir->get_as<zone_registry_actor>(names::zone_registry)) {
+    st.registration.state = zone_registration_state::pending;
     register_zone msg{principal{"zone/" + st.zone(), role::zone_admin}, st.cfg.parameters,
                       st.self_locator};
     self->request(reg, ms(st.cfg.deployment.step_timeout_ms), std::move(msg))
@@ -171,12 +173,13 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
               // starts, still in the domain's durable records, are never issued again.
               if (r.start > 1) s.instance_ids.skip_past(uint64_t{r.start - 1} << 32);
               s.registry = reg;
-              s.registration = "registered";
+              s.registration = {zone_registration_state::registered, r.zone_id, r.start, {}};
               schedule_report(self);
             },
             [=](caf::error& e) {
               auto& s = self->state;
-              s.registration = "failed: " + describe(e);
+              s.registration.state = zone_registration_state::failed;
+              s.registration.failure = describe(e);
               s.log->warn("zone {}: registration with the zone registry failed: {}", s.zone(),
                           describe(e));
             });
@@ -187,6 +190,12 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         auto rp = self->make_response_promise<zone_offer>();
         evaluate_with(self, req, [rp](zone_offer x) mutable { rp.deliver(std::move(x)); });
         return rp;
+      },
+      [=](get_zone_registration) { return self->state.registration; },
+      [=](list_hosted_instances) {
+        hosted_instances reply{self->state.zone(), {}};
+        for (const auto& i : self->state.instances) reply.instance_ids.push_back(fusion_id{i.id});
+        return reply;
       },
       [=](zone_evaluate_batch& req) -> caf::result<zone_offer_batch> {
         release(self, req.release);

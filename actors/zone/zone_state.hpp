@@ -66,8 +66,8 @@ struct zm_state {
   dc_management_actor dc;
   fusion_id zone_id;
   zone_registry_actor registry;
-  locator self_locator;  // where the domain reaches this manager (quoted in offers)
-  std::string registration = "not registered";
+  locator self_locator;            // where the domain reaches this manager (quoted in offers)
+  zone_registration registration;  // with the zone registry (get_zone_registration)
   // Capacity, instances' use and holds (by number; an offer's id is
   // "<offer_prefix>-<number>").
   reservations ledger;

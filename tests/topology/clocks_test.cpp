@@ -188,7 +188,9 @@ TEST_CASE("clocks: an offer whose TTL runs out before the decision is not chosen
       seen = true;
       CHECK(v.answered);
       CHECK_FALSE(v.offered);
-      CHECK(v.reason == "its offer lapsed before the decision (held for 200 ms)");
+      CHECK(v.code == refusal_code::offer_lapsed);
+      CHECK(refusal_words(v.code, v.details) ==
+            "its offer lapsed before the decision (held for 200 ms)");
     }
   CHECK(seen);
 }

@@ -176,7 +176,7 @@ TEST_CASE_FIXTURE(domain_fixture,
     if (v.zone_name == "cpu-only") {
       saw_cpu_only = true;
       CHECK_FALSE(v.preselected);
-      CHECK(v.reason.find("GPU") != std::string::npos);
+      CHECK(v.details.find("GPU") != std::string::npos);
     }
   CHECK(saw_cpu_only);
 }
@@ -227,7 +227,8 @@ TEST_CASE_FIXTURE(domain_fixture,
   for (const auto& v : d->verdicts)
     if (v.zone_name == "mute") {
       CHECK_FALSE(v.answered);
-      CHECK(v.reason.find("deadline") != std::string::npos);
+      CHECK(v.code == refusal_code::no_answer);
+      CHECK(refusal_words(v.code, v.details).find("deadline") != std::string::npos);
     }
   caf::anon_send_exit(mute, caf::exit_reason::kill);
 }
@@ -353,7 +354,9 @@ TEST_CASE_FIXTURE(domain_fixture,
     if (v.zone_name == "gpu-dk") {
       reported = true;
       CHECK_FALSE(v.preselected);
-      CHECK(v.reason == "mapping.fixed_zones names a zone this domain does not know");
+      CHECK(v.code == refusal_code::unknown_zone);
+      CHECK(refusal_words(v.code, v.details) ==
+            "mapping.fixed_zones names a zone this domain does not know");
     }
   CHECK(reported);
 }
@@ -462,7 +465,8 @@ TEST_CASE_FIXTURE(domain_fixture,
       if (v.zone_name == "cheap" && i >= 2) {
         CHECK(v.answered);
         CHECK_FALSE(v.offered);
-        CHECK(v.reason.find("identical placements") != std::string::npos);
+        CHECK(v.code == refusal_code::offers_taken);
+        CHECK(refusal_words(v.code, v.details).find("identical placements") != std::string::npos);
       }
   }
   CHECK(decisions.size() == 4);             // one decision each, each shown by explain
@@ -782,6 +786,70 @@ TEST_CASE("restart: instance ids never repeat after a restart with the same data
   // The zone's second start numbers from 2^32 + 1: the first start's instance keeps its row.
   CHECK(deploy_once() == "inst-z-4294967297");
   CHECK(deploy_once() == "inst-z-8589934593");
+}
+
+TEST_CASE(
+    "restart: records of instances gone with the zone's earlier start are removed, "
+    "unconfirmed ones kept") {
+  test::temp_dir tmp;
+  fusion::topology::options opts;
+  opts.data_dir = tmp.path;
+  test::det_fixture fx;
+  auto yaml = manifest_yaml("web", "business:\n  max_instances: 2\n");
+  deploy_parameters two;
+  two.instances = 2;
+  fusion_id service;
+  {  // first start: two instances, both confirmed by their zone
+    fusion::topology::topology topo{fx.sys, opts};
+    topo.with_domain().with_zone(zone_builder{"z"}.cores(8));
+    fx.run();
+    auto reg = fx.ask<register_service_reply>(topo.registrar(), register_service{acme, yaml});
+    REQUIRE_MESSAGE(reg, describe(reg.error()));
+    service = reg->service_id;
+    auto r =
+        fx.ask<deploy_service_reply>(topo.deployment(), deploy_service{acme, service, {}, two});
+    REQUIRE_MESSAGE(r, describe(r.error()));
+    auto rec = fx.ask<instances_reconciled>(topo.deployment(), reconcile_instances{});
+    REQUIRE(rec);
+    CHECK(rec->confirmed == 2);
+    CHECK(rec->removed == 0);
+    topo.shutdown();
+    fx.run();
+  }
+  {  // the domain alone: nobody can confirm or deny, so the records stay
+    fusion::topology::topology topo{fx.sys, opts};
+    topo.with_domain();
+    fx.run();
+    auto rec = fx.ask<instances_reconciled>(topo.deployment(), reconcile_instances{});
+    REQUIRE(rec);
+    CHECK(rec->unconfirmed == 2);
+    CHECK(rec->removed == 0);
+    CHECK(rec->confirmed == 0);
+    topo.shutdown();
+    fx.run();
+  }
+  {  // the zone starts again, empty: its registration makes the domain drop both records
+    fusion::topology::topology topo{fx.sys, opts};
+    topo.with_domain().with_zone(zone_builder{"z"}.cores(8));
+    fx.run();
+    auto rec = fx.ask<instances_reconciled>(topo.deployment(), reconcile_instances{});
+    REQUIRE(rec);
+    CHECK(rec->confirmed == 0);
+    CHECK(rec->removed == 0);  // already removed when the zone registered
+    CHECK(rec->unconfirmed == 0);
+    // The ghosts no longer count toward business.max_instances: two can run again.
+    auto r =
+        fx.ask<deploy_service_reply>(topo.deployment(), deploy_service{acme, service, {}, two});
+    REQUIRE_MESSAGE(r, describe(r.error()));
+    rec = fx.ask<instances_reconciled>(topo.deployment(), reconcile_instances{"z"});
+    REQUIRE(rec);
+    CHECK(rec->confirmed == 2);
+    rec = fx.ask<instances_reconciled>(topo.deployment(), reconcile_instances{"other"});
+    REQUIRE(rec);
+    CHECK(rec->confirmed == 0);
+    topo.shutdown();
+    fx.run();
+  }
 }
 
 TEST_CASE("topology: a node config's sections reach the roles whole, defaults included") {

@@ -46,6 +46,7 @@ deployment_actor::behavior_type fake_deployment(deployment_actor::pointer self,
         if (log->stop_fails) return status_reply{status::failed, "zone edge-1 did not answer"};
         return status_reply{status::ok, {}};
       },
+      [=](reconcile_instances&) { return instances_reconciled{}; },
   };
 }
 

@@ -81,7 +81,8 @@ TEST_CASE("select: lowest_cost ranks offers by price per instance served") {
   CHECK(s.chosen[0].instances == 12);
   CHECK(s.covered == 12);
   CHECK(s.total_cost == doctest::Approx(1.44));
-  CHECK(vs[0].reason == "not needed: better offers cover the request");
+  CHECK(vs[0].code == refusal_code::not_needed);
+  CHECK(refusal_words(vs[0].code, vs[0].details) == "not needed: better offers cover the request");
 }
 
 TEST_CASE("select: a decision takes from its last offer only the instances still needed") {
@@ -117,7 +118,8 @@ TEST_CASE("select: lowest_latency skips offers above the latency budget") {
   REQUIRE(s.chosen.size() == 1);
   CHECK(vs[s.chosen[0].verdict].zone_name == "near");
   CHECK(s.covered == 1);
-  CHECK(vs[1].reason == "latency 90 ms is above the budget of 50 ms");
+  CHECK(vs[1].code == refusal_code::latency_over_budget);
+  CHECK(refusal_words(vs[1].code, vs[1].details) == "latency 90 ms is above the budget of 50 ms");
 }
 
 TEST_CASE(

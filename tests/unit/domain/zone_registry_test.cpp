@@ -295,9 +295,10 @@ TEST_CASE_FIXTURE(zone_fixture,
   REQUIRE(r->candidates.size() == 1);
   CHECK(r->candidates[0].parameters.name == "edge-1");
   REQUIRE(r->rejected.size() == 2);
-  CHECK(r->rejected[0].reason == "zone us-1: region 'us-east' is in security.denied_regions");
+  CHECK(r->rejected[0].details == "region 'us-east' is in security.denied_regions");
+  CHECK(r->rejected[0].code == refusal_code::hard_constraint);
   CHECK(r->rejected[1].zone_id.value == "zone-3");
-  CHECK(r->rejected[1].reason == "zone edge-2: needs 8 free CPU cores per instance, has 4 free");
+  CHECK(r->rejected[1].details == "needs 8 free CPU cores per instance, has 4 free");
   resource_report sick = domain::full_capacity(params("edge-1"));
   sick.healthy = false;
   REQUIRE(ask<status_reply>(zr, update_resource_information{{"zone-1"}, sick}));

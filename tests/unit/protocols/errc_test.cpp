@@ -55,3 +55,26 @@ TEST_CASE("common: is_valid_service_uri accepts fusion://provider/name and rejec
         "fusion://acme/é", "FUSION://acme/x", "fusion:/acme/x"})
     CHECK_FALSE_MESSAGE(is_valid_service_uri(bad), bad);
 }
+
+TEST_CASE("refusal codes: every code has a distinct stable name and words that keep the details") {
+  std::set<std::string_view> names;
+  for (uint8_t c = 0; c <= static_cast<uint8_t>(refusal_code::not_needed); ++c) {
+    auto code = static_cast<refusal_code>(c);
+    CAPTURE(int{c});
+    std::string_view name = to_string(code);
+    CHECK(name != "unknown");
+    CHECK(names.insert(name).second);
+    auto words = refusal_words(code, "DETAIL");
+    CHECK_FALSE(words.empty());
+    // codes whose words need no details may drop them; the rest must carry them
+    if (code != refusal_code::unknown_zone && code != refusal_code::no_offer &&
+        code != refusal_code::not_needed)
+      CHECK(words.find("DETAIL") != std::string::npos);
+  }
+  // a newer peer's code is shown as its number with the details, never lost
+  auto future = static_cast<refusal_code>(200);
+  CHECK(std::string_view{to_string(future)} == "unknown");
+  CHECK(refusal_words(future, "gpu busy") == "refused (code 200): gpu busy");
+  CHECK(refusal_words(refusal_code::infeasible, "") == "cannot host the service");
+  CHECK(refusal_words(refusal_code::hard_constraint, "needs 2 GPUs") == "needs 2 GPUs");
+}

@@ -115,6 +115,8 @@ std::map<std::string, enum_values> cpp_enums() {
   using bt = bind_type;
   using si = service_info_type;
   using ms = member_status;
+  using rc = refusal_code;
+  using zr = zone_registration_state;
   return {
       values<st>("status", {{"ok", st::ok}, {"pending", st::pending}, {"failed", st::failed}}),
       values<pp>("placement_policy", {{"best_total", pp::best_total},
@@ -138,6 +140,25 @@ std::map<std::string, enum_values> cpp_enums() {
       values<ms>(
           "member_status",
           {{"alive", ms::alive}, {"suspect", ms::suspect}, {"dead", ms::dead}, {"left", ms::left}}),
+      values<rc>("refusal_code", {{"none", rc::none},
+                                  {"hard_constraint", rc::hard_constraint},
+                                  {"unknown_zone", rc::unknown_zone},
+                                  {"unreachable", rc::unreachable},
+                                  {"no_answer", rc::no_answer},
+                                  {"evaluation_failed", rc::evaluation_failed},
+                                  {"infeasible", rc::infeasible},
+                                  {"no_capacity", rc::no_capacity},
+                                  {"no_offer", rc::no_offer},
+                                  {"offer_lapsed", rc::offer_lapsed},
+                                  {"offers_taken", rc::offers_taken},
+                                  {"latency_over_budget", rc::latency_over_budget},
+                                  {"ceiling_reached", rc::ceiling_reached},
+                                  {"over_ceiling", rc::over_ceiling},
+                                  {"not_needed", rc::not_needed}}),
+      values<zr>("zone_registration_state", {{"pending", zr::pending},
+                                             {"registered", zr::registered},
+                                             {"failed", zr::failed},
+                                             {"no_registry", zr::no_registry}}),
   };
 }
 

@@ -115,7 +115,8 @@ contains "$tmp/err" "fusion://acme/big" "the error names the service"
 
 # data_dir: created (mode 0700) when missing; a path that cannot be a folder stops the node;
 # a second start with the same config and data_dir comes back to the same state.
-printf 'general:\n  name: fusion://acme/small\ndeployment:\n  hardware:\n    cpu_cores: 1\n' >"$tmp/small.yaml"
+# (max_instances 1: the second start deploys again only if the first start's record is gone)
+printf 'general:\n  name: fusion://acme/small\ndeployment:\n  hardware:\n    cpu_cores: 1\nbusiness:\n  max_instances: 1\n' >"$tmp/small.yaml"
 printf '[node]\nname = "n"\nroles = ["domain", "zones", "services"]\ndata_dir = "%s"\n[[zone]]\nname = "z"\ncpu_cores = 4\nmemory_mb = 4096\n[[service]]\nmanifest = "small.yaml"\nprovider = "acme"\ndeploy = 1\n' \
   "$tmp/state/a" >"$tmp/durable.toml"
 expect 0 "a node creates a missing data_dir" -- "$node" --config "$tmp/durable.toml" --run-for 0.1
@@ -127,6 +128,8 @@ if grep -q "duplicate" "$tmp/err"; then
   echo "FAIL: the second start reports duplicates"; sed 's/^/  stderr: /' "$tmp/err"
   failures=$((failures + 1))
 else echo "ok: the second start reuses the stored zone and service"; fi
+contains "$tmp/err" "instance inst-z-1 is not hosted by zone z any more: record removed" \
+  "the first start's instance record is reconciled away"
 touch "$tmp/plain-file"
 sed "s|$tmp/state/a|$tmp/plain-file/state|" "$tmp/durable.toml" >"$tmp/nodir.toml"
 expect 1 "a data_dir under a regular file stops the node" -- "$node" --config "$tmp/nodir.toml" --run-for 0.1

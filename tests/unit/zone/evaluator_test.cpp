@@ -42,14 +42,17 @@ TEST_CASE("evaluator: a zone without a GPU of the required shader model is infea
   auto ev = evaluator::score_zone(req);
   CHECK_FALSE(ev.feasible);
   CHECK(ev.scores.total == 0);
-  CHECK(ev.reason.find("shader model >= 5") != std::string::npos);
-  CHECK(ev.reason.find("edge-1") != std::string::npos);
+  CHECK(ev.details.find("shader model >= 5") != std::string::npos);
+  CHECK(ev.code == protocols::refusal_code::infeasible);
+  // Details complete the code; the zone is named at the edge, where it is not named already.
+  CHECK(ev.details.find("edge-1") == std::string::npos);
   req.zone.gpus.push_back({"nvidia-a100", 40960, 8.0, 2});
   req.free.free_gpus = 6;
   ev = evaluator::score_zone(req);
   CHECK(ev.feasible);
   CHECK(ev.instances == 2);
-  CHECK(ev.reason.empty());
+  CHECK(ev.details.empty());
+  CHECK(ev.code == protocols::refusal_code::none);
 }
 
 TEST_CASE("evaluator: hard constraints name what is missing") {
@@ -57,29 +60,29 @@ TEST_CASE("evaluator: hard constraints name what is missing") {
   req.service.hardware.accelerators = {"h264-encoder"};
   auto ev = evaluator::score_zone(req);
   CHECK_FALSE(ev.feasible);
-  CHECK(ev.reason.find("accelerator 'h264-encoder'") != std::string::npos);
+  CHECK(ev.details.find("accelerator 'h264-encoder'") != std::string::npos);
 
   req = base_request();
   req.service.hardware.os = "windows";
-  CHECK(evaluator::score_zone(req).reason.find("needs windows") != std::string::npos);
+  CHECK(evaluator::score_zone(req).details.find("needs windows") != std::string::npos);
 
   req = base_request();
   req.deploy.region = "us-east";
-  CHECK(evaluator::score_zone(req).reason.find("'us-east'") != std::string::npos);
+  CHECK(evaluator::score_zone(req).details.find("'us-east'") != std::string::npos);
 
   req = base_request();
   req.service.denied_regions = {"eu-west"};
-  CHECK(evaluator::score_zone(req).reason.find("denies") != std::string::npos);
+  CHECK(evaluator::score_zone(req).details.find("denies") != std::string::npos);
 
   req = base_request();
   req.service.isolation = "vm";
-  CHECK(evaluator::score_zone(req).reason.find("'vm' isolation") != std::string::npos);
+  CHECK(evaluator::score_zone(req).details.find("'vm' isolation") != std::string::npos);
 
   req = base_request();
   req.service.hardware.cpu_cores = 64;
   auto big = evaluator::score_zone(req);
   CHECK_FALSE(big.feasible);
-  CHECK(big.reason.find("one instance needs 64 cores") != std::string::npos);
+  CHECK(big.details.find("one instance needs 64 cores") != std::string::npos);
 }
 
 TEST_CASE("evaluator: capacity is the share of requested instances the free resources host") {
@@ -97,8 +100,8 @@ TEST_CASE("evaluator: capacity is the share of requested instances the free reso
   req.free.free_cpu_cores = 1;  // not even one instance
   ev = evaluator::score_zone(req);
   CHECK_FALSE(ev.feasible);
-  CHECK(ev.reason.find("no room for one instance") != std::string::npos);
-  CHECK(ev.reason.find("free are 1 cores") != std::string::npos);
+  CHECK(ev.details.find("no room for one instance") != std::string::npos);
+  CHECK(ev.details.find("free are 1 cores") != std::string::npos);
 }
 
 TEST_CASE("evaluator: the zone's instance cap limits capacity") {
@@ -170,7 +173,8 @@ TEST_CASE(
   req.service.cost_ceiling = 0.15;
   ev = evaluator::score_zone(req);
   CHECK_FALSE(ev.feasible);
-  CHECK(ev.reason.find("0.2/h for one instance, above the ceiling of 0.15/h") != std::string::npos);
+  CHECK(ev.details.find("0.2/h for one instance, above the ceiling of 0.15/h") !=
+        std::string::npos);
   req.deploy.max_cost = 1.0;  // the deployment's budget overrides the manifest's
   ev = evaluator::score_zone(req);
   CHECK(ev.feasible);
@@ -386,7 +390,8 @@ TEST_CASE_FIXTURE(test::det_fixture,
   auto no = ask<evaluation>(ev, bad);
   REQUIRE(no);
   CHECK_FALSE(no->feasible);
-  CHECK(no->reason.find("2 GPU") != std::string::npos);
+  CHECK(no->code == refusal_code::infeasible);
+  CHECK(no->details.find("2 GPU") != std::string::npos);
   caf::anon_send_exit(ev, caf::exit_reason::kill);
   run();
 }

@@ -143,7 +143,8 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: an offer reserves capacity the next ev
   auto third = ask<zone_offer>(zm, eval_req(1));
   REQUIRE(third);
   CHECK_FALSE(third->accepted);
-  CHECK(third->reason.find("no room") != std::string::npos);
+  CHECK(third->code == refusal_code::infeasible);
+  CHECK(third->details.find("no room") != std::string::npos);
   CHECK(info("reservations") == "2");
 }
 
@@ -298,7 +299,8 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a batch is answered in order in one re
   CHECK(r->offers[0].accepted);
   CHECK(r->offers[0].proposal.instances == 2);
   CHECK_FALSE(r->offers[1].accepted);
-  CHECK(r->offers[1].reason.find("GPU") != std::string::npos);
+  CHECK(r->offers[1].code == refusal_code::infeasible);
+  CHECK(r->offers[1].details.find("GPU") != std::string::npos);
   CHECK(r->offers[2].accepted);
   CHECK(info("free_cpu_cores") == "2");
   auto empty = ask<zone_offer_batch>(zm, zone_evaluate_batch{});
@@ -315,7 +317,8 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a service-specific evaluator scores th
       e.instances = 1;
       e.scores.total = 0.42;
       e.cost = 1.5;
-      e.reason = e.feasible ? "" : "custom says no";
+      e.details = e.feasible ? "" : "custom says no";
+      e.code = e.feasible ? refusal_code::none : refusal_code::infeasible;
       return e;
     }};
   });
@@ -331,7 +334,8 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a service-specific evaluator scores th
   auto no = ask<zone_offer>(zm, eval_req(1, "custom"));
   REQUIRE(no);
   CHECK_FALSE(no->accepted);
-  CHECK(no->reason == "custom says no");
+  CHECK(no->code == refusal_code::infeasible);
+  CHECK(no->details == "custom says no");
 }
 
 TEST_CASE_FIXTURE(zone_fx, "zone manager: a missing evaluator declines at once") {
@@ -339,7 +343,9 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a missing evaluator declines at once")
   auto o = ask<zone_offer>(zm, eval_req(1, "nope"));
   REQUIRE(o);
   CHECK_FALSE(o->accepted);
-  CHECK(o->reason == "no evaluator 'nope' in zone edge-1");
+  CHECK(o->code == refusal_code::evaluation_failed);
+  CHECK(refusal_words(o->code, o->details) ==
+        "evaluation failed: the zone has no evaluator 'nope'");
   CHECK(info("free_cpu_cores") == "8");
 }
 
@@ -362,7 +368,8 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a hanging evaluator is declined after 
   waiting.receive(
       [](zone_offer& o) {
         CHECK_FALSE(o.accepted);
-        CHECK(o.reason == "evaluator 'slow' did not answer");
+        CHECK(o.code == refusal_code::evaluation_failed);
+        CHECK(o.details == "evaluator 'slow' did not answer");
       },
       [](caf::error& e) { FAIL(describe(e)); });
   // Even in a batch the manager answers, with the other requests scored normally.
@@ -388,7 +395,8 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a crashing evaluator is declined, not 
   auto o = ask<zone_offer>(zm, eval_req(1, "crashy"));
   REQUIRE(o);
   CHECK_FALSE(o->accepted);
-  CHECK(o->reason == "evaluator 'crashy' did not answer");
+  CHECK(o->code == refusal_code::evaluation_failed);
+  CHECK(o->details == "evaluator 'crashy' did not answer");
   // Asking the dead evaluator again fails at once, also declined.
   auto again = ask<zone_offer>(zm, eval_req(1, "crashy"));
   REQUIRE(again);
@@ -501,6 +509,10 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: registers with the zone registry and r
   CHECK(r.parameters == edge(8));
   CHECK(r.manager == locator{"", names::zone_manager("edge-1")});
   CHECK(info("zone_id") == "zone-42");
+  auto standing = ask<zone_registration>(zm, get_zone_registration{}).value();
+  CHECK(standing.state == zone_registration_state::registered);
+  CHECK(standing.zone_id.value == "zone-42");
+  CHECK(info("registration") == "registered");
   auto o = ask<zone_offer>(zm, eval_req(2)).value();
   CHECK(o.proposal.zone_id.value == "zone-42");
   // Reservation-only changes are reported within report_interval_ms, not at once.
@@ -524,6 +536,8 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: registers with the zone registry and r
 
 TEST_CASE_FIXTURE(zone_fx, "zone manager: a zone without a registry still works, unregistered") {
   start(8);
+  CHECK(ask<zone_registration>(zm, get_zone_registration{})->state ==
+        zone_registration_state::no_registry);
   CHECK(info("registration") == "not registered");
   CHECK(ask<zone_offer>(zm, eval_req(1))->accepted);
 }
