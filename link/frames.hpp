@@ -60,7 +60,9 @@ class frame_decoder {
   /// The next complete frame body, in order; nullopt if none is complete (or failed).
   std::optional<bytes> next();
 
+  /// True after any failure; all further input is refused.
   bool failed() const noexcept { return fault_ != fault::none; }
+  /// Why it failed (fault::none while healthy).
   fault error() const noexcept { return fault_; }
   /// What went wrong, for a log line; "" while healthy.
   const std::string& reason() const noexcept { return reason_; }
@@ -147,7 +149,9 @@ class opener {
   /// True once the FINAL frame was opened.
   bool closed_cleanly() const noexcept { return final_; }
 
+  /// True after any failure; all further input is refused.
   bool failed() const noexcept { return fault_ != fault::none; }
+  /// Why it failed (fault::none while healthy).
   fault error() const noexcept { return fault_; }
   /// What went wrong, for a log line; "" while healthy.
   const std::string& reason() const noexcept { return reason_; }

@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace fusion::link {
 
@@ -128,14 +129,19 @@ class handshake {
   /// holds no secrets and stays established (further messages fail it).
   std::optional<session> take_session();
 
+  /// Where the handshake stands.
   handshake_state state() const noexcept { return state_; }
+  /// True once both sides are authenticated (the initiator: once M3 is made).
   bool established() const noexcept { return state_ == handshake_state::established; }
+  /// True after any failure; the handshake refuses everything from then on.
   bool failed() const noexcept { return state_ == handshake_state::failed; }
+  /// Why it failed (fault::none while healthy).
   fault error() const noexcept { return fault_; }
   /// What went wrong, for a log line; "" while healthy.
   const std::string& reason() const noexcept { return reason_; }
   /// Time the caller allows for the handshake (handshake_config::deadline).
   std::chrono::milliseconds deadline() const noexcept { return cfg_.deadline; }
+  /// Which side of the handshake this is.
   role side() const noexcept { return role_; }
   /// The peer's identity key, once the peer's first message named it.
   const std::optional<public_key>& peer() const noexcept { return peer_; }
