@@ -3,6 +3,7 @@
 
 #include "actors/topology/demo.hpp"
 #include "fusion_node_embedded.hpp"
+#include "link/identity.hpp"
 #include "protocols/errc.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/config.hpp"
@@ -29,10 +30,12 @@ constexpr const char* usage = R"(Usage:
   fusion-node check-config FILE                     validate FILE, print the effective config
   fusion-node plan --config TOPOLOGY.toml --manifest SERVICE.yaml [--instances N] [--json]
                                                     dry-run placement: print the decision
+  fusion-node keygen FILE                           make a node identity in FILE (mode 0600),
+                                                    print its public key
   fusion-node --help | --version
 
-Exit codes: 0 ok, 1 runtime failure (plan: not placeable), 2 usage error,
-3 invalid config or manifest.
+Exit codes: 0 ok, 1 runtime failure (plan: not placeable; keygen: FILE exists or
+cannot be written), 2 usage error, 3 invalid config or manifest.
 Config reference: configs/reference.toml, docs/operations.md.
 
 Options)";
@@ -41,6 +44,16 @@ int fail(int code, const std::string& msg) {
   std::cerr << "fusion-node: " << msg << "\n";
   if (code == usage_error) std::cerr << "Try 'fusion-node --help'.\n";
   return code;
+}
+
+/// keygen FILE: a fresh identity saved in FILE (never overwritten); prints the public key
+/// line of the file, for other nodes' trust configurations.
+int keygen(const std::string& path) {
+  auto id = fusion::link::identity::generate();
+  if (!id) return fail(runtime_failure, fusion::describe(id.error()));
+  if (auto err = id->save(path)) return fail(runtime_failure, fusion::describe(err));
+  std::cout << "public = " << id->public_key_text() << "\n";
+  return ok;
 }
 
 }  // namespace
@@ -93,6 +106,11 @@ int main(int argc, char** argv) {
   if (vm.count("manifest") || vm.count("json") || !vm["instances"].defaulted())
     return fail(usage_error, "--manifest, --instances and --json belong to 'plan'");
   if (!args.empty()) {
+    if (args[0] == "keygen") {
+      if (args.size() != 2 || vm.count("config") || vm.count("run-for"))
+        return fail(usage_error, "keygen takes exactly one FILE and no options");
+      return keygen(args[1]);
+    }
     if (args[0] != "check-config")
       return fail(usage_error, "unknown command '" + fusion::runtime::echoed(args[0]) + "'");
     if (args.size() != 2 || vm.count("config") || vm.count("run-for"))

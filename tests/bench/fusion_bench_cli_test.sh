@@ -21,7 +21,7 @@ contains "$tmp/err" "--bogus" "the error names the option"
 # reads -1 as 2^64-1 and -18446744073709551615 as 1).
 for opt in "placement --zones" "placement --placements" "placement --window" "placement --k" \
   "placement --services" "placement --threads" "placement --placement-workers" \
-  "codec --iterations" "registrar --registrations" "registrar --providers" "registrar --single"; do
+  "codec --iterations" "link --messages" "link --handshakes" "registrar --registrations" "registrar --providers" "registrar --single"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
     expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
@@ -38,6 +38,10 @@ contains "$tmp/err" "'stealing' or 'sharing'" "the error lists the policies"
 expect 0 "a small codec run" -- "$bench" codec --iterations 2000
 contains "$tmp/out" '"figure": "codec_msgs_per_s"' "codec prints its rate"
 contains "$tmp/out" '"figure": "caf_request_response_per_s"' "codec prints the CAF rate"
+expect 0 "a small link run" -- "$bench" link --messages 3000 --handshakes 20
+contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_batched"' "link prints the batched rate"
+contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_unbatched"' "link prints the unbatched rate"
+contains "$tmp/out" '"figure": "link_handshakes_per_s"' "link prints the handshake rate"
 expect 0 "a small placement run" -- "$bench" placement --zones 40 --placements 300 --k 4 --services 3
 contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"
