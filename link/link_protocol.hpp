@@ -1,0 +1,70 @@
+#pragma once
+// What a link broker (one per TCP connection, link/link_broker.hpp) and its owner say to
+// each other. The owner is the node's peer router (link/peers.hpp): it gets every link's
+// messages and events and tells links what to send. Application messages cross the link as
+// opaque byte strings (the router's msgpack frames); the link seals, batches and frames them.
+//
+//   link -> owner   (link_up_atom, link_info)                   authenticated: usable now
+//                   (link_recv_atom, std::vector<link_bytes>)   messages, in order, grouped
+//                   (link_down_atom, std::string reason)        closed; the link quits
+//   any -> link     (link_send_atom, link_bytes)                one message
+//                   (link_send_atom, std::vector<link_bytes>)   many, in order
+//                   (link_close_atom)                           orderly close (FINAL frame)
+//                   (link_stats_atom) -> link_stats
+//
+// Every message to the owner has the link as its sender. Nothing reaches the owner from a
+// connection before its handshake succeeded, except one link_down_atom if it was set up by
+// a dial the owner asked for (so the dialler learns why it failed).
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fusion::link {
+
+using link_up_atom = caf::atom_constant<caf::atom("lnk_up")>;
+using link_recv_atom = caf::atom_constant<caf::atom("lnk_recv")>;
+using link_down_atom = caf::atom_constant<caf::atom("lnk_down")>;
+using link_send_atom = caf::atom_constant<caf::atom("lnk_send")>;
+using link_close_atom = caf::atom_constant<caf::atom("lnk_close")>;
+using link_stats_atom = caf::atom_constant<caf::atom("lnk_stats")>;
+
+/// One application message as it crosses a link.
+using link_bytes = std::vector<char>;
+
+/// Who is at the other end of an authenticated link.
+struct link_info {
+  std::string peer_name;   ///< The principal name the trust configuration gives its key.
+  std::string peer_role;   ///< The principal's role (trust configuration).
+  std::string peer_key;    ///< Its Ed25519 public key, base64 (as in configs).
+  std::string remote;      ///< "host:port" of the other end, for logs.
+  bool initiator = false;  ///< True if this node dialled.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_info& x) {
+  return f(caf::meta::type_name("link_info"), x.peer_name, x.peer_role, x.peer_key, x.remote,
+           x.initiator);
+}
+
+/// Counters of one link, for logs, the bench and tests.
+struct link_stats {
+  uint64_t messages_sent = 0;
+  uint64_t messages_received = 0;
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  uint64_t bytes_sent = 0;      ///< On the wire, headers included.
+  uint64_t bytes_received = 0;  ///< On the wire, headers included.
+  uint64_t heartbeats_sent = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_stats& x) {
+  return f(caf::meta::type_name("link_stats"), x.messages_sent, x.messages_received, x.frames_sent,
+           x.frames_received, x.bytes_sent, x.bytes_received, x.heartbeats_sent);
+}
+
+}  // namespace fusion::link
