@@ -56,6 +56,10 @@ std::string_view to_string(errc x) {
       return "decode_budget_exceeded";
     case errc::deployment_failed:
       return "deployment_failed";
+    case errc::peer_unreachable:
+      return "peer_unreachable";
+    case errc::unknown_actor:
+      return "unknown_actor";
   }
   return "unknown_error";
 }

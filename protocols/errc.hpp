@@ -68,6 +68,11 @@ enum class errc : uint8_t {
   /// A deployment step failed for a cause outside the codes above (an agent or instance
   /// that went away, an unexpected error); context names the zone, the step and the cause.
   deployment_failed = 24,
+  /// No authenticated link to the node a locator names is up (never connected, closed or
+  /// lost); context names the node. The caller decides whether to retry.
+  peer_unreachable = 25,
+  /// A request over a link names an actor its node does not have; context names both.
+  unknown_actor = 26,
 };
 
 /// CAF category atom under which fusion::errc values travel.

@@ -9,6 +9,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,9 +46,39 @@ class directory {
     return caf::actor_cast<Handle>(get(name));
   }
 
-  /// Resolves a locator. Only local locators (empty node) resolve here.
+  /// Resolves another node's locators from now on (link/peers.hpp: a proxy while a link
+  /// to that node is up); an empty function stops it.
+  using remote_resolver = std::function<caf::actor(const protocols::locator&)>;
+  void set_remote_resolver(remote_resolver r) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    remote_ = std::move(r);
+  }
+
+  /// This node's name: the `node` of the locators of its actors ("" until set).
+  void set_node(std::string name) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    node_ = std::move(name);
+  }
+  std::string node() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return node_;
+  }
+  /// The locator other nodes reach the actor `name` of this node by.
+  protocols::locator here(const std::string& name) const { return {node(), name}; }
+
+  /// Resolves a locator: this node's actors (node "" or this node's name) here, other
+  /// nodes' through the remote resolver; an invalid handle if neither knows it.
   caf::actor resolve(const protocols::locator& loc) const {
-    return loc.node.empty() ? get(loc.actor) : caf::actor{};
+    remote_resolver remote;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (loc.node.empty() || loc.node == node_) {
+        auto i = entries_.find(loc.actor);
+        return i == entries_.end() ? caf::actor{} : i->second;
+      }
+      remote = remote_;
+    }
+    return remote ? remote(loc) : caf::actor{};
   }
 
   /// Names currently registered, sorted.
@@ -58,15 +89,18 @@ class directory {
     return out;
   }
 
-  /// Drops every handle (at shutdown, so actors can terminate).
+  /// Drops every handle and the remote resolver (at shutdown, so actors can terminate).
   void clear() {
     std::lock_guard<std::mutex> guard{mtx_};
     entries_.clear();
+    remote_ = nullptr;
   }
 
  private:
   mutable std::mutex mtx_;
   std::map<std::string, caf::actor> entries_;
+  std::string node_;
+  remote_resolver remote_;
 };
 
 using directory_ptr = std::shared_ptr<directory>;

@@ -1,0 +1,298 @@
+// Remote actors that look local: rpc frames, the peer router and its proxies, between two
+// nodes of one deterministic actor system joined by an in-memory link pair.
+
+#include "link/peers.hpp"
+#include "link/rpc.hpp"
+#include "protocols/errc.hpp"
+#include "protocols/names.hpp"
+#include "protocols/orchestration_management.hpp"
+#include "protocols/registry.hpp"
+#include "protocols/zone_orchestration.hpp"
+#include "tests/support/det_fixture.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace fusion;
+using namespace fusion::protocols;
+using namespace fusion::link;
+
+namespace {
+
+using fake_peer_atom = caf::atom_constant<caf::atom("fk_peer")>;
+using fake_wire_atom = caf::atom_constant<caf::atom("fk_wire")>;
+using fake_cut_atom = caf::atom_constant<caf::atom("fk_cut")>;
+
+struct fake_link_state {
+  fake_link_state() = default;
+  caf::actor owner;
+  caf::actor other;  // the other end
+  std::vector<link_bytes> sent;
+  static inline const char* name = "fake_link";
+};
+
+// One end of an in-memory link, speaking link_protocol.hpp to its owner: what the owner
+// sends goes to the other end's owner, with the other end as sender.
+caf::behavior fake_link(caf::stateful_actor<fake_link_state>* self, caf::actor owner) {
+  self->state.owner = std::move(owner);
+  auto down = [self](const std::string& why) {
+    self->send(self->state.owner, link_down_atom::value, why);
+    self->quit();
+  };
+  return {
+      [=](fake_peer_atom, caf::actor other, link_info info) {
+        self->state.other = std::move(other);
+        self->send(self->state.owner, link_up_atom::value, std::move(info));
+      },
+      [=](link_send_atom, link_bytes& b) {
+        self->state.sent.push_back(b);
+        self->send(self->state.other, fake_wire_atom::value, std::vector<link_bytes>{b});
+      },
+      [=](fake_wire_atom, std::vector<link_bytes>& bs) {
+        self->send(self->state.owner, link_recv_atom::value, std::move(bs));
+      },
+      [=](link_close_atom) {
+        self->send(self->state.other, fake_cut_atom::value);
+        down("closed");
+      },
+      [=](fake_cut_atom) { down("peer closed"); },
+  };
+}
+
+// Node b's deployment function, as a peer would see it.
+protocols::deployment_actor::behavior_type fake_deployment(
+    protocols::deployment_actor::pointer self) {
+  return {
+      [=](deploy_service&) -> caf::result<deploy_service_reply> {
+        return make_error(errc::no_feasible_zone, "no zone can host it");
+      },
+      [=](stop_service_instances&) -> caf::result<status_reply> {
+        return self->make_response_promise<status_reply>();  // never answers
+      },
+      [=](reconcile_instances& r) {
+        instances_reconciled out;
+        out.confirmed = 3;
+        out.removed_ids.push_back(fusion_id{"asked for " + r.zone_name});
+        return out;
+      },
+  };
+}
+
+struct node {
+  runtime::directory_ptr dir = std::make_shared<runtime::directory>();
+  peer_table_ptr table;
+  caf::actor router;
+  caf::actor link;  // this node's end of the link
+};
+
+struct two_nodes : test::det_fixture {
+  node a;
+  node b;
+
+  two_nodes() {
+    for (auto* n : {&a, &b}) {
+      n->table = std::make_shared<peer_table>(sys);
+      n->router = spawn_peers(sys, n->dir, n->table,
+                              peers_config{caf::duration{std::chrono::milliseconds{500}}});
+      n->link = sys.spawn(fake_link, n->router);
+    }
+    a.dir->set_node("a");
+    b.dir->set_node("b");
+    b.dir->put(names::deployment, caf::actor_cast<caf::actor>(sys.spawn(fake_deployment)));
+    connect();
+  }
+
+  void connect() {
+    self->send(a.link, fake_peer_atom::value, b.link, link_info{"b", "node", "kb", "b:1", true});
+    self->send(b.link, fake_peer_atom::value, a.link, link_info{"a", "node", "ka", "a:1", false});
+    run();
+  }
+
+  ~two_nodes() {
+    for (auto* n : {&a, &b}) {
+      stop_peers(n->dir, n->table);
+      caf::anon_send_exit(n->link, caf::exit_reason::kill);
+      for (const auto& name : n->dir->names())
+        caf::anon_send_exit(n->dir->get(name), caf::exit_reason::kill);
+      n->dir->clear();
+    }
+    run();
+  }
+
+  deployment_actor remote_deployment() {
+    return caf::actor_cast<deployment_actor>(a.dir->resolve({"b", names::deployment}));
+  }
+
+  peers_stats stats(const node& n) {
+    auto s = ask<peers_stats>(n.router, peers_stats_atom::value);
+    REQUIRE(s);
+    return *s;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(two_nodes,
+                  "peers: a proxy answers typed requests like the actor on the other node") {
+  auto dep = remote_deployment();
+  REQUIRE(dep);
+  auto r = ask<instances_reconciled>(dep, reconcile_instances{"z"});
+  REQUIRE_MESSAGE(r, describe(r.error()));
+  CHECK(r->confirmed == 3);
+  REQUIRE(r->removed_ids.size() == 1);
+  CHECK(r->removed_ids[0].value == "asked for z");
+  // One proxy per node and actor, made once.
+  CHECK(a.dir->resolve({"b", names::deployment}) == caf::actor_cast<caf::actor>(dep));
+  CHECK(stats(b).requests_served == 1);
+  CHECK(stats(a).replies_routed == 1);
+}
+
+TEST_CASE_FIXTURE(two_nodes, "peers: a remote error arrives as the same error with its reason") {
+  auto r = ask<deploy_service_reply>(remote_deployment(), deploy_service{});
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::no_feasible_zone));
+  CHECK(reason_of(r.error()) == "no zone can host it");
+}
+
+TEST_CASE_FIXTURE(two_nodes,
+                  "peers: locators of this node resolve here, unknown nodes to nothing") {
+  auto local = b.dir->resolve({"b", names::deployment});
+  CHECK(local == b.dir->get(names::deployment));
+  CHECK(b.dir->resolve({"", names::deployment}) == local);
+  CHECK_FALSE(a.dir->resolve({"c", names::deployment}));
+  CHECK(b.dir->here("x").node == "b");
+}
+
+TEST_CASE_FIXTURE(two_nodes, "peers: an actor the peer does not have is unknown_actor") {
+  auto h = caf::actor_cast<deployment_actor>(a.dir->resolve({"b", "domain/nobody"}));
+  REQUIRE(h);
+  auto r = ask<instances_reconciled>(h, reconcile_instances{});
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::unknown_actor));
+  CHECK(reason_of(r.error()).find("domain/nobody") != std::string::npos);
+  CHECK(stats(b).rejected == 1);
+}
+
+TEST_CASE_FIXTURE(two_nodes, "peers: a silent target is answered with the peer's timeout") {
+  auto rh = self->request(remote_deployment(), caf::infinite, stop_service_instances{});
+  run();
+  CHECK(self->mailbox().empty());
+  advance(std::chrono::milliseconds{500});  // node b's request_timeout
+  caf::error got;
+  rh.receive([](status_reply&) { FAIL("a silent target answered"); },
+             [&](caf::error& e) { got = std::move(e); });
+  CHECK(got == caf::sec::request_timeout);
+}
+
+TEST_CASE_FIXTURE(two_nodes, "peers: losing the link fails pending requests and ends the proxy") {
+  auto dep = remote_deployment();
+  REQUIRE(dep);
+  self->monitor(dep);
+  auto rh = self->request(dep, caf::infinite, stop_service_instances{});
+  run();
+  self->send(a.link, link_close_atom::value);  // the link closes while the request waits
+  run();
+  caf::error got;
+  rh.receive([](status_reply&) { FAIL("answered over a closed link"); },
+             [&](caf::error& e) { got = std::move(e); });
+  CHECK(is(got, errc::peer_unreachable));
+  CHECK(reason_of(got).find("node 'b'") != std::string::npos);
+  bool down = false;
+  self->receive(
+      [&](caf::down_msg& dm) { down = dm.reason == caf::exit_reason::remote_link_unreachable; },
+      caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK(down);
+  // Until a new link is up, node b's locators resolve to nothing.
+  CHECK_FALSE(a.dir->resolve({"b", names::deployment}));
+  CHECK(stats(a).links_down == 1);
+  CHECK(stats(b).links_down == 1);
+  // A new link serves again, with a new proxy.
+  a.link = sys.spawn(fake_link, a.router);
+  b.link = sys.spawn(fake_link, b.router);
+  connect();
+  auto again = remote_deployment();
+  REQUIRE(again);
+  CHECK(again != dep);
+  CHECK(ask<instances_reconciled>(again, reconcile_instances{}));
+}
+
+TEST_CASE_FIXTURE(two_nodes, "peers: a message no interface accepts is refused by the proxy") {
+  auto proxy = a.dir->resolve({"b", names::deployment});
+  auto r = ask<std::string>(proxy, std::string{"hello"});
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::invalid_argument));
+  r = ask<std::string>(proxy, instances_reconciled{});  // a reply, not a request
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::invalid_argument));
+  CHECK(stats(b).requests_served == 0);
+}
+
+TEST_CASE_FIXTURE(two_nodes,
+                  "peers: bad messages from a peer are refused and counted, and the "
+                  "link keeps serving") {
+  auto inject = [&](link_bytes bytes) {
+    self->send(b.link, fake_wire_atom::value, std::vector<link_bytes>{std::move(bytes)});
+    run();
+  };
+  inject({'\xc1'});                                                       // not msgpack
+  inject(encode_rpc(rpc_frame{rpc_kind::reply, 999, {}, {'\x90'}, {}}));  // never asked
+  rpc_frame reply_as_request;  // a reply type sent as a request
+  reply_as_request.rid = 5;
+  reply_as_request.target = names::deployment;
+  reply_as_request.envelope =
+      *message_registry::instance().encode(caf::make_message(instances_reconciled{}));
+  inject(encode_rpc(reply_as_request));
+  rpc_frame bad_envelope = reply_as_request;
+  bad_envelope.envelope = {'\x93', '\x01'};  // truncated envelope
+  inject(encode_rpc(bad_envelope));
+  CHECK(stats(b).rejected == 4);
+  // The two requests with a request id were answered with an error; the link still serves.
+  auto r = ask<instances_reconciled>(remote_deployment(), reconcile_instances{});
+  CHECK(r);
+}
+
+TEST_CASE("rpc: frames round-trip and malformed ones are refused with what is wrong") {
+  rpc_frame req{rpc_kind::request, 7, "zone/x", {'\x01', '\x02'}, {}};
+  auto back = decode_rpc(encode_rpc(req));
+  REQUIRE(back);
+  CHECK(back->kind == rpc_kind::request);
+  CHECK(back->rid == 7);
+  CHECK(back->target == "zone/x");
+  CHECK(back->envelope == req.envelope);
+  rpc_frame fail{rpc_kind::failure, 8, {}, {}, make_error(errc::unknown_zone, "no zone 'q'")};
+  back = decode_rpc(encode_rpc(fail));
+  REQUIRE(back);
+  CHECK(is(back->error, errc::unknown_zone));
+  CHECK(reason_of(back->error) == "no zone 'q'");
+  for (auto bad : std::vector<link_bytes>{
+           {},                                                     // empty
+           {'\x92', '\x01', '\x01'},                               // too short
+           {'\x94', '\x09', '\x01', '\xa1', 'x', '\xc4', '\x00'},  // kind 9
+           {'\x94', '\x01', '\x01', '\xa0', '\xc4', '\x00'},       // empty target
+           {'\x93', '\x02', '\x01', '\xa1', 'x'},                  // reply without a bin envelope
+           {'\x95', '\x03', '\x01', '\x00', '\xa1', 'x', '\xa0'},  // failure with code 0
+       }) {
+    auto r = decode_rpc(bad);
+    CHECK_FALSE(r);
+    if (!r) CHECK(is(r.error(), errc::malformed_frame));
+  }
+}
+
+TEST_CASE("rpc: every request an interface accepts has one reply type, a registered message") {
+  const auto& reg = message_registry::instance();
+  size_t requests = 0;
+  for (const auto& e : reg.entries()) {
+    const auto* rpc = find_rpc(e.meta.type_id);
+    if (!rpc) continue;
+    ++requests;
+    CAPTURE(e.meta.name);
+    CHECK(static_cast<bool>(rpc->forward));
+    if (rpc->reply_type != 0) CHECK(reg.find(rpc->reply_type) != nullptr);
+  }
+  CHECK(requests > 20);
+  CHECK(find_rpc(zone_evaluate::meta.type_id)->reply_type == zone_offer::meta.type_id);
+  CHECK(find_rpc(release_offers::meta.type_id)->reply_type == 0);  // one-way
+  CHECK(find_rpc(zone_offer::meta.type_id) == nullptr);            // a reply
+}
