@@ -18,6 +18,7 @@
 #include <spdlog/logger.h>
 
 #include <atomic>
+#include <optional>
 #include <typeindex>
 #include <unordered_map>
 #include <utility>
@@ -161,6 +162,14 @@ void reject(router_actor* self, const link_info& from, const std::string& why) {
                         why);
 }
 
+/// The role a trust configuration's role name stands for ("node" has none: it is a peer).
+std::optional<protocols::role> principal_role(const std::string& name) {
+  if (name == "service_provider") return protocols::role::service_provider;
+  if (name == "zone_admin") return protocols::role::zone_admin;
+  if (name == "domain_admin") return protocols::role::domain_admin;
+  return std::nullopt;
+}
+
 // A request or tell from a peer: decode, find the local target, forward, answer.
 void serve(router_actor* self, const caf::actor& link, const link_info& from, rpc_frame& f) {
   auto answer_error = [&](caf::error err) {
@@ -185,6 +194,22 @@ void serve(router_actor* self, const caf::actor& link, const link_info& from, rp
     reject(self, from, why);
     answer_error(make_error(errc::invalid_argument, why));
     return;
+  }
+  // A node of this domain speaks for the principals it serves; any other key acts only as
+  // its own principal, and only through requests that name their caller (so the target's
+  // role checks apply): a provider's key can touch only its own services.
+  if (from.peer_role != "node") {
+    auto* caller = rpc->caller ? rpc->caller(*msg) : nullptr;
+    auto kind = principal_role(from.peer_role);
+    if (!caller || !kind) {
+      auto why = "principal '" + from.peer_name + "' (" + from.peer_role + ") may not send " +
+                 registry().print(*msg) + ": only requests made on its own behalf (with a " +
+                 "caller) are accepted from a key that is not a node's";
+      reject(self, from, why);
+      answer_error(make_error(errc::not_authorized, why));
+      return;
+    }
+    *caller = protocols::principal{from.peer_name, *kind};
   }
   auto target = self->state.dir->get(f.target);
   if (!target) {

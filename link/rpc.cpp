@@ -57,6 +57,8 @@ struct signature<caf::typed_mpi<caf::detail::type_list<In>, caf::output_tuple<Ou
       e.request_type = In::meta.type_id;
       if constexpr (!std::is_void_v<Out>) e.reply_type = Out::meta.type_id;
       e.forward = &forward_one<In, Out>;
+      if constexpr (requires(In & x) { x.caller; })
+        e.caller = [](caf::message& msg) { return &msg.get_mutable_as<In>(0).caller; };
       table.emplace(e.request_type, e);  // one reply type per request: checked in tests
     }
   }

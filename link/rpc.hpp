@@ -13,6 +13,7 @@
 // in protocols/ (rpc_table): the interfaces are the API.
 
 #include "link/link_protocol.hpp"
+#include "protocols/manifest.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/duration.hpp>
@@ -56,6 +57,8 @@ struct rpc_entry {
   /// typed reply or the error (one-way: sends and calls nothing).
   void (*forward)(caf::event_based_actor* self, const caf::actor& target, caf::message msg,
                   caf::duration timeout, reply_handler done) = nullptr;
+  /// The request's `caller` field (the principal it acts for), or nullptr if it has none.
+  protocols::principal* (*caller)(caf::message& msg) = nullptr;
 };
 
 /// The entry of a request type id, or nullptr if no interface in protocols/ accepts it.

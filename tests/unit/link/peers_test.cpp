@@ -65,8 +65,10 @@ caf::behavior fake_link(caf::stateful_actor<fake_link_state>* self, caf::actor o
 protocols::deployment_actor::behavior_type fake_deployment(
     protocols::deployment_actor::pointer self) {
   return {
-      [=](deploy_service&) -> caf::result<deploy_service_reply> {
-        return make_error(errc::no_feasible_zone, "no zone can host it");
+      [=](deploy_service& req) -> caf::result<deploy_service_reply> {
+        return make_error(errc::no_feasible_zone,
+                          "no zone can host it for " + req.caller.name + " (" +
+                              std::string{to_string(req.caller.kind)} + ")");
       },
       [=](stop_service_instances&) -> caf::result<status_reply> {
         return self->make_response_promise<status_reply>();  // never answers
@@ -104,9 +106,10 @@ struct two_nodes : test::det_fixture {
     connect();
   }
 
-  void connect() {
+  /// Joins the nodes; `a_as` is whom node b's trust configuration says a's key belongs to.
+  void connect(link_info a_as = {"a", "node", "ka", "a:1", false}) {
     self->send(a.link, fake_peer_atom::value, b.link, link_info{"b", "node", "kb", "b:1", true});
-    self->send(b.link, fake_peer_atom::value, a.link, link_info{"a", "node", "ka", "a:1", false});
+    self->send(b.link, fake_peer_atom::value, a.link, std::move(a_as));
     run();
   }
 
@@ -150,10 +153,30 @@ TEST_CASE_FIXTURE(two_nodes,
 }
 
 TEST_CASE_FIXTURE(two_nodes, "peers: a remote error arrives as the same error with its reason") {
-  auto r = ask<deploy_service_reply>(remote_deployment(), deploy_service{});
+  deploy_service req;
+  req.caller = principal{"ops", role::domain_admin};  // a node speaks for its principals
+  auto r = ask<deploy_service_reply>(remote_deployment(), req);
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), errc::no_feasible_zone));
-  CHECK(reason_of(r.error()) == "no zone can host it");
+  CHECK(reason_of(r.error()) == "no zone can host it for ops (domain_admin)");
+}
+
+TEST_CASE_FIXTURE(two_nodes, "peers: a key that is not a node's acts only as its own principal") {
+  self->send(a.link, link_close_atom::value);
+  run();
+  a.link = sys.spawn(fake_link, a.router);
+  b.link = sys.spawn(fake_link, b.router);
+  connect(link_info{"acme", "service_provider", "ka", "a:1", false});
+  deploy_service req;
+  req.caller = principal{"root", role::domain_admin};  // claims more than its key may
+  auto r = ask<deploy_service_reply>(remote_deployment(), req);
+  REQUIRE_FALSE(r);
+  CHECK(reason_of(r.error()) == "no zone can host it for acme (service_provider)");
+  // A request that names no caller needs a node's key.
+  auto rec = ask<instances_reconciled>(remote_deployment(), reconcile_instances{});
+  REQUIRE_FALSE(rec);
+  CHECK(is(rec.error(), errc::not_authorized));
+  CHECK(reason_of(rec.error()).find("principal 'acme' (service_provider)") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(two_nodes,
