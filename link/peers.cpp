@@ -30,6 +30,10 @@ namespace {
 using proxy_send_atom = caf::atom_constant<caf::atom("px_send")>;
 using proxy_reply_atom = caf::atom_constant<caf::atom("px_reply")>;
 using proxy_failure_atom = caf::atom_constant<caf::atom("px_fail")>;
+using redial_atom = caf::atom_constant<caf::atom("redial")>;
+using dial_check_atom = caf::atom_constant<caf::atom("dial_chk")>;
+
+constexpr std::chrono::milliseconds first_redial{100};
 
 const protocols::message_registry& registry() {
   return protocols::message_registry::instance();
@@ -145,6 +149,13 @@ struct router_state {
     caf::actor_addr link;
   };
   std::unordered_map<uint64_t, waiting> waiting;  // requests sent, by rid
+  struct dial_plan {
+    std::chrono::milliseconds backoff = first_redial;  // wait before the next dial
+    caf::actor_addr dialer;                            // the dial in progress, if any
+    bool up = false;                                   // a link to the peer is up
+    uint64_t attempt = 0;  // numbers dials and redials: older deadline checks are stale
+  };
+  std::map<std::string, dial_plan> dials;  // peers this node dials, by name
   peers_stats stats;
   std::shared_ptr<spdlog::logger> log;
   static inline const char* name = "peers";
@@ -262,10 +273,40 @@ void route_answer(router_actor* self, const caf::actor& link, const link_info& f
     self->send(proxy, proxy_failure_atom::value, f.rid, std::move(f.error));
 }
 
+// Dials `node`; if no link to it is up by the dial deadline (the connection or the
+// handshake failed in any way), the deadline check dials again.
+void start_dial(router_actor* self, const std::string& node) {
+  auto& plan = self->state.dials[node];
+  ++self->state.stats.dials;
+  plan.dialer = self->state.cfg.dial(self, node).address();
+  self->delayed_send(self, self->state.cfg.dial_deadline, dial_check_atom::value, node,
+                     ++plan.attempt);
+}
+
+// A dialled peer is down or could not be reached: dial again after the backoff.
+void schedule_redial(router_actor* self, const std::string& node) {
+  auto& plan = self->state.dials[node];
+  plan.up = false;
+  plan.dialer = nullptr;
+  ++plan.attempt;
+  self->delayed_send(self, plan.backoff, redial_atom::value, node);
+  plan.backoff = std::min(plan.backoff * 2, self->state.cfg.reconnect_max);
+}
+
 void on_link_down(router_actor* self, const caf::actor_addr& link, const std::string& why) {
   auto& st = self->state;
+  for (auto& [node, plan] : st.dials)
+    if (plan.dialer && plan.dialer == link) {  // a dial that did not get a link up
+      ++st.stats.dial_failures;
+      st.log->warn("cannot link to node '{}': {} (next try in {} ms)", node, why,
+                   plan.backoff.count());
+      schedule_redial(self, node);
+      return;
+    }
   auto i = st.links.find(link);
   if (i == st.links.end()) return;
+  if (auto d = st.dials.find(i->second.peer_name); d != st.dials.end() && d->second.up)
+    schedule_redial(self, d->first);
   st.log->info("link to node '{}' ({}) is down: {}", i->second.peer_name, i->second.remote, why);
   st.links.erase(i);
   ++st.stats.links_down;
@@ -283,6 +324,8 @@ caf::behavior router(router_actor* self, runtime::directory_ptr dir, peer_table_
   st.table = std::move(table);
   st.cfg = cfg;
   st.log = runtime::logger("peers");
+  if (st.cfg.dial)
+    for (const auto& node : st.cfg.dial_peers) start_dial(self, node);
   self->set_down_handler([self](const caf::down_msg& dm) {
     on_link_down(self, dm.source, "the link actor ended (" + caf::to_string(dm.reason) + ")");
   });
@@ -301,6 +344,8 @@ caf::behavior router(router_actor* self, runtime::directory_ptr dir, peer_table_
           on_link_down(self, old.address(), "replaced by a newer link");
         }
         st.table->link_up(info.peer_name, link);
+        if (auto d = st.dials.find(info.peer_name); d != st.dials.end())
+          d->second = {first_redial, nullptr, true, d->second.attempt + 1};
         st.links[link.address()] = std::move(info);
       },
       [=](link_recv_atom, std::vector<link_bytes>& messages) {
@@ -335,6 +380,19 @@ caf::behavior router(router_actor* self, runtime::directory_ptr dir, peer_table_
         }
         if (rid != 0) self->state.waiting[rid] = {proxy, link.address()};
         self->send(link, link_send_atom::value, std::move(frame));
+      },
+      [=](redial_atom, const std::string& node) {
+        auto d = self->state.dials.find(node);
+        if (d != self->state.dials.end() && !d->second.up && !d->second.dialer)
+          start_dial(self, node);
+      },
+      [=](dial_check_atom, const std::string& node, uint64_t attempt) {
+        auto d = self->state.dials.find(node);
+        if (d == self->state.dials.end() || d->second.attempt != attempt) return;  // stale
+        ++self->state.stats.dial_failures;
+        self->state.log->warn("no link to node '{}' within {} ms (next try in {} ms)", node,
+                              self->state.cfg.dial_deadline.count(), d->second.backoff.count());
+        schedule_redial(self, node);
       },
       [=](peers_stats_atom) { return self->state.stats; },
       [=](link_close_atom) {  // the node stops: close every link (orderly), then quit

@@ -18,6 +18,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/duration.hpp>
 
+#include <chrono>
+#include <functional>
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,11 +30,24 @@
 
 namespace fusion::link {
 
+/// Starts one dial to the peer `node` whose links report to `owner`; returns the dialer,
+/// which sends `owner` (link_down_atom, why) if it cannot connect (link/link_dialer.hpp).
+using dial_function = std::function<caf::actor(caf::actor owner, const std::string& node)>;
+
 /// Settings of a node's peer router.
 struct peers_config {
   /// How long a request arriving over a link may take at its local target; the peer always
   /// gets an answer (the reply, the target's error, or request_timeout).
   caf::duration request_timeout{std::chrono::milliseconds{5000}};
+  /// Peers this node dials (the rest dial it), kept connected: after a failed dial or a
+  /// lost link the router dials again after a wait that doubles from 100 ms up to
+  /// `reconnect_max`, and starts over at 100 ms once a link is up.
+  std::vector<std::string> dial_peers;
+  dial_function dial;
+  std::chrono::milliseconds reconnect_max{5000};
+  /// A dial whose link is not up this long after it started (connect plus handshake)
+  /// failed, however it failed.
+  std::chrono::milliseconds dial_deadline{7500};
 };
 
 /// Counters of a peer router, for logs and tests.
@@ -42,12 +58,14 @@ struct peers_stats {
   uint64_t replies_routed = 0;   ///< Replies and failures handed to local proxies.
   uint64_t links_up = 0;         ///< Links that came up.
   uint64_t links_down = 0;       ///< Links that went down.
+  uint64_t dials = 0;            ///< Dials started.
+  uint64_t dial_failures = 0;    ///< Dials that got no link up (refused, silent, bad handshake).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peers_stats& x) {
   return f(caf::meta::type_name("peers_stats"), x.requests_served, x.tells_delivered, x.rejected,
-           x.replies_routed, x.links_up, x.links_down);
+           x.replies_routed, x.links_up, x.links_down, x.dials, x.dial_failures);
 }
 
 using peers_stats_atom = caf::atom_constant<caf::atom("peers_st")>;

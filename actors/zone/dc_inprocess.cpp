@@ -186,7 +186,7 @@ dc_management_actor::behavior_type dc(self_ptr self, std::string zone, runtime::
         ++st.launched;
         auto name = names::instance(req.instance_id.value);
         st.dir->put(name, caf::actor_cast<caf::actor>(env.instance));
-        return instance_launched{req.instance_id, locator{"", name}};
+        return instance_launched{req.instance_id, st.dir->here(name)};
       },
   };
 }

@@ -158,7 +158,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   st.cfg = std::move(cfg);
   st.dir = std::move(dir);
   st.dc = std::move(dc);
-  st.self_locator = locator{"", names::zone_manager(st.zone())};
+  st.self_locator = st.dir->here(names::zone_manager(st.zone()));
   st.registration.state = zone_registration_state::no_registry;
   if (auto reg = st.dir->get_as<zone_registry_actor>(names::zone_registry)) {
     st.registration.state = zone_registration_state::pending;

@@ -96,8 +96,9 @@ struct two_nodes : test::det_fixture {
   two_nodes() {
     for (auto* n : {&a, &b}) {
       n->table = std::make_shared<peer_table>(sys);
-      n->router = spawn_peers(sys, n->dir, n->table,
-                              peers_config{caf::duration{std::chrono::milliseconds{500}}});
+      peers_config cfg;
+      cfg.request_timeout = caf::duration{std::chrono::milliseconds{500}};
+      n->router = spawn_peers(sys, n->dir, n->table, cfg);
       n->link = sys.spawn(fake_link, n->router);
     }
     a.dir->set_node("a");
@@ -318,4 +319,113 @@ TEST_CASE("rpc: every request an interface accepts has one reply type, a registe
   CHECK(find_rpc(zone_evaluate::meta.type_id)->reply_type == zone_offer::meta.type_id);
   CHECK(find_rpc(release_offers::meta.type_id)->reply_type == 0);  // one-way
   CHECK(find_rpc(zone_offer::meta.type_id) == nullptr);            // a reply
+}
+
+namespace {
+
+enum class dial_outcome { refused, silent, connects };
+
+// Node a dials node b through a scripted dial function: refused (the dialer reports it),
+// silent (nothing ever happens) or connects (a fake link pair comes up).
+struct dialling : test::det_fixture {
+  node a;
+  node b;
+  dial_outcome outcome = dial_outcome::refused;
+  int attempts = 0;
+
+  dialling() {
+    b.table = std::make_shared<peer_table>(sys);
+    b.router = spawn_peers(sys, b.dir, b.table);
+    b.dir->set_node("b");
+    b.dir->put(names::deployment, caf::actor_cast<caf::actor>(sys.spawn(fake_deployment)));
+    peers_config cfg;
+    cfg.dial_peers = {"b"};
+    cfg.reconnect_max = std::chrono::milliseconds{400};
+    cfg.dial_deadline = std::chrono::milliseconds{1000};
+    cfg.dial = [this](caf::actor owner, const std::string&) {
+      ++attempts;
+      auto dialer = sys.spawn([](caf::event_based_actor*) { return caf::behavior{}; });
+      if (outcome == dial_outcome::refused) {
+        caf::send_as(dialer, owner, link_down_atom::value, std::string{"connection refused"});
+      } else if (outcome == dial_outcome::connects) {
+        a.link = sys.spawn(fake_link, owner);
+        b.link = sys.spawn(fake_link, b.router);
+        caf::anon_send(a.link, fake_peer_atom::value, b.link,
+                       link_info{"b", "node", "kb", "b:1", true});
+        caf::anon_send(b.link, fake_peer_atom::value, a.link,
+                       link_info{"a", "node", "ka", "a:1", false});
+      }
+      return dialer;
+    };
+    a.table = std::make_shared<peer_table>(sys);
+    a.dir->set_node("a");
+    a.router = spawn_peers(sys, a.dir, a.table, cfg);
+    run();
+  }
+
+  ~dialling() {
+    for (auto* n : {&a, &b}) {
+      stop_peers(n->dir, n->table);
+      if (n->link) caf::anon_send_exit(n->link, caf::exit_reason::kill);
+      for (const auto& name : n->dir->names())
+        caf::anon_send_exit(n->dir->get(name), caf::exit_reason::kill);
+      n->dir->clear();
+    }
+    run();
+  }
+
+  bool linked() { return static_cast<bool>(a.dir->resolve({"b", names::deployment})); }
+
+  deployment_actor remote_deployment_of(node& n) {
+    return caf::actor_cast<deployment_actor>(n.dir->resolve({"b", names::deployment}));
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(dialling,
+                  "peers: a peer that cannot be reached is dialled again with "
+                  "growing waits, and a lost link is dialled again at once") {
+  using std::chrono::milliseconds;
+  CHECK(attempts == 1);
+  advance(milliseconds{100});  // first wait: 100 ms
+  CHECK(attempts == 2);
+  advance(milliseconds{100});  // second wait: 200 ms
+  CHECK(attempts == 2);
+  advance(milliseconds{100});
+  CHECK(attempts == 3);
+  advance(milliseconds{400});  // third wait: 400 ms, the cap
+  CHECK(attempts == 4);
+  outcome = dial_outcome::connects;
+  advance(milliseconds{400});
+  CHECK(attempts == 5);
+  REQUIRE(linked());
+  CHECK(ask<instances_reconciled>(remote_deployment_of(a), reconcile_instances{}));
+  // The peer closes: after the first wait (reset to 100 ms) a new link is up.
+  self->send(b.link, link_close_atom::value);
+  run();
+  CHECK_FALSE(linked());
+  advance(milliseconds{100});
+  CHECK(attempts == 6);
+  CHECK(linked());
+  auto s = ask<peers_stats>(a.router, peers_stats_atom::value);
+  REQUIRE(s);
+  CHECK(s->dials == 6);
+  CHECK(s->dial_failures == 4);
+  CHECK(s->links_up == 2);
+}
+
+TEST_CASE_FIXTURE(dialling, "peers: a dial that never answers fails at the dial deadline") {
+  using std::chrono::milliseconds;
+  outcome = dial_outcome::silent;
+  advance(milliseconds{100});  // the refused first dial is retried: silent now
+  CHECK(attempts == 2);
+  advance(milliseconds{999});
+  CHECK(attempts == 2);
+  advance(milliseconds{1});  // its deadline: counted as failed, next try after 200 ms
+  advance(milliseconds{200});
+  CHECK(attempts == 3);
+  auto s = ask<peers_stats>(a.router, peers_stats_atom::value);
+  REQUIRE(s);
+  CHECK(s->dial_failures == 2);
 }
