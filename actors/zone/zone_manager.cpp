@@ -8,6 +8,50 @@ namespace manager {
 
 namespace {
 
+/// Registers the zone with its registry; while a remote registry cannot be reached, asks
+/// again after a wait that doubles from 100 ms to 2 s.
+void try_register(self_ptr self) {
+  auto& st = self->state;
+  auto retry = [self] {
+    auto& s = self->state;
+    self->delayed_send(self, s.register_backoff, register_atom::value);
+    s.register_backoff = std::min(s.register_backoff * 2, std::chrono::milliseconds{2000});
+  };
+  auto reg = caf::actor_cast<zone_registry_actor>(st.dir->resolve(st.cfg.registry));
+  if (!reg) {
+    retry();
+    return;
+  }
+  register_zone msg{principal{"zone/" + st.zone(), role::zone_admin}, st.cfg.parameters,
+                    st.self_locator};
+  self->request(reg, ms(st.cfg.deployment.step_timeout_ms), std::move(msg))
+      .then(
+          [=](register_zone_reply& r) {
+            auto& s = self->state;
+            s.zone_id = r.zone_id;
+            // The k-th start numbers its instances from (k-1)·2³² + 1: ids of earlier
+            // starts, still in the domain's durable records, are never issued again.
+            if (r.start > 1) s.instance_ids.skip_past(uint64_t{r.start - 1} << 32);
+            s.registry = reg;
+            s.registration = {zone_registration_state::registered, r.zone_id, r.start, {}};
+            s.log->debug("zone {} registered as {} (start {}) with {}{}", s.zone(), r.zone_id.value,
+                         r.start, s.cfg.registry.actor,
+                         s.cfg.registry.node.empty() ? "" : " on node " + s.cfg.registry.node);
+            schedule_report(self);
+          },
+          [=](caf::error& e) {
+            auto& s = self->state;
+            if (is(e, errc::peer_unreachable)) {  // the link went while asking: ask again
+              retry();
+              return;
+            }
+            s.registration.state = zone_registration_state::failed;
+            s.registration.failure = describe(e);
+            s.log->warn("zone {}: registration with the zone registry failed: {}", s.zone(),
+                        describe(e));
+          });
+}
+
 zone_offer decline(self_ptr self, refusal_code code, std::string details) {
   ++self->state.offers_declined;
   zone_offer res;
@@ -159,31 +203,10 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   st.dir = std::move(dir);
   st.dc = std::move(dc);
   st.self_locator = st.dir->here(names::zone_manager(st.zone()));
-  st.registration.state = zone_registration_state::no_registry;
-  if (auto reg = st.dir->get_as<zone_registry_actor>(names::zone_registry)) {
-    st.registration.state = zone_registration_state::pending;
-    register_zone msg{principal{"zone/" + st.zone(), role::zone_admin}, st.cfg.parameters,
-                      st.self_locator};
-    self->request(reg, ms(st.cfg.deployment.step_timeout_ms), std::move(msg))
-        .then(
-            [=](register_zone_reply& r) {
-              auto& s = self->state;
-              s.zone_id = r.zone_id;
-              // The k-th start numbers its instances from (k-1)·2³² + 1: ids of earlier
-              // starts, still in the domain's durable records, are never issued again.
-              if (r.start > 1) s.instance_ids.skip_past(uint64_t{r.start - 1} << 32);
-              s.registry = reg;
-              s.registration = {zone_registration_state::registered, r.zone_id, r.start, {}};
-              schedule_report(self);
-            },
-            [=](caf::error& e) {
-              auto& s = self->state;
-              s.registration.state = zone_registration_state::failed;
-              s.registration.failure = describe(e);
-              s.log->warn("zone {}: registration with the zone registry failed: {}", s.zone(),
-                          describe(e));
-            });
-  }
+  st.registration.state = st.cfg.registry.node.empty() && !st.dir->get(st.cfg.registry.actor)
+                              ? zone_registration_state::no_registry
+                              : zone_registration_state::pending;
+  if (st.registration.state == zone_registration_state::pending) try_register(self);
   return {
       [=](const zone_evaluate& req) -> caf::result<zone_offer> {
         if (req.service->evaluator.empty()) return evaluate_inline(self, req);
@@ -249,6 +272,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         if (changed) schedule_damped_report(self);
       },
       [=](flush_atom) { flush_reports(self); },
+      [=](register_atom) { try_register(self); },
       [=](damped_flush_atom) {
         self->state.damped_flush_scheduled = false;
         flush_reports(self);

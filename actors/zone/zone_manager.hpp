@@ -4,6 +4,7 @@
 // them gracefully or by force, and reports resources and services to the zone registry.
 
 #include "actors/zone/dc_inprocess.hpp"
+#include "protocols/names.hpp"
 #include "protocols/zone_orchestration.hpp"
 #include "runtime/config.hpp"
 #include "runtime/directory.hpp"
@@ -32,12 +33,16 @@ struct zone_manager_config {
   protocols::duration_ms report_interval_ms = 1'000;
   /// Starts the zone's service instances (given by whoever composes the node).
   instance_launcher launch;
+  /// The zone registry to register with: this node's (node "") or another node's, reached
+  /// over its link. A remote registry that cannot be reached yet (its link is not up) is
+  /// asked again, after waits doubling from 100 ms to 2 s, until the zone is registered.
+  protocols::locator registry{"", protocols::names::zone_registry};
   zone_manager_config() = default;
 };
 
 /// Spawns the zone manager and its in-process DC agent, registers both in `dir`
-/// (names::zone_manager, names::dc_agent) and, if names::zone_registry is in `dir`,
-/// registers the zone there.
+/// (names::zone_manager, names::dc_agent) and registers the zone with `cfg.registry` (a
+/// local registry only if `dir` has one).
 protocols::zone_manager_actor spawn_zone_manager(caf::actor_system& sys, zone_manager_config cfg,
                                                  runtime::directory_ptr dir);
 

@@ -34,11 +34,12 @@ using namespace protocols;  // the zone manager's parts speak the protocol's voc
 using expire_atom = caf::atom_constant<caf::atom("zm_expire")>;
 using flush_atom = caf::atom_constant<caf::atom("zm_flush")>;
 using damped_flush_atom = caf::atom_constant<caf::atom("zm_dflush")>;
+using register_atom = caf::atom_constant<caf::atom("zm_reg")>;
 
 /// The manager's full interface: the public one plus its own timers.
 using zone_manager_impl =
     zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
-                               caf::reacts_to<damped_flush_atom>>;
+                               caf::reacts_to<damped_flush_atom>, caf::reacts_to<register_atom>>;
 
 inline std::chrono::milliseconds ms(duration_ms x) {
   return std::chrono::milliseconds(std::max<duration_ms>(1, x));
@@ -68,6 +69,7 @@ struct zm_state {
   zone_registry_actor registry;
   locator self_locator;            // where the domain reaches this manager (quoted in offers)
   zone_registration registration;  // with the zone registry (get_zone_registration)
+  std::chrono::milliseconds register_backoff{100};  // wait before asking a remote registry again
   // Capacity, instances' use and holds (by number; an offer's id is
   // "<offer_prefix>-<number>").
   reservations ledger;

@@ -534,6 +534,35 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: registers with the zone registry and r
   CHECK(log->resources.back().information.reservations == 0);
 }
 
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: a remote registry not reachable yet is asked again "
+                  "until the zone is registered, with its node in the locator") {
+  auto log = std::make_shared<registry_log>();
+  auto reg = sys.spawn(fake_registry, log);
+  bool link_up = false;
+  dir->set_node("zone-node");
+  dir->set_remote_resolver([&](const locator& loc) {
+    return link_up && loc == locator{"orchestrator", names::zone_registry} ? reg : caf::actor{};
+  });
+  zone::zone_manager_config cfg;
+  cfg.parameters = edge(8);
+  cfg.registry = locator{"orchestrator", names::zone_registry};
+  start(std::move(cfg));
+  CHECK(ask<zone_registration>(zm, get_zone_registration{})->state ==
+        zone_registration_state::pending);
+  advance(std::chrono::milliseconds{100});  // asked again: still no link
+  advance(std::chrono::milliseconds{200});
+  CHECK(log->registrations.empty());
+  link_up = true;
+  advance(std::chrono::milliseconds{400});
+  REQUIRE(log->registrations.size() == 1);
+  CHECK(log->registrations[0].manager == locator{"zone-node", names::zone_manager("edge-1")});
+  CHECK(ask<zone_registration>(zm, get_zone_registration{})->state ==
+        zone_registration_state::registered);
+  dir->set_remote_resolver(nullptr);
+  caf::anon_send_exit(reg, caf::exit_reason::kill);
+}
+
 TEST_CASE_FIXTURE(zone_fx, "zone manager: a zone without a registry still works, unregistered") {
   start(8);
   CHECK(ask<zone_registration>(zm, get_zone_registration{})->state ==
