@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <limits>
@@ -42,6 +45,10 @@ const std::vector<std::string_view> zone_keys = {"name",
                                                  "latency_ms"};
 const std::vector<std::string_view> gpu_keys = {"model", "memory_mb", "shader_model", "count"};
 const std::vector<std::string_view> service_keys = {"manifest", "provider", "deploy"};
+const std::vector<std::string_view> peer_keys = {"name", "address", "public_key", "role"};
+
+const std::vector<std::string_view> peer_roles(defaults::peer::roles.begin(),
+                                               defaults::peer::roles.end());
 
 const std::vector<std::string_view> isolation_names = {"container", "vm", "bare-metal"};
 
@@ -57,7 +64,7 @@ const std::vector<std::string_view>& top_keys() {
   static const auto keys = [] {
     std::vector<std::string_view> out;
     for_each_section([&](std::string_view name, auto, const auto&) { out.push_back(name); });
-    out.insert(out.end(), {"zone", "service"});
+    out.insert(out.end(), {"zone", "service", "peer"});
     return out;
   }();
   return keys;
@@ -155,8 +162,11 @@ class parser {
         });
     });
     if (err) return err;
+    if (auto err = check_link_timers(root, cfg.link)) return err;
     if (auto err = parse_zones(root, cfg)) return err;
-    return parse_services(root, cfg);
+    if (auto err = parse_services(root, cfg)) return err;
+    if (auto err = parse_peers(root, cfg)) return err;
+    return check_link_needs(root, cfg);
   }
 
  private:
@@ -247,12 +257,13 @@ class parser {
     return {};
   }
 
+  // `expected` is what an error says the key wants when the value is not a string.
   caf::error get_string(const toml::table& t, const std::string& prefix, std::string_view key,
-                        std::string& out) const {
+                        std::string& out, const std::string& expected = "a string") const {
     auto* n = t.get(key);
     if (n == nullptr) return {};
     auto* v = n->as_string();
-    if (v == nullptr) return type_error(*n, prefix, key, "a string");
+    if (v == nullptr) return type_error(*n, prefix, key, expected);
     out = v->get();
     return {};
   }
@@ -546,6 +557,105 @@ class parser {
     return {};
   }
 
+  // [link]: a link is declared dead only after a heartbeat had the time to arrive.
+  caf::error check_link_timers(const toml::table& root, const link_config& l) const {
+    if (l.dead_after_ms > l.heartbeat_ms) return {};
+    // The defaults pass, so [link] sets one of the two keys.
+    const auto& t = *root.get("link")->as_table();
+    auto* n = t.get("dead_after_ms") ? t.get("dead_after_ms") : t.get("heartbeat_ms");
+    return fail(n->source(), "link.dead_after_ms: must be greater than link.heartbeat_ms (found " +
+                                 std::to_string(l.dead_after_ms) +
+                                 " <= " + std::to_string(l.heartbeat_ms) + ")");
+  }
+
+  // What links need once [link] and the peers are read: an identity to prove in handshakes,
+  // and for each peer someone who dials.
+  caf::error check_link_needs(const toml::table& root, const node_config& cfg) const {
+    const auto* link = root.get("link") ? root.get("link")->as_table() : nullptr;
+    const auto* peers = root.get("peer") ? root.get("peer")->as_array() : nullptr;
+    bool listens = !cfg.link.address.empty();
+    if (cfg.link.identity.empty() && (listens || !cfg.peers.empty())) {
+      const toml::node* at = link;
+      if (link != nullptr && link->get("identity") != nullptr) at = link->get("identity");
+      if (at == nullptr) at = peers->get(0);
+      return fail(at->source(),
+                  std::string{"link.identity: required because "} +
+                      (listens ? "link.address is set" : "[[peer]] entries are listed") +
+                      " (expected the path of this node's key file, made by `fusion-node "
+                      "keygen FILE`)");
+    }
+    if (listens) return {};
+    for (size_t i = 0; i < cfg.peers.size(); ++i) {
+      if (!cfg.peers[i].address.empty()) continue;
+      const auto& t = *peers->get(i)->as_table();
+      return fail(t.get("address") ? t.get("address")->source() : t.source(),
+                  "peer[" + std::to_string(i) +
+                      "].address: \"\" waits for the peer to dial this node, but link.address is "
+                      "\"\" (this node does not listen): give the peer's \"host:port\" or set "
+                      "link.address");
+    }
+    return {};
+  }
+
+  caf::error parse_peers(const toml::table& root, node_config& cfg) {
+    caf::error err;
+    auto* peers = tables_of(root, "peer", err);
+    if (peers == nullptr) return err;
+    // Name or key -> where it was first given ("peer[0]", its line).
+    std::map<std::string, std::pair<std::string, uint32_t>> names, keys;
+    for (size_t i = 0; i < peers->size(); ++i) {
+      auto& t = *peers->get(i)->as_table();
+      auto prefix = "peer[" + std::to_string(i) + "]";
+      if (auto e = check_keys(t, prefix, peer_keys)) return e;
+      peer_entry p;
+      p.address = defaults::peer::address;
+      p.role = defaults::peer::role;
+      if (t.get("name") == nullptr)
+        return fail(t.source(), prefix +
+                                    ".name: required key is missing (expected the peer's "
+                                    "node.name, from [A-Za-z0-9._-])");
+      if (t.get("public_key") == nullptr)
+        return fail(t.source(), prefix +
+                                    ".public_key: required key is missing (expected the peer's "
+                                    "public key: copy the line `public = ...` that `fusion-node "
+                                    "keygen` printed for it)");
+      const std::string name_expected = "1 to 64 characters from [A-Za-z0-9._-]";
+      if (auto e = get_string(t, prefix, "name", p.name, name_expected)) return e;
+      auto& name = *t.get("name");
+      if (!valid_name(p.name)) return type_error(name, prefix, "name", name_expected);
+      if (p.name == cfg.node.name)
+        return fail(name.source(), prefix + ".name: " + toml_quote(p.name) +
+                                       " is this node's own node.name; a peer is another node");
+      auto line = name.source().begin.line;
+      if (auto [it, fresh] = names.emplace(p.name, std::pair{prefix, line}); !fresh)
+        return fail(name.source(), prefix + ".name: duplicate peer name " + toml_quote(p.name) +
+                                       " (first defined at line " +
+                                       std::to_string(it->second.second) + ")");
+      const std::string address_expected =
+          "\"\" or \"host:port\" with a port from 1 to 65535 (IPv6 in brackets: \"[::1]:7400\")";
+      if (auto e = get_string(t, prefix, "address", p.address, address_expected)) return e;
+      if (!valid_peer_address(p.address))
+        return type_error(*t.get("address"), prefix, "address", address_expected);
+      const std::string key_expected =
+          "standard base64 of a 32-byte Ed25519 key, 44 characters of [A-Za-z0-9+/] ending in "
+          "'=' (copy the line `public = ...` that `fusion-node keygen` printed for this peer)";
+      if (auto e = get_string(t, prefix, "public_key", p.public_key, key_expected)) return e;
+      auto& key = *t.get("public_key");
+      if (!valid_public_key(p.public_key))
+        return type_error(key, prefix, "public_key", key_expected);
+      line = key.source().begin.line;
+      if (auto [it, fresh] = keys.emplace(p.public_key, std::pair{prefix, line}); !fresh)
+        return fail(key.source(), prefix + ".public_key: the same key as " + it->second.first +
+                                      " (line " + std::to_string(it->second.second) +
+                                      "); each node has its own key");
+      if (auto e = get_string(t, prefix, "role", p.role, one_of(peer_roles))) return e;
+      if (std::find(peer_roles.begin(), peer_roles.end(), p.role) == peer_roles.end())
+        return type_error(*t.get("role"), prefix, "role", one_of(peer_roles));
+      cfg.peers.push_back(std::move(p));
+    }
+    return {};
+  }
+
   std::string source_;
   std::string base_dir_;
 };
@@ -582,6 +692,86 @@ bool valid_name(const std::string& s) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || c == '.';
   });
+}
+
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+bool is_alnum(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool is_ipv4(const std::string& s) {
+  in_addr a{};
+  return inet_pton(AF_INET, s.c_str(), &a) == 1;
+}
+
+bool is_ipv6(const std::string& s) {
+  in6_addr a{};
+  return inet_pton(AF_INET6, s.c_str(), &a) == 1;
+}
+
+// A host name (labels of [A-Za-z0-9-], not starting or ending with '-') or an IPv4 address.
+bool is_host(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  if (std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c) || c == '.'; }))
+    return is_ipv4(s);
+  size_t start = 0;
+  while (start <= s.size()) {
+    auto end = std::min(s.find('.', start), s.size());
+    auto label = std::string_view{s}.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
+        !std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; }))
+      return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+// Decimal digits only (no sign, no spaces), 1 to 65535.
+bool is_port(std::string_view s) {
+  if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), is_digit)) return false;
+  auto n = std::stoul(std::string{s});
+  return n >= 1 && n <= 65'535;
+}
+
+// Value of a standard base64 character, or -1.
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (is_digit(c)) return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+}  // namespace
+
+bool valid_listen_address(const std::string& s) {
+  return s.empty() || is_host(s) || is_ipv6(s);
+}
+
+bool valid_peer_address(const std::string& s) {
+  if (s.empty()) return true;
+  if (s.front() == '[') {
+    auto close = s.find(']');
+    return close != std::string::npos && is_ipv6(s.substr(1, close - 1)) && close + 1 < s.size() &&
+           s[close + 1] == ':' && is_port(s.substr(close + 2));
+  }
+  auto colon = s.rfind(':');
+  return colon != std::string::npos && is_host(s.substr(0, colon)) &&
+         is_port(std::string_view{s}.substr(colon + 1));
+}
+
+bool valid_public_key(const std::string& s) {
+  // 32 bytes are 256 bits: 42 characters of 6 bits, a 43rd whose last 2 bits are 0, '='.
+  if (s.size() != 44 || s[43] != '=') return false;
+  for (size_t i = 0; i < 43; ++i)
+    if (base64_value(s[i]) < 0) return false;
+  return (base64_value(s[42]) & 3) == 0;
 }
 
 std::string expected_text(const option_spec& spec) {
@@ -741,6 +931,13 @@ std::string to_toml(const node_config& c) {
     line("provider", toml_quote(s.provider));
     line("deploy", std::to_string(s.deploy));
   }
+  for (const auto& p : c.peers) {
+    out += "\n[[peer]]\n";
+    line("name", toml_quote(p.name));
+    line("address", toml_quote(p.address));
+    line("public_key", toml_quote(p.public_key));
+    line("role", toml_quote(p.role));
+  }
   return out;
 }
 
@@ -758,6 +955,7 @@ std::vector<std::string> known_config_keys() {
   add("zone.gpu", gpu_keys);
   out.push_back("zone.latency_ms");
   add("service", service_keys);
+  add("peer", peer_keys);
   return out;
 }
 

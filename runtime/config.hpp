@@ -81,6 +81,30 @@ struct deployment_config {
   friend bool operator==(const deployment_config&, const deployment_config&) = default;
 };
 
+/// [link]: this node's end of the node-to-node links (issue 9): where it listens, the identity
+/// it proves in handshakes, and the link's timers and limits.
+struct link_config {
+  std::string address;                              ///< Listen address; "" = only dials its peers.
+  uint16_t port = 0;                                ///< Listen port; 0 = the OS picks one (logged).
+  std::string identity;                             ///< Key file (`fusion-node keygen`), absolute.
+  protocols::duration_ms heartbeat_ms = 0;          ///< Interval of heartbeats on an idle link.
+  protocols::duration_ms dead_after_ms = 0;         ///< Silence after which a link counts as dead.
+  protocols::duration_ms dial_timeout_ms = 0;       ///< Time a TCP connect may take.
+  protocols::duration_ms handshake_timeout_ms = 0;  ///< Time the handshake may take.
+  protocols::duration_ms reconnect_max_ms = 0;      ///< Longest wait between reconnections.
+  uint32_t max_frame_bytes = 0;                     ///< Largest frame accepted or sent.
+  friend bool operator==(const link_config&, const link_config&) = default;
+};
+
+/// [[peer]]: another node this node links with, and trusts by its public key.
+struct peer_entry {
+  std::string name;        ///< The peer's node name, unique among peers.
+  std::string address;     ///< "host:port" this node dials; "" = waits for the peer to dial.
+  std::string public_key;  ///< Its Ed25519 public key, standard base64 (44 characters).
+  std::string role;        ///< What its principal may do: "node", "domain_admin", ...
+  friend bool operator==(const peer_entry&, const peer_entry&) = default;
+};
+
 /// [[service]]: a service registered at start (by the "domain" or "services" role).
 struct service_entry {
   std::string manifest;  ///< Manifest path, absolute (resolved against the config's folder).
@@ -98,13 +122,27 @@ struct node_config {
   evaluator_config evaluator;
   instance_config instance;
   deployment_config deployment;
+  link_config link;
   std::vector<protocols::zone_parameters> zones;  ///< [[zone]]: zones this node hosts.
   std::vector<service_entry> services;            ///< [[service]]: services to register.
+  std::vector<peer_entry> peers;                  ///< [[peer]]: nodes this node links with.
   friend bool operator==(const node_config&, const node_config&) = default;
 };
 
 /// Whether `s` can name a node or a zone: 1 to 64 characters from [A-Za-z0-9._-].
 bool valid_name(const std::string& s);
+
+/// Whether `s` can be link.address: "", a host name, an IPv4 address or a bare IPv6 address
+/// ("::1"), without a port.
+bool valid_listen_address(const std::string& s);
+
+/// Whether `s` can be a peer's address: "host:port" with a port from 1 to 65535, an IPv6
+/// host in brackets ("[::1]:7400").
+bool valid_peer_address(const std::string& s);
+
+/// Whether `s` is the text form of an Ed25519 public key: standard base64 of 32 bytes,
+/// 44 characters ending in one '=' (what `fusion-node keygen` prints).
+bool valid_public_key(const std::string& s);
 
 /// The table of each flat section (runtime/config_options.cpp).
 const option_table<node_section>& node_options();
@@ -114,6 +152,7 @@ const option_table<placement_config>& placement_options();
 const option_table<evaluator_config>& evaluator_options();
 const option_table<instance_config>& instance_options();
 const option_table<deployment_config>& deployment_options();
+const option_table<link_config>& link_options();
 
 /// Calls `f(name, member, table)` for each flat section of node_config, in file order:
 /// `name` is the TOML table ("placement"), `member` the node_config member holding it.
@@ -126,6 +165,7 @@ void for_each_section(F&& f) {
   f(std::string_view{"evaluator"}, &node_config::evaluator, evaluator_options());
   f(std::string_view{"instance"}, &node_config::instance, instance_options());
   f(std::string_view{"deployment"}, &node_config::deployment, deployment_options());
+  f(std::string_view{"link"}, &node_config::link, link_options());
 }
 
 /// The configuration of a node given no file: every option at its table's default.

@@ -103,4 +103,33 @@ const option_table<deployment_config>& deployment_options() {
   return t;
 }
 
+const option_table<link_config>& link_options() {
+  using s = link_config;
+  static const option_table<s> t = {
+      text("address", &s::address, "",
+           "Address links are accepted on, e.g. \"127.0.0.1\" or \"0.0.0.0\"; \"\" only dials.")
+          .must(valid_listen_address,
+                "\"\" or a host name or IP address without a port (\"127.0.0.1\", \"::1\"; the "
+                "port is link.port)"),
+      integer("port", &s::port, 0, 0, 65'535,
+              "Port links are accepted on; 0 lets the OS pick a free one (written to the log)."),
+      text("identity", &s::identity, "",
+           "This node's key file, made by `fusion-node keygen FILE`; needed to listen or dial.")
+          .as_path(),
+      integer("heartbeat_ms", &s::heartbeat_ms, 500, 50, 60'000,
+              "Milliseconds between heartbeats on a link with nothing else to send."),
+      integer("dead_after_ms", &s::dead_after_ms, 2'000, 100, 600'000,
+              "Milliseconds of silence after which a link is dead; more than heartbeat_ms."),
+      integer("dial_timeout_ms", &s::dial_timeout_ms, 2'000, 50, 600'000,
+              "Milliseconds a connection attempt to a peer may take."),
+      integer("handshake_timeout_ms", &s::handshake_timeout_ms, 5'000, 50, 600'000,
+              "Milliseconds the handshake of a new connection may take."),
+      integer("reconnect_max_ms", &s::reconnect_max_ms, 5'000, 100, 3'600'000,
+              "Longest wait between reconnection attempts; the wait doubles from 100 ms."),
+      integer("max_frame_bytes", &s::max_frame_bytes, 1'048'576, 1'024, 67'108'864,
+              "Largest frame sent or accepted on a link, in bytes."),
+  };
+  return t;
+}
+
 }  // namespace fusion::runtime

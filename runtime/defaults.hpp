@@ -1,5 +1,6 @@
 #pragma once
-// Defaults of the config's arrays of tables ([[zone]], [[service]]), with their ranges.
+// Defaults of the config's arrays of tables ([[zone]], [[service]], [[peer]]), with their
+// ranges.
 // The flat sections ([node], [placement], ...) keep key, default, range and doc together
 // in one table each (runtime/config_options.cpp). configs/reference.toml lists the same
 // options with the same values; tests/unit/runtime/config_test.cpp checks that they agree.
@@ -29,5 +30,16 @@ inline constexpr int64_t deploy = 0;
 /// Upper bound of service.deploy.
 inline constexpr int64_t max_deploy = 10'000;
 }  // namespace service
+
+/// [[peer]]: the nodes a node links with.
+namespace peer {
+/// Address dialled; "" means the peer dials this node.
+inline constexpr std::string_view address = "";
+/// What the peer's principal may do.
+inline constexpr std::string_view role = "node";
+/// Every role a peer may have.
+inline constexpr std::array<std::string_view, 4> roles = {"node", "domain_admin", "zone_admin",
+                                                          "service_provider"};
+}  // namespace peer
 
 }  // namespace fusion::defaults

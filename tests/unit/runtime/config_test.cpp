@@ -234,6 +234,8 @@ TEST_CASE("config: reference.toml sets every option to its table's default") {
   CHECK(cfg->evaluator == expected.evaluator);
   CHECK(cfg->instance == expected.instance);
   CHECK(cfg->deployment == expected.deployment);
+  CHECK(cfg->link == expected.link);
+  CHECK(cfg->peers.empty());
   // The raw file against the tables, so neither side can drift through default_config().
   auto t = toml::parse_file(reference_path());
   for_each_section([&](std::string_view name, auto, const auto& table) {
@@ -259,15 +261,25 @@ TEST_CASE("config: reference.toml sets every option to its table's default") {
 TEST_CASE("config: reference.toml documents exactly the options the parser accepts") {
   std::ifstream in{reference_path()};
   REQUIRE(in);
-  // The [[service]] example is commented out (its manifest must exist): uncomment it.
-  std::string line, active, service_block;
-  bool in_service = false;
+  // The [[service]] and [[peer]] examples are commented out (a manifest must exist, a peer
+  // needs link.identity): each runs from its "# [[...]]" line to the next blank line.
+  // Uncomment them, leaving out their own comments ("# # ...").
+  std::string line, active, examples, peer_block;
+  bool in_example = false, in_peer = false;
   while (std::getline(in, line)) {
-    if (line.rfind("# [[service]]", 0) == 0) in_service = true;
-    if (in_service && line.rfind("# ", 0) == 0 && line.rfind("# # ", 0) != 0)
-      service_block += line.substr(2) + "\n";
-    else if (!in_service)
+    if (line.rfind("# [[", 0) == 0) {
+      in_example = true;
+      in_peer = line == "# [[peer]]";
+    } else if (line.empty()) {
+      in_example = in_peer = false;
+    }
+    if (!in_example) {
       active += line + "\n";
+    } else if (line.rfind("# # ", 0) != 0) {
+      REQUIRE(line.rfind("# ", 0) == 0);
+      examples += line.substr(2) + "\n";
+      if (in_peer) peer_block += line.substr(2) + "\n";
+    }
   }
   std::set<std::string> documented;
   auto collect = [&](const toml::table& t, const std::string& prefix, auto& self) -> void {
@@ -285,9 +297,15 @@ TEST_CASE("config: reference.toml documents exactly the options the parser accep
     }
   };
   collect(toml::parse(active), "", collect);
-  auto services = toml::parse(service_block);
-  collect(services, "", collect);
-  CHECK(services["service"][0]["deploy"].value<int64_t>() == defaults::service::deploy);
+  auto uncommented = toml::parse(examples);
+  collect(uncommented, "", collect);
+  CHECK(uncommented["service"][0]["deploy"].value<int64_t>() == defaults::service::deploy);
+  CHECK(uncommented["peer"][0]["role"].value<std::string>() == std::string{defaults::peer::role});
+  // The peer example is a valid [[peer]] once the node has an identity.
+  REQUIRE_FALSE(peer_block.empty());
+  auto with_peer = load_config_string("[link]\nidentity = \"node.key\"\n" + peer_block, "p.toml");
+  REQUIRE_MESSAGE(with_peer, describe(with_peer.error()));
+  CHECK(with_peer->peers.size() == 1);
   auto known = known_config_keys();
   std::set<std::string> accepted(known.begin(), known.end());
   for (const auto& k : accepted)
@@ -616,4 +634,296 @@ TEST_CASE("config: the deployment step timeout is an option with a range") {
   CHECK(error_of("[deployment]\nstep_timout_ms = 3\n") ==
         "node.toml:2: unknown key 'deployment.step_timout_ms' (did you mean "
         "'deployment.step_timeout_ms'?)");
+}
+
+// ---- [link] and [[peer]] -------------------------------------------------------------
+
+namespace {
+
+// Two Ed25519 public keys as `fusion-node keygen` prints them (the second is RFC 8032's
+// first test vector).
+const std::string key_a = "GuMLMFdaGaExipWcQPM27wuZJDoWNTCFmfbZz2K7MVI=";
+const std::string key_b = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+// A node that listens, with an identity: lines 1-4. A [[peer]] appended starts at line 5.
+const std::string listening =
+    "[link]\naddress = \"127.0.0.1\"\nport = 7400\nidentity = \"/etc/fusion/node.key\"\n";
+
+// A [[peer]] block with the given lines after its name and key.
+std::string peer(const std::string& name, const std::string& key, const std::string& more = "") {
+  return "[[peer]]\nname = \"" + name + "\"\npublic_key = \"" + key + "\"\n" + more;
+}
+
+}  // namespace
+
+TEST_CASE("config: without [link] a node neither listens nor dials, with the link defaults") {
+  auto cfg = load_config_string("", "empty.toml");
+  REQUIRE(cfg);
+  CHECK(cfg->link.address == "");
+  CHECK(cfg->link.port == 0);
+  CHECK(cfg->link.identity == "");
+  CHECK(cfg->link.heartbeat_ms == 500);
+  CHECK(cfg->link.dead_after_ms == 2000);
+  CHECK(cfg->link.dial_timeout_ms == 2000);
+  CHECK(cfg->link.handshake_timeout_ms == 5000);
+  CHECK(cfg->link.reconnect_max_ms == 5000);
+  CHECK(cfg->link.max_frame_bytes == 1048576);
+  CHECK(cfg->peers.empty());
+  // An omitted peer address and role take their defaults.
+  auto one = load_config_string(listening + peer("zone-1", key_a), "node.toml");
+  REQUIRE_MESSAGE(one, describe(one.error()));
+  REQUIRE(one->peers.size() == 1);
+  CHECK(one->peers[0] == peer_entry{"zone-1", "", key_a, "node"});
+}
+
+TEST_CASE("config: [link] and two [[peer]]s are read and survive to_toml") {
+  temp_dir tmp;
+  auto path = tmp.write("conf/node.toml", R"([node]
+name = "orchestrator"
+
+[link]
+address = "::1"
+port = 7400
+identity = "keys/orchestrator.key"
+heartbeat_ms = 250
+dead_after_ms = 1000
+dial_timeout_ms = 1500
+handshake_timeout_ms = 3000
+reconnect_max_ms = 8000
+max_frame_bytes = 65536
+
+[[peer]]
+name = "zone-1"
+public_key = "GuMLMFdaGaExipWcQPM27wuZJDoWNTCFmfbZz2K7MVI="
+role = "zone_admin"
+
+[[peer]]
+name = "admin.host"
+address = "[::1]:7401"
+public_key = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+role = "domain_admin"
+)");
+  auto cfg = load_config(path.string());
+  REQUIRE_MESSAGE(cfg, describe(cfg.error()));
+  const auto& l = cfg->link;
+  CHECK(l.address == "::1");
+  CHECK(l.port == 7400);
+  CHECK(l.identity == (tmp.path / "conf/keys/orchestrator.key").string());
+  CHECK(l.heartbeat_ms == 250);
+  CHECK(l.dead_after_ms == 1000);
+  CHECK(l.dial_timeout_ms == 1500);
+  CHECK(l.handshake_timeout_ms == 3000);
+  CHECK(l.reconnect_max_ms == 8000);
+  CHECK(l.max_frame_bytes == 65536);
+  REQUIRE(cfg->peers.size() == 2);
+  CHECK(cfg->peers[0] == peer_entry{"zone-1", "", key_a, "zone_admin"});
+  CHECK(cfg->peers[1] == peer_entry{"admin.host", "[::1]:7401", key_b, "domain_admin"});
+
+  auto printed = to_toml(*cfg);
+  CHECK(printed.find("\n[link]\n") != std::string::npos);
+  auto peers_printed = 0;
+  for (auto at = printed.find("[[peer]]"); at != std::string::npos;
+       at = printed.find("[[peer]]", at + 1))
+    ++peers_printed;
+  CHECK(peers_printed == 2);
+  auto again = load_config_string(printed, "printed.toml");
+  REQUIRE_MESSAGE(again, describe(again.error()));
+  CHECK(*again == *cfg);
+}
+
+TEST_CASE("config: link.identity is required to listen or to dial, at the [link] line") {
+  const std::string why =
+      " (expected the path of this node's key file, made by `fusion-node keygen FILE`)";
+  CHECK(error_of("[node]\nname = \"n\"\n[link]\naddress = \"127.0.0.1\"\nport = 7400\n") ==
+        "node.toml:3: link.identity: required because link.address is set" + why);
+  // No [link] at all: the first [[peer]] is where the need comes from.
+  CHECK(error_of("[node]\nname = \"n\"\n\n" + peer("o", key_a, "address = \"127.0.0.1:7400\"\n")) ==
+        "node.toml:4: link.identity: required because [[peer]] entries are listed" + why);
+  CHECK(error_of("[link]\nport = 7400\n" + peer("o", key_a, "address = \"h:1\"\n")) ==
+        "node.toml:1: link.identity: required because [[peer]] entries are listed" + why);
+  // An explicit "" is pointed at.
+  CHECK(error_of("[link]\naddress = \"0.0.0.0\"\nidentity = \"\"\n") ==
+        "node.toml:3: link.identity: required because link.address is set" + why);
+  // Neither listening nor dialling needs no identity.
+  CHECK(load_config_string("[link]\nport = 7400\nheartbeat_ms = 100\n", "node.toml"));
+}
+
+TEST_CASE("config: link.dead_after_ms must be greater than link.heartbeat_ms") {
+  CHECK(error_of("[link]\nheartbeat_ms = 1000\ndead_after_ms = 1000\n") ==
+        "node.toml:3: link.dead_after_ms: must be greater than link.heartbeat_ms (found 1000 <= "
+        "1000)");
+  // Against the other key's default, at the line of the key that is set.
+  CHECK(error_of("[link]\n\nheartbeat_ms = 3000\n") ==
+        "node.toml:3: link.dead_after_ms: must be greater than link.heartbeat_ms (found 2000 <= "
+        "3000)");
+  CHECK(error_of("[link]\ndead_after_ms = 400\n") ==
+        "node.toml:2: link.dead_after_ms: must be greater than link.heartbeat_ms (found 400 <= "
+        "500)");
+  auto ok = load_config_string("[link]\nheartbeat_ms = 1000\ndead_after_ms = 1001\n", "node.toml");
+  REQUIRE_MESSAGE(ok, describe(ok.error()));
+  CHECK(ok->link.dead_after_ms == 1001);
+}
+
+TEST_CASE("config: [link] values out of range name the line, the key and the range") {
+  CHECK(error_of("[link]\nport = 65536\n") ==
+        "node.toml:2: link.port: expected an integer from 0 to 65535, found 65536");
+  CHECK(error_of("[link]\nport = -1\n") ==
+        "node.toml:2: link.port: expected an integer from 0 to 65535, found -1");
+  CHECK(error_of("[link]\nheartbeat_ms = 49\n") ==
+        "node.toml:2: link.heartbeat_ms: expected an integer from 50 to 60000, found 49");
+  CHECK(error_of("[link]\nreconnect_max_ms = 99\n") ==
+        "node.toml:2: link.reconnect_max_ms: expected an integer from 100 to 3600000, found 99");
+  CHECK(error_of("[link]\nmax_frame_bytes = 67108865\n") ==
+        "node.toml:2: link.max_frame_bytes: expected an integer from 1024 to 67108864, found "
+        "67108865");
+  CHECK(error_of("[link]\ndial_timeout_ms = 600001\n") ==
+        "node.toml:2: link.dial_timeout_ms: expected an integer from 50 to 600000, found 600001");
+  CHECK(error_of("[link]\nhandshake_timeout_ms = 0\n") ==
+        "node.toml:2: link.handshake_timeout_ms: expected an integer from 50 to 600000, found 0");
+}
+
+TEST_CASE("config: link.address is a host or IP address without a port") {
+  for (std::string good : {"127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "node-1.example"}) {
+    CAPTURE(good);
+    auto cfg = load_config_string("[link]\nidentity = \"/k\"\naddress = \"" + good + "\"\n", "n");
+    REQUIRE_MESSAGE(cfg, describe(cfg.error()));
+    CHECK(cfg->link.address == good);
+  }
+  for (std::string bad :
+       {"127.0.0.1:7400", "[::1]", "256.0.0.1", "has space", "-node", "node.", "[::1]:7400"}) {
+    CAPTURE(bad);
+    CHECK(error_of("[link]\nidentity = \"/k\"\naddress = \"" + bad + "\"\n") ==
+          "node.toml:3: link.address: expected \"\" or a host name or IP address without a port "
+          "(\"127.0.0.1\", \"::1\"; the port is link.port), found the string \"" +
+              bad + "\"");
+  }
+}
+
+TEST_CASE("config: a peer's address is \"\" or host:port with a port from 1 to 65535") {
+  for (std::string good :
+       {"127.0.0.1:7400", "[::1]:7400", "orchestrator.example:65535", "h:1", "[2001:db8::7]:80"}) {
+    CAPTURE(good);
+    auto cfg =
+        load_config_string(listening + peer("o", key_a, "address = \"" + good + "\"\n"), "n");
+    REQUIRE_MESSAGE(cfg, describe(cfg.error()));
+    CHECK(cfg->peers.at(0).address == good);
+  }
+  for (std::string bad : {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:", ":7400",
+                          "::1:7400", "[::1]7400", "[::1", "[host]:7400", "h:+80", "h: 80",
+                          "h:0x10", "-bad:7400", "300.1.1.1:7400", "a b:1"}) {
+    CAPTURE(bad);
+    CHECK(error_of(listening + peer("o", key_a, "address = \"" + bad + "\"\n")) ==
+          "node.toml:8: peer[0].address: expected \"\" or \"host:port\" with a port from 1 to "
+          "65535 (IPv6 in brackets: \"[::1]:7400\"), found the string \"" +
+              bad + "\"");
+  }
+  CHECK(error_of(listening + peer("o", key_a, "address = 7400\n")) ==
+        "node.toml:8: peer[0].address: expected \"\" or \"host:port\" with a port from 1 to "
+        "65535 (IPv6 in brackets: \"[::1]:7400\"), found 7400");
+}
+
+TEST_CASE("config: a peer nobody dials is refused") {
+  // Neither side would open the link: the peer waits to be dialled, this node does not listen.
+  CHECK(error_of("[link]\nidentity = \"/k\"\n" + peer("o", key_a)) ==
+        "node.toml:3: peer[0].address: \"\" waits for the peer to dial this node, but "
+        "link.address is \"\" (this node does not listen): give the peer's \"host:port\" or set "
+        "link.address");
+  CHECK(error_of("[link]\nidentity = \"/k\"\n" + peer("o", key_a, "address = \"h:1\"\n") +
+                 peer("p", key_b, "address = \"\"\n")) ==
+        "node.toml:10: peer[1].address: \"\" waits for the peer to dial this node, but "
+        "link.address is \"\" (this node does not listen): give the peer's \"host:port\" or set "
+        "link.address");
+}
+
+TEST_CASE("config: a peer's public key is standard base64 of 32 bytes, as keygen prints it") {
+  const std::string expected =
+      "expected standard base64 of a 32-byte Ed25519 key, 44 characters of [A-Za-z0-9+/] "
+      "ending in '=' (copy the line `public = ...` that `fusion-node keygen` printed for this "
+      "peer), found ";
+  const std::string b42(42, 'A');
+  for (const std::string& bad : std::vector<std::string>{
+           key_a.substr(0, 43),                             // one character short
+           key_a + "=",                                     // one too many
+           b42 + "AA",                                      // no '='
+           b42 + "==",                                      // two '=': not 32 bytes
+           b42 + "B=",                                      // bits after the 256th are set
+           "GuMLMFdaGaExipWcQPM27wuZJDoWNTCFmfbZz2K7MV-=",  // URL-safe alphabet
+           "GuMLMFdaGaExipWcQPM27wuZJDoWNTCFmfbZz2K7M I=",  // a space
+           std::string(64, 'a'),                            // hex, not base64
+           "",
+       }) {
+    CAPTURE(bad);
+    CHECK(error_of(listening + peer("o", bad)) ==
+          "node.toml:7: peer[0].public_key: " + expected + "the string \"" + bad + "\"");
+  }
+  CHECK(error_of(listening + "[[peer]]\nname = \"o\"\npublic_key = 32\n") ==
+        "node.toml:7: peer[0].public_key: " + expected + "32");
+  CHECK(error_of(listening + "[[peer]]\nname = \"o\"\n") ==
+        "node.toml:5: peer[0].public_key: required key is missing (expected the peer's public "
+        "key: copy the line `public = ...` that `fusion-node keygen` printed for it)");
+  CHECK(load_config_string(listening + peer("o", b42 + "A="), "node.toml"));
+}
+
+TEST_CASE("config: a peer needs a valid name, other than this node's") {
+  CHECK(error_of(listening + "[[peer]]\npublic_key = \"" + key_a + "\"\n") ==
+        "node.toml:5: peer[0].name: required key is missing (expected the peer's node.name, from "
+        "[A-Za-z0-9._-])");
+  CHECK(error_of(listening + peer("has space", key_a)) ==
+        "node.toml:6: peer[0].name: expected 1 to 64 characters from [A-Za-z0-9._-], found the "
+        "string \"has space\"");
+  CHECK(error_of("[node]\nname = \"orchestrator\"\n" + listening + peer("zone-1", key_a) +
+                 peer("orchestrator", key_b)) ==
+        "node.toml:11: peer[1].name: \"orchestrator\" is this node's own node.name; a peer is "
+        "another node");
+  // The default node.name counts too.
+  CHECK(error_of(listening + peer("fusion-node", key_a)) ==
+        "node.toml:6: peer[0].name: \"fusion-node\" is this node's own node.name; a peer is "
+        "another node");
+}
+
+TEST_CASE("config: two peers with the same name or the same key are refused at the second") {
+  CHECK(error_of(listening + peer("zone-1", key_a) + peer("zone-1", key_b)) ==
+        "node.toml:9: peer[1].name: duplicate peer name \"zone-1\" (first defined at line 6)");
+  CHECK(error_of(listening + peer("zone-1", key_a) + peer("zone-2", key_a)) ==
+        "node.toml:10: peer[1].public_key: the same key as peer[0] (line 7); each node has its "
+        "own key");
+}
+
+TEST_CASE("config: a peer's role is one of the four principal roles") {
+  for (auto role : defaults::peer::roles) {
+    CAPTURE(role);
+    auto cfg = load_config_string(
+        listening + peer("o", key_a, "role = \"" + std::string{role} + "\"\n"), "node.toml");
+    REQUIRE_MESSAGE(cfg, describe(cfg.error()));
+    CHECK(cfg->peers.at(0).role == role);
+  }
+  CHECK(error_of(listening + peer("o", key_a, "role = \"admin\"\n")) ==
+        "node.toml:8: peer[0].role: expected \"node\", \"domain_admin\", \"zone_admin\" or "
+        "\"service_provider\", found the string \"admin\"");
+}
+
+TEST_CASE("config: mistyped [link] and [[peer]] keys get a suggestion") {
+  CHECK(error_of("[lnk]\nport = 1\n") == "node.toml:1: unknown key 'lnk' (did you mean 'link'?)");
+  CHECK(error_of("[link]\nhearbeat_ms = 100\n") ==
+        "node.toml:2: unknown key 'link.hearbeat_ms' (did you mean 'link.heartbeat_ms'?)");
+  CHECK(error_of("[[peers]]\nname = \"o\"\n") ==
+        "node.toml:1: unknown key 'peers' (did you mean 'peer'?)");
+  CHECK(error_of(listening + peer("o", key_a, "adress = \"h:1\"\n")) ==
+        "node.toml:8: unknown key 'peer[0].adress' (did you mean 'peer[0].address'?)");
+  CHECK(error_of(listening + peer("o", key_a, "colour = \"red\"\n")) ==
+        "node.toml:8: unknown key 'peer[0].colour' (known keys of [peer[0]]: name, address, "
+        "public_key, role)");
+  CHECK(error_of("[peer]\nname = \"o\"\n") ==
+        "node.toml:1: peer: expected an array of tables [[peer]], found a table");
+}
+
+TEST_CASE("config: known_config_keys lists [link] and [[peer]]") {
+  auto keys = known_config_keys();
+  for (auto k :
+       {"link.address", "link.port", "link.identity", "link.heartbeat_ms", "link.dead_after_ms",
+        "link.dial_timeout_ms", "link.handshake_timeout_ms", "link.reconnect_max_ms",
+        "link.max_frame_bytes", "peer.name", "peer.address", "peer.public_key", "peer.role"}) {
+    CAPTURE(k);
+    CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+  }
 }

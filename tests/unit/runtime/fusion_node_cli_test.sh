@@ -22,6 +22,7 @@ expect 2 "--run-for that is not a number" -- "$node" --run-for soon
 
 expect 0 "check-config reference.toml" -- "$node" check-config "$src/configs/reference.toml"
 contains "$tmp/out" "k = 16" "check-config prints the effective config"
+contains "$tmp/out" "heartbeat_ms = 500" "check-config prints the [link] section"
 cp "$tmp/out" "$tmp/effective.toml"
 expect 0 "check-config accepts its own output" -- "$node" check-config "$tmp/effective.toml"
 
@@ -96,6 +97,17 @@ contains "$tmp/err" "is a directory" "--config says the path is a directory"
 expect 3 "plan --config of a directory" -- "$node" plan --config "$tmp" --manifest "$svc/cloud-game.yaml"
 expect 3 "plan --manifest of a directory" -- "$node" plan --config "$cfg" --manifest "$tmp"
 contains "$tmp/err" "is a directory" "plan says the manifest path is a directory"
+
+# Links: a [[peer]] needs this node's identity; check-config names the line and the key.
+printf '[node]\nname = "n"\n\n[[peer]]\nname = "o"\naddress = "127.0.0.1:7400"\npublic_key = "GuMLMFdaGaExipWcQPM27wuZJDoWNTCFmfbZz2K7MVI="\n' \
+  >"$tmp/noid.toml"
+expect 3 "check-config of a peer without link.identity" -- "$node" check-config "$tmp/noid.toml"
+contains "$tmp/err" "noid.toml:4: link.identity: required because [[peer]] entries are listed" \
+  "the error names the peer's line and link.identity"
+printf '[link]\nidentity = "node.key"\n' >>"$tmp/noid.toml"
+expect 0 "check-config of a peer with link.identity" -- "$node" check-config "$tmp/noid.toml"
+contains "$tmp/out" 'address = "127.0.0.1:7400"' "check-config prints the [[peer]]"
+contains "$tmp/out" "identity = \"$tmp/node.key\"" "link.identity is resolved against the config's folder"
 
 # What the zone registry refuses, check-config refuses first, with the line.
 printf '[node]\nname = "n"\n\n[[zone]]\nname = "z"\nmemory_mb = 1024\n' >"$tmp/nocores.toml"
