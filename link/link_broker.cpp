@@ -24,6 +24,7 @@ using link_tick_atom = caf::atom_constant<caf::atom("lnk_tick")>;
 constexpr const char* peer_closed = "peer closed";
 constexpr const char* peer_silent = "peer silent";
 constexpr const char* closed_by_owner = "closed by owner";
+constexpr const char* shut_down = "shut down";
 
 // Bytes read per new_data_msg: every complete frame of one read goes to the owner at once.
 constexpr uint32_t read_size = 64 * 1024;
@@ -278,7 +279,21 @@ void on_tick(link_actor* self) {
   arm_tick(self);
 }
 
+// Seals what is pending into the FINAL frame (after the handshake) and closes.
+void close_orderly(link_actor* self, const char* reason) {
+  auto& st = self->state;
+  if (st.closing) return;
+  if (st.tx) {
+    st.tx->close(st.out);
+    write_out(self);
+  }
+  close_link(self, reason);
+}
+
 caf::behavior run_link(link_actor* self) {
+  // An exit message (other than kill, which cannot be trapped) closes like link_close_atom
+  // and quits once the self-messages are back: quitting at once would leak the broker.
+  self->set_exit_handler([=](caf::exit_msg&) { close_orderly(self, shut_down); });
   return {
       // ---- socket events (called directly, not through the mailbox)
       [=](const io::new_data_msg& m) { on_data(self, m); },
@@ -303,15 +318,7 @@ caf::behavior run_link(link_actor* self) {
             add_message(self, m);
         }
       },
-      [=](link_close_atom) {
-        auto& st = self->state;
-        if (st.closing) return;
-        if (st.tx) {
-          st.tx->close(st.out);  // what is pending, sealed into the FINAL frame
-          write_out(self);
-        }
-        close_link(self, closed_by_owner);
-      },
+      [=](link_close_atom) { close_orderly(self, closed_by_owner); },
       [=](link_stats_atom) { return self->state.stats; },
       // ---- self-messages
       [=](link_flush_atom) {

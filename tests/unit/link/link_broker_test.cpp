@@ -83,11 +83,14 @@ struct sim_node {
 
   sim_node() { sched.clock().current_time += std::chrono::hours(1); }
   ~sim_node() {
-    for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::kill);
-    mpx.flush_runnables();
-    sched.run();
-    // Links that closed wait for their last tick before quitting (no leak): deliver it.
+    // Links close on user_shutdown and quit once their last tick is back (a broker that
+    // quits with a message to itself pending is never freed): deliver it.
+    for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    while (step()) {
+    }
     sched.clock().advance_time(std::chrono::seconds(10));
+    while (step()) {
+    }
     mpx.flush_runnables();
     sched.run();
   }
@@ -103,6 +106,7 @@ struct sim_node {
     owner->receive(
         [&](link_up_atom, link_info& i) {
           res.emplace(std::move(i), caf::actor_cast<caf::actor>(owner->current_sender()));
+          actors.push_back(res->second);  // a responder link, forked by the listener
         },
         caf::after(0s) >> [] {});
     return res;
@@ -701,6 +705,20 @@ TEST_CASE_FIXTURE(two_node_fixture, "link: a closed link quits once its last tic
   CHECK(dead);
 }
 
+TEST_CASE_FIXTURE(two_node_fixture,
+                  "link: an exit message closes like link_close, then the broker quits") {
+  establish();
+  earth.owner->monitor(earth_link);
+  earth.owner->send_exit(earth_link, caf::exit_reason::user_shutdown);
+  run();
+  CHECK(earth.next_down() == "shut down");
+  CHECK(mars.next_down() == "peer closed");  // the FINAL frame went out
+  tick(500ms);
+  bool dead = false;
+  earth.owner->receive([&](caf::down_msg&) { dead = true; }, caf::after(0s) >> [] {});
+  CHECK(dead);
+}
+
 // ============================================================================= overload
 
 TEST_CASE_FIXTURE(listener_fixture,
@@ -778,6 +796,15 @@ TEST_CASE_FIXTURE(initiator_fixture,
 
 namespace {
 
+/// Stops the listed actors when the test ends, passed or not (else ~actor_system waits for
+/// links that heartbeat forever).
+struct stop_at_exit {
+  std::vector<caf::actor> actors;
+  ~stop_at_exit() {
+    for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+};
+
 caf::actor_system_config& real_config(caf::actor_system_config& cfg) {
   cfg.load<io::middleman>();
   cfg.set("scheduler.max-threads", size_t{2});
@@ -798,8 +825,10 @@ TEST_CASE("link: over real loopback sockets, listen, dial, a message each way, c
   caf::actor_system_config cfg;
   caf::actor_system sys{real_config(cfg)};
   caf::scoped_actor earth{sys}, mars{sys};
+  stop_at_exit guard;
   auto lst = listen(sys, "127.0.0.1", 0, mars, mars_ctx);
   REQUIRE(lst);
+  guard.actors.push_back(lst->first);
   auto port = lst->second;
   CHECK(port != 0);
   dial(sys, "127.0.0.1", port, earth, earth_ctx);
@@ -811,6 +840,7 @@ TEST_CASE("link: over real loopback sockets, listen, dial, a message each way, c
         CHECK(i.peer_name == "mars");
         CHECK(i.initiator);
         earth_link = caf::actor_cast<caf::actor>(earth->current_sender());
+        guard.actors.push_back(earth_link);
       },
       [&](link_down_atom, std::string& r) { failure = "earth down: " + r; },
       timeout("earth: no link_up"));
@@ -821,6 +851,7 @@ TEST_CASE("link: over real loopback sockets, listen, dial, a message each way, c
         CHECK_FALSE(i.initiator);
         CHECK(i.remote.find("127.0.0.1") != std::string::npos);
         mars_link = caf::actor_cast<caf::actor>(mars->current_sender());
+        guard.actors.push_back(mars_link);
       },
       timeout("mars: no link_up"));
   REQUIRE_MESSAGE(failure.empty(), failure);
@@ -849,7 +880,6 @@ TEST_CASE("link: over real loopback sockets, listen, dial, a message each way, c
   CHECK(failure.empty());
   CHECK(earth_down == "closed by owner");
   CHECK(mars_down == "peer closed");
-  earth->send_exit(lst->first, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("dial: a refused connection tells the owner why, from the dialer") {
