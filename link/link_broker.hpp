@@ -5,6 +5,10 @@
 // read, grouped), keeps the link alive with authenticated heartbeats and closes it on any
 // fault. Its messages are the contract in link/link_protocol.hpp.
 //
+// Stop a link with link_close_atom or an exit message other than kill: it closes orderly
+// and quits once its own pending tick is back (a killed broker with a pending self-message
+// is never freed in CAF 0.17).
+//
 // Two ways in: a responder is forked by the listener (link/link_listener.hpp) for an
 // accepted connection; an initiator adopts a socket the dialer (link/link_dialer.hpp)
 // connected, or (tests) a connection handle from middleman::spawn_client.
