@@ -913,3 +913,33 @@ TEST_CASE("dial: a refused connection tells the owner why, from the dialer") {
   CHECK(ctx->counters->dial_failures() == 1);
   close(s);
 }
+
+TEST_CASE("dial: a peer that never answers the connect fails at dial_timeout") {
+  link_settings s;
+  s.dial_timeout = 300ms;
+  auto ctx = make_link_context(make_identity(), trust{}, s);
+  // A listening socket with a full backlog that is never accepted from: further SYNs are
+  // dropped, so a connect neither succeeds nor fails by itself.
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(ls >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(listen(ls, 0) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  int filler = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(connect(filler, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  auto port = ntohs(a.sin_port);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{real_config(cfg)};
+  caf::scoped_actor owner{sys};
+  dial(sys, "127.0.0.1", port, owner, ctx);
+  std::string reason = "<no answer within 5 s>";
+  owner->receive([&](link_down_atom, std::string& r) { reason = r; }, caf::after(5s) >> [] {});
+  CHECK(reason ==
+        "cannot connect to 127.0.0.1:" + std::to_string(port) + ": timed out after 300 ms");
+  close(filler);
+  close(ls);
+}
