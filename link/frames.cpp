@@ -128,6 +128,11 @@ void sealer::flush(bytes& out) {
   seal(out, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
 }
 
+void sealer::heartbeat(bytes& out) {
+  if (closed_) return;
+  seal(out, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+}
+
 void sealer::close(bytes& out) {
   if (closed_) return;
   seal(out, crypto_secretstream_xchacha20poly1305_TAG_FINAL);

@@ -103,6 +103,9 @@ class sealer {
   bool add(byte_span message, bytes& out);
   /// Seals the pending messages, if any, into one frame appended to `out`.
   void flush(bytes& out);
+  /// Seals a record that carries no message (an authenticated heartbeat: the opener accepts
+  /// it and yields nothing); if messages are pending, seals them instead. Nothing if closed.
+  void heartbeat(bytes& out);
   /// Seals the pending messages (possibly none) into the stream's FINAL frame, appended to
   /// `out`, so the peer can tell an orderly close from a cut. add() fails afterwards.
   void close(bytes& out);

@@ -207,6 +207,32 @@ TEST_CASE("session: a batch is sealed when it reaches the threshold, or on flush
   CHECK(frames_of(wire).size() == 2);
 }
 
+TEST_CASE("session: a heartbeat is an authenticated empty record; pending messages go instead") {
+  two_nodes n;
+  auto [a, b] = connect(n);
+  bytes wire;
+  a.tx.heartbeat(wire);
+  auto frames = frames_of(wire);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].size() == seal_overhead);
+  std::vector<byte_span> msgs;
+  REQUIRE(b.rx.open(frames[0], msgs));
+  CHECK(msgs.empty());
+  // A flipped bit in a heartbeat fails like any frame.
+  bytes wire2;
+  a.tx.heartbeat(wire2);
+  auto forged = frames_of(wire2)[0];
+  forged[3] ^= 1;
+  CHECK_FALSE(b.rx.open(forged, msgs));
+  CHECK(b.rx.error() == fault::forged_frame);
+  // With messages pending, the heartbeat seals them.
+  bytes wire3;
+  REQUIRE(a.tx.add(to_bytes("hi"), wire3));
+  a.tx.heartbeat(wire3);
+  CHECK(frames_of(wire3).size() == 1);
+  CHECK(a.tx.pending_messages() == 0);
+}
+
 TEST_CASE("session: frames never exceed the maximum, and a message that cannot fit is refused") {
   two_nodes n;
   handshake_config cfg;
