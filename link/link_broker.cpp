@@ -29,6 +29,10 @@ constexpr const char* shut_down = "shut down";
 // Bytes read per new_data_msg: every complete frame of one read goes to the owner at once.
 constexpr uint32_t read_size = 64 * 1024;
 
+// Largest frame accepted before the handshake completes: the largest handshake message.
+constexpr uint32_t max_handshake_frame =
+    static_cast<uint32_t>(std::max({m1_size, m2_size, m3_size}));
+
 using clock_duration = caf::actor_clock::duration_type;
 
 clock_duration to_clock(std::chrono::milliseconds d) {
@@ -57,6 +61,7 @@ void drop_secrets(link_state& st) {
   st.rx.reset();
   st.early.clear();
   st.decoder = frame_decoder{};
+  bytes{}.swap(st.hs_in);
   st.out.clear();
   st.opened.clear();
 }
@@ -208,31 +213,65 @@ bool on_frame(link_actor* self, const bytes& frame, std::vector<link_bytes>& bat
   return true;
 }
 
+// Handshake frames, cut out of `st.hs_in` by hand: their lengths are checked against the
+// largest handshake message, not max_frame, so an unauthenticated connection never makes
+// the broker hold more than one read. Returns false if the link closed; once established,
+// what follows the last handshake frame is handed to the session's decoder.
+bool on_handshake_data(link_actor* self, byte_span chunk) {
+  auto& st = self->state;
+  st.hs_in.insert(st.hs_in.end(), chunk.begin(), chunk.end());
+  std::size_t at = 0;
+  while (st.hs && st.hs_in.size() - at >= frame_header_size) {
+    auto n = get_be32(st.hs_in.data() + at);
+    if (n > max_handshake_frame) {
+      fail(self, fault::frame_too_large,
+           "handshake frame of " + std::to_string(n) + " bytes (at most " +
+               std::to_string(max_handshake_frame) + ")");
+      return false;
+    }
+    if (st.hs_in.size() - at - frame_header_size < n) break;
+    byte_span frame{st.hs_in.data() + at + frame_header_size, n};
+    at += frame_header_size + n;
+    ++st.stats.frames_received;
+    auto reply = st.hs->on_message(frame);
+    if (st.hs->failed()) {
+      fail(self, st.hs->error(), st.hs->reason());
+      return false;
+    }
+    if (!reply.empty()) write_handshake(self, reply);
+    if (st.hs->established()) on_established(self);
+    if (st.closing) return false;
+  }
+  if (st.hs) {
+    st.hs_in.erase(st.hs_in.begin(), st.hs_in.begin() + static_cast<std::ptrdiff_t>(at));
+    return true;
+  }
+  bytes rest(st.hs_in.begin() + static_cast<std::ptrdiff_t>(at), st.hs_in.end());
+  bytes{}.swap(st.hs_in);
+  if (!st.decoder.feed(rest)) {
+    fail(self, st.decoder.error(), st.decoder.reason());
+    return false;
+  }
+  return true;
+}
+
 void on_data(link_actor* self, const io::new_data_msg& m) {
   auto& st = self->state;
   if (st.closing) return;
   st.stats.bytes_received += m.buf.size();
   st.last_rx = self->clock().now();
-  // m.buf is reused by CAF after this handler: the decoder copies what it keeps.
-  if (!st.decoder.feed(
-          byte_span{reinterpret_cast<const unsigned char*>(m.buf.data()), m.buf.size()})) {
+  // m.buf is reused by CAF after this handler: whatever is kept is copied.
+  auto chunk = byte_span{reinterpret_cast<const unsigned char*>(m.buf.data()), m.buf.size()};
+  if (st.hs) {
+    if (!on_handshake_data(self, chunk)) return;
+  } else if (!st.decoder.feed(chunk)) {
     fail(self, st.decoder.error(), st.decoder.reason());
     return;
   }
   std::vector<link_bytes> batch;
   while (auto frame = st.decoder.next()) {
     ++st.stats.frames_received;
-    if (st.hs) {
-      auto reply = st.hs->on_message(*frame);
-      if (st.hs->failed()) {
-        fail(self, st.hs->error(), st.hs->reason());
-        return;
-      }
-      if (!reply.empty()) write_handshake(self, reply);
-      if (st.hs->established()) on_established(self);
-    } else if (!on_frame(self, *frame, batch)) {
-      return;
-    }
+    if (!on_frame(self, *frame, batch)) return;
   }
   if (!batch.empty()) self->send(st.owner, link_recv_atom::value, std::move(batch));
 }

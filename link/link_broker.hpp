@@ -50,7 +50,8 @@ struct link_state {
   /// True once the owner may hear about this link: it was told link_up, or it dialled.
   bool owner_knows = false;
   std::unique_ptr<handshake> hs;  // until established or closed
-  frame_decoder decoder;
+  bytes hs_in;                    // handshake frames not yet complete (at most one read)
+  frame_decoder decoder;          // session frames
   std::optional<sealer> tx;       // after the handshake, until closed
   std::optional<opener> rx;       // after the handshake, until closed
   std::vector<link_bytes> early;  // sent by the owner before the handshake completed

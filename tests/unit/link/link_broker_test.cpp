@@ -505,6 +505,17 @@ TEST_CASE_FIXTURE(listener_fixture,
 }
 
 TEST_CASE_FIXTURE(listener_fixture,
+                  "listener: before the handshake, a length above the largest handshake message "
+                  "is refused at once") {
+  auto a = connect();
+  bytes hdr;
+  put_be32(hdr, 1000);  // far below max_frame, but no handshake message is that long
+  send(a, to_wire(hdr));
+  CHECK(closed(a));
+  CHECK(stats().failed["frame_too_large"] == 1);
+}
+
+TEST_CASE_FIXTURE(listener_fixture,
                   "link: an oversized length prefix after the handshake closes the link") {
   auto [hdl, lnk] = establish();
   bytes hdr;
