@@ -30,16 +30,18 @@ typename Inspector::result_type inspect(Inspector& f, register_service& x) {
 
 /// Reply to register_service: the durable ServiceID and pre-deployed instances.
 struct register_service_reply {
-  static constexpr message_meta meta{0x0502, "register_service_reply", 1, 1};
+  static constexpr message_meta meta{0x0502, "register_service_reply", 2, 1};
   fusion_id service_id;
   service_uri name;
-  std::vector<fusion_id> pre_deployed;  ///< Instances started by pre-deployment (SR-4).
+  std::vector<fusion_id> pre_deployed;   ///< Instances started by pre-deployment (SR-4).
+  std::vector<locator> pre_deployed_at;  ///< Where each of them can be reached.
   friend bool operator==(const register_service_reply&, const register_service_reply&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_service_reply& x) {
-  return f(caf::meta::type_name("register_service_reply"), x.service_id, x.name, x.pre_deployed);
+  return f(caf::meta::type_name("register_service_reply"), x.service_id, x.name, x.pre_deployed,
+           x.pre_deployed_at);
 }
 
 /// FUSIONUnregisterService: remove a service type, optionally stopping its instances first.

@@ -27,6 +27,7 @@ struct node_section {
   std::string data_dir;            ///< SQLite folder (absolute); "" = in-memory state.
   uint64_t seed = 0;               ///< Seed of the node's random generators.
   double run_for_s = 0;            ///< Seconds to run; 0 = until SIGINT/SIGTERM.
+  uint32_t await_zones = 0;        ///< Zones the services role waits for; 0 = this node's.
   friend bool operator==(const node_section&, const node_section&) = default;
 };
 

@@ -24,6 +24,8 @@ const option_table<node_section>& node_options() {
           .as_path(),
       integer("seed", &s::seed, 1, 0, no_max, "Seed of the node's random generators."),
       number("run_for_s", &s::run_for_s, 0.0, 0, 1e9, "Seconds to run; 0 runs until a signal."),
+      integer("await_zones", &s::await_zones, 0, 0, 1'000'000,
+              "Zones the services role waits for; 0 = this node's [[zone]]s."),
   };
   return t;
 }

@@ -22,7 +22,11 @@ std::vector<std::string> role_registry::names() const {
 
 caf::error role_registry::start(caf::actor_system& sys, const node_config& nc,
                                 role_context& ctx) const {
-  for (const auto& name : nc.node.roles) {
+  ctx.directory->set_node(nc.node.name);
+  // A node with an identity starts its links first: its roles may need its peers' actors.
+  auto order = nc.node.roles;
+  if (!nc.link.identity.empty()) order.insert(order.begin(), "links");
+  for (const auto& name : order) {
     auto i = starters_.find(name);
     caf::error err;
     if (i == starters_.end())

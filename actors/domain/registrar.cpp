@@ -204,7 +204,7 @@ void erase_service(self_ptr self, const fusion_id& id,
 void acknowledge_registration(self_ptr self, principal caller, fusion_id id, std::string name,
                               uint32_t pre,
                               caf::typed_response_promise<register_service_reply> rp) {
-  register_service_reply reply{id, name, {}};
+  register_service_reply reply{id, name, {}, {}};
   auto& st = self->state;
   if (pre == 0) {
     rp.deliver(std::move(reply));
@@ -231,6 +231,7 @@ void acknowledge_registration(self_ptr self, principal caller, fusion_id id, std
               known.insert(known.end(), r.instance_ids.begin(), r.instance_ids.end());
             }
             out.pre_deployed = std::move(r.instance_ids);
+            out.pre_deployed_at = std::move(r.instances);
             rp.deliver(std::move(out));
           },
           [=](caf::error& e) mutable {

@@ -96,8 +96,19 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   if (!registry || !registrar || !deployment || !placement)
     return make_error(errc::invalid_config,
                       "the services role needs the domain role in the same node");
-  auto zones = wait_for_zones(self, registry, hosts(nc, "zones") ? nc.zones.size() : 0, settle_ms);
+  // Zones on other nodes register over their links: wait for as many as the config says.
+  size_t expected = hosts(nc, "zones") ? nc.zones.size() : 0;
+  if (nc.node.await_zones > 0) {
+    expected = std::max<size_t>(expected, nc.node.await_zones);
+    settle_ms = std::max<duration_ms>(settle_ms, 30'000);
+  }
+  auto zones = wait_for_zones(self, registry, expected, settle_ms);
   if (!zones) return zones.error();
+  if (nc.node.await_zones > 0 && zones->zones.size() < expected)
+    return make_error(errc::deadline_exceeded, "only " + std::to_string(zones->zones.size()) +
+                                                   " of the " + std::to_string(expected) +
+                                                   " zones (node.await_zones) registered within " +
+                                                   std::to_string(settle_ms) + " ms");
   out << "FUSION domain '" << nc.node.name << "'\n";
   print_zones(out, *zones);
   // After a restart, records of instances that died with the previous process go first, so
@@ -148,8 +159,7 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
         << entry.provider << ")";
     if (!reg->pre_deployed.empty())
       out << ", pre-deployed " << reg->pre_deployed.size() << " instance(s)";
-    for (const auto& id : reg->pre_deployed)
-      instances.push_back(locator{"", names::instance(id.value)});
+    instances.insert(instances.end(), reg->pre_deployed_at.begin(), reg->pre_deployed_at.end());
     out << "\n";
     show_decisions("pre-deployment");
     if (entry.deploy == 0) continue;
@@ -174,7 +184,7 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   }
   out << "\ninstances (" << instances.size() << "):\n";
   for (const auto& loc : instances) {
-    auto inst = dir->get_as<service_lifecycle_actor>(loc.actor);
+    auto inst = caf::actor_cast<service_lifecycle_actor>(dir->resolve(loc));
     auto info = call<information>(self, inst, get_information{info_category::summary});
     if (!info) {
       out << "  " << loc.actor << ": " << describe(info.error()) << "\n";

@@ -1,4 +1,6 @@
 // The roles a fusion-node config can name (node.roles), registered with runtime/roles.hpp:
+//   links     the node's links to its peers ([link], [[peer]]): started first, without
+//             being named, whenever link.identity is set (runtime/roles.cpp)
 //   domain    registrar, zone registry, placement and deployment functions
 //   zones     one zone manager (with its in-process DC backend) per [[zone]]
 //   services  registers the [[service]] manifests, deploys them and prints what happened
@@ -7,6 +9,7 @@
 #include "runtime/roles.hpp"
 #include "actors/topology/demo.hpp"
 #include "actors/topology/topology.hpp"
+#include "link/node_links.hpp"
 #include "runtime/store.hpp"
 
 #include <iostream>
@@ -19,6 +22,15 @@ namespace {
 // Keeps `topo` alive until the node stops, then shuts its roles down.
 void keep(runtime::role_context& ctx, std::shared_ptr<topology> topo) {
   ctx.on_stop.push_back([topo] { topo->shutdown(); });
+}
+
+caf::error start_links(caf::actor_system& sys, const runtime::node_config& nc,
+                       runtime::role_context& ctx) {
+  auto links = link::start_node_links(sys, nc, ctx.directory);
+  if (!links) return std::move(links.error());
+  std::shared_ptr<link::node_links> running{std::move(*links)};
+  ctx.on_stop.push_back([running] { running->stop(); });
+  return caf::none;
 }
 
 caf::error start_domain(caf::actor_system& sys, const runtime::node_config& nc,
@@ -47,6 +59,7 @@ caf::error start_services(caf::actor_system& sys, const runtime::node_config& nc
 
 }  // namespace
 
+FUSION_REGISTER_ROLE(links, "links", start_links);
 FUSION_REGISTER_ROLE(domain, "domain", start_domain);
 FUSION_REGISTER_ROLE(zones, "zones", start_zones);
 FUSION_REGISTER_ROLE(services, "services", start_services);

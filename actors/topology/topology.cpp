@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <string>
@@ -102,6 +103,14 @@ options options_from(const runtime::node_config& nc) {
   o.evaluator = nc.evaluator;
   o.instance = nc.instance;
   o.deployment = nc.deployment;
+  auto hosts_domain =
+      std::find(nc.node.roles.begin(), nc.node.roles.end(), "domain") != nc.node.roles.end();
+  if (!hosts_domain)
+    for (const auto& p : nc.peers)
+      if (p.role == "node") {
+        o.registry = locator{p.name, names::zone_registry};
+        break;
+      }
   return o;
 }
 
@@ -154,6 +163,7 @@ topology& topology::with_zone(const zone_parameters& zone) {
   cfg.instance = opts_.instance;
   cfg.deployment = opts_.deployment;
   cfg.launch = in_process_instances();
+  cfg.registry = opts_.registry;
   spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
   zones_.push_back(zone.name);
   return *this;
@@ -201,7 +211,9 @@ caf::error topology::with_zones(const std::vector<zone_parameters>& zones, durat
 caf::error topology::await_registrations(duration_ms timeout_ms,
                                          std::vector<std::string> pending) const {
   using namespace std::chrono;
-  if (!dir_->get(names::zone_registry)) return caf::none;
+  // No registry: nothing to wait for. A registry on another node: the zones keep asking
+  // until its node is linked, whenever that is, so nodes can start in any order.
+  if (!opts_.registry.node.empty() || !dir_->get(opts_.registry.actor)) return caf::none;
   caf::scoped_actor self{sys_};
   // Up to 64 zones asked at a time: one blocking round trip per zone costs a thread
   // hand-off each (seconds for 100,000 zones), while many more requests in flight slow

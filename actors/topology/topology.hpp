@@ -13,6 +13,7 @@
 #include "actors/domain/deployment.hpp"
 #include "actors/domain/placement.hpp"
 #include "actors/zone/dc_inprocess.hpp"
+#include "protocols/names.hpp"
 #include "protocols/orchestration_management.hpp"
 #include "protocols/zone_management.hpp"
 #include "protocols/zone_orchestration.hpp"
@@ -62,6 +63,9 @@ struct options {
   runtime::evaluator_config evaluator;    ///< [evaluator]: zone evaluators.
   runtime::instance_config instance;      ///< [instance]: stopping instances.
   runtime::deployment_config deployment;  ///< [deployment]: every deployment step.
+  /// The zone registry zones register with: this node's, or (a zone node without the
+  /// domain role) the first [[peer]] of role "node"'s.
+  protocols::locator registry{"", protocols::names::zone_registry};
 };
 
 /// Role settings from a node config: its sections and node.data_dir.

@@ -34,9 +34,11 @@ void try_register(self_ptr self) {
             if (r.start > 1) s.instance_ids.skip_past(uint64_t{r.start - 1} << 32);
             s.registry = reg;
             s.registration = {zone_registration_state::registered, r.zone_id, r.start, {}};
-            s.log->debug("zone {} registered as {} (start {}) with {}{}", s.zone(), r.zone_id.value,
-                         r.start, s.cfg.registry.actor,
-                         s.cfg.registry.node.empty() ? "" : " on node " + s.cfg.registry.node);
+            if (!s.cfg.registry.node.empty())  // local registrations are many and quiet
+              s.log->info(
+                  "zone {} registered as {} (start {}) with the zone registry of node "
+                  "'{}'",
+                  s.zone(), r.zone_id.value, r.start, s.cfg.registry.node);
             schedule_report(self);
           },
           [=](caf::error& e) {
