@@ -4,34 +4,16 @@
 
 #include "link/handshake.hpp"
 #include "link/identity.hpp"
+#include "tests/support/files.hpp"
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <utility>
 
 namespace fusion::link::test {
 
-/// A fresh directory under /tmp, removed with everything in it when the object dies.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/fusion-link-test-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  /// Path of `name` inside the directory.
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
+using fusion::test::temp_dir;
 
 /// A fresh identity; fails the test if none can be made.
 inline identity make_identity() {
