@@ -13,34 +13,10 @@
 #include <spdlog/logger.h>
 
 #include <map>
-#include <optional>
 
 namespace fusion::link {
 
 namespace {
-
-struct address {
-  std::string host;
-  uint16_t port = 0;
-};
-
-/// "host:port" or "[v6]:port", as check-config accepted it.
-std::optional<address> split_address(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  address a;
-  a.host = text.substr(0, colon);
-  if (a.host.size() > 2 && a.host.front() == '[' && a.host.back() == ']')
-    a.host = a.host.substr(1, a.host.size() - 2);
-  try {
-    auto port = std::stoul(text.substr(colon + 1));
-    if (port == 0 || port > 65535) return std::nullopt;
-    a.port = static_cast<uint16_t>(port);
-  } catch (...) {
-    return std::nullopt;
-  }
-  return a;
-}
 
 caf::error config_error(std::string what) {
   return make_error(errc::invalid_config, std::move(what));
@@ -61,7 +37,7 @@ caf::expected<std::unique_ptr<node_links>> start_node_links(caf::actor_system& s
     return config_error("link.identity: " + describe(me.error()) +
                         " (make one with: fusion-node keygen FILE)");
   trust trusted;
-  std::map<std::string, address> dial_to;
+  std::map<std::string, runtime::peer_address> dial_to;
   std::map<std::string, public_key> keys;
   for (size_t i = 0; i < nc.peers.size(); ++i) {
     const auto& p = nc.peers[i];
@@ -72,7 +48,7 @@ caf::expected<std::unique_ptr<node_links>> start_node_links(caf::actor_system& s
     trusted.add(*pk, principal{p.name, p.role});
     keys[p.name] = *pk;
     if (p.address.empty()) continue;
-    auto a = split_address(p.address);
+    auto a = runtime::parse_peer_address(p.address);
     if (!a)
       return config_error("peer[" + std::to_string(i) + "].address: expected host:port, found \"" +
                           p.address + "\"");

@@ -175,9 +175,9 @@ void reject(router_actor* self, const link_info& from, const std::string& why) {
 
 /// The role a trust configuration's role name stands for ("node" has none: it is a peer).
 std::optional<protocols::role> principal_role(const std::string& name) {
-  if (name == "service_provider") return protocols::role::service_provider;
-  if (name == "zone_admin") return protocols::role::zone_admin;
-  if (name == "domain_admin") return protocols::role::domain_admin;
+  using protocols::role;
+  for (auto r : {role::service_provider, role::zone_admin, role::domain_admin})
+    if (name == to_string(r)) return r;
   return std::nullopt;
 }
 

@@ -754,16 +754,29 @@ bool valid_listen_address(const std::string& s) {
   return s.empty() || is_host(s) || is_ipv6(s);
 }
 
-bool valid_peer_address(const std::string& s) {
-  if (s.empty()) return true;
-  if (s.front() == '[') {
+std::optional<peer_address> parse_peer_address(const std::string& s) {
+  std::string host;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
     auto close = s.find(']');
-    return close != std::string::npos && is_ipv6(s.substr(1, close - 1)) && close + 1 < s.size() &&
-           s[close + 1] == ':' && is_port(s.substr(close + 2));
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return std::nullopt;
+    host = s.substr(1, close - 1);
+    if (!is_ipv6(host)) return std::nullopt;
+    port = std::string_view{s}.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    host = s.substr(0, colon);
+    if (!is_host(host)) return std::nullopt;
+    port = std::string_view{s}.substr(colon + 1);
   }
-  auto colon = s.rfind(':');
-  return colon != std::string::npos && is_host(s.substr(0, colon)) &&
-         is_port(std::string_view{s}.substr(colon + 1));
+  if (!is_port(port)) return std::nullopt;
+  return peer_address{std::move(host), static_cast<uint16_t>(std::stoi(std::string{port}))};
+}
+
+bool valid_peer_address(const std::string& s) {
+  return s.empty() || parse_peer_address(s).has_value();
 }
 
 bool valid_public_key(const std::string& s) {

@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -140,6 +141,15 @@ bool valid_listen_address(const std::string& s);
 /// Whether `s` can be a peer's address: "host:port" with a port from 1 to 65535, an IPv6
 /// host in brackets ("[::1]:7400").
 bool valid_peer_address(const std::string& s);
+
+/// A peer's address, parsed: the host (an IPv6 address without its brackets) and the port.
+struct peer_address {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Parses a peer's address as valid_peer_address accepts it; nullopt otherwise.
+std::optional<peer_address> parse_peer_address(const std::string& s);
 
 /// Whether `s` is the text form of an Ed25519 public key: standard base64 of 32 bytes,
 /// 44 characters ending in one '=' (what `fusion-node keygen` prints).
