@@ -145,35 +145,45 @@ typename Inspector::result_type inspect(Inspector& f, service_list& x) {
   return f(caf::meta::type_name("service_list"), x.service_names);
 }
 
-/// FUSIONDeployService (domain): deploy extra instances of a registered service.
+/// FUSIONDeployService (domain): deploy extra instances of a registered service, or, with
+/// `ensure`, as many as it takes for the service to have `deploy.instances` on record.
 struct deploy_service {
-  static constexpr message_meta meta{0x0509, "deploy_service", 1, 2};
+  static constexpr message_meta meta{0x0509, "deploy_service", 2, 2};
   principal caller;
   fusion_id service_id;
   blob service_parameters;  ///< Opaque to FUSION, handed to service_start.
   deploy_parameters deploy;
+  /// Version 2. `deploy.instances` is the total wanted: instances on record (and being
+  /// deployed) count toward it, only the missing ones are deployed, none if enough run. A
+  /// node restarting with its config asks this way, so nothing is deployed twice. Ensuring
+  /// 0 instances deploys nothing and lists those on record (`existing_ids`).
+  bool ensure = false;
   friend bool operator==(const deploy_service&, const deploy_service&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deploy_service& x) {
   return f(caf::meta::type_name("deploy_service"), x.caller, x.service_id, x.service_parameters,
-           x.deploy);
+           x.deploy, x.ensure);
 }
 
 /// Reply to deploy_service (domain or zone): the instances created.
 struct deploy_service_reply {
-  static constexpr message_meta meta{0x050A, "deploy_service_reply", 1, 1};
+  static constexpr message_meta meta{0x050A, "deploy_service_reply", 2, 1};
   std::vector<fusion_id> instance_ids;
   std::vector<locator> instances;  ///< Where each instance can be reached.
   fusion_id decision_id;           ///< Placement decision that chose the zones (domain only).
+  /// Version 2, with `ensure`: the instances already on record that counted toward the
+  /// total (not deployed by this request), and where they are.
+  std::vector<fusion_id> existing_ids;
+  std::vector<locator> existing;
   friend bool operator==(const deploy_service_reply&, const deploy_service_reply&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deploy_service_reply& x) {
-  return f(caf::meta::type_name("deploy_service_reply"), x.instance_ids, x.instances,
-           x.decision_id);
+  return f(caf::meta::type_name("deploy_service_reply"), x.instance_ids, x.instances, x.decision_id,
+           x.existing_ids, x.existing);
 }
 
 /// How one zone fared in a placement: its scores and offer, or why it was not chosen.

@@ -27,6 +27,7 @@ struct deployment_state {
   std::unique_ptr<runtime::store> db;
   caf::error db_error;  // set if the store could not be opened: every write fails with it
   std::map<std::string, instance_record> instances;  // by InstanceID
+  std::map<fusion_id, uint32_t> deploying;           // instances being deployed, by ServiceID
   static inline const char* name = "deployment";
 };
 
@@ -47,6 +48,7 @@ struct deploy_job {
   std::vector<std::string> failures;
   errc cause = errc::deployment_failed;  // the code of the first failure, if it had one
   size_t outstanding = 0;
+  uint32_t counted = 0;  // instances counted in `deploying` until the job settles
 };
 
 using job_ptr = std::shared_ptr<deploy_job>;
@@ -86,13 +88,33 @@ void terminate_instances(self_ptr self, const std::vector<instance_record>& recs
           .then([](const status_reply&) {}, [](const caf::error&) {});
 }
 
+/// The instances of `service` on record plus those being deployed.
+uint32_t instances_of(const deployment_state& st, const fusion_id& service) {
+  uint32_t n = 0;
+  for (const auto& [id, rec] : st.instances) n += rec.service_id == service ? 1 : 0;
+  if (auto i = st.deploying.find(service); i != st.deploying.end()) n += i->second;
+  return n;
+}
+
+/// Answers the job: from now on its instances are on record or gone, no longer deploying.
+template <class T>
+void settle(self_ptr self, const job_ptr& job, T&& answer) {
+  if (job->counted > 0) {
+    auto i = self->state.deploying.find(job->service.service_id);
+    if (i != self->state.deploying.end() && (i->second -= job->counted) == 0)
+      self->state.deploying.erase(i);
+    job->counted = 0;
+  }
+  job->rp.deliver(std::forward<T>(answer));
+}
+
 // All zones answered: commit (store records, answer) or roll back (terminate, fail).
 void finish(self_ptr self, const job_ptr& job) {
   if (job->failures.empty()) {
     for (const auto& rec : job->records) {
       if (auto err = persist(self, rec)) {
         terminate_instances(self, job->records);
-        job->rp.deliver(err);
+        settle(self, job, err);
         return;
       }
     }
@@ -101,14 +123,14 @@ void finish(self_ptr self, const job_ptr& job) {
     runtime::logger("deployment")
         ->info("deployed {} instance(s) of {} ({})", job->records.size(), job->service.parsed.name,
                job->decision.decision_id.value);
-    job->rp.deliver(std::move(job->reply));
+    settle(self, job, std::move(job->reply));
     return;
   }
   terminate_instances(self, job->records);
   std::string why = "deployment of " + job->service.parsed.name + " failed, rolled back " +
                     std::to_string(job->records.size()) + " started instance(s):";
   for (const auto& f : job->failures) why += " " + f + ";";
-  job->rp.deliver(make_error(job->cause, std::move(why)));
+  settle(self, job, make_error(job->cause, std::move(why)));
 }
 
 void deploy_in_zones(self_ptr self, const job_ptr& job) {
@@ -122,7 +144,7 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
     for (const auto& v : d.verdicts)
       if (v.code != refusal_code::none && !v.chosen && shown++ < 16)
         why += "; zone " + v.zone_name + ": " + refusal_words(v.code, v.details);
-    job->rp.deliver(make_error(errc::no_feasible_zone, std::move(why)));
+    settle(self, job, make_error(errc::no_feasible_zone, std::move(why)));
     return;
   }
   uint32_t remaining = job->request.deploy.instances;
@@ -181,7 +203,7 @@ void deploy_in_zones(self_ptr self, const job_ptr& job) {
 
 caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) {
   auto& st = self->state;
-  if (req.deploy.instances == 0)
+  if (req.deploy.instances == 0 && !req.ensure)
     return make_error(errc::invalid_argument, "deploy.instances must be at least 1");
   auto registrar = st.dir->get_as<registrar_actor>(names::registrar);
   auto placement = st.dir->get_as<placement_actor>(names::placement);
@@ -199,20 +221,32 @@ caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) 
           [=](service_description& desc) {
             job->service = std::move(desc.record);
             const auto& m = job->service.parsed;
-            if (m.max_instances > 0) {
-              uint32_t running = 0;
-              for (const auto& [id, rec] : self->state.instances)
-                running += rec.service_id == job->service.service_id ? 1 : 0;
-              if (running + job->request.deploy.instances > m.max_instances) {
-                job->rp.deliver(
-                    make_error(errc::invalid_argument,
-                               m.name + " allows at most " + std::to_string(m.max_instances) +
-                                   " instances (business.max_instances); " +
-                                   std::to_string(running) + " running, " +
-                                   std::to_string(job->request.deploy.instances) + " requested"));
+            auto& st = self->state;
+            auto running = instances_of(st, job->service.service_id);
+            if (job->request.ensure) {
+              for (const auto& [id, rec] : st.instances)
+                if (rec.service_id == job->service.service_id) {
+                  job->reply.existing_ids.push_back(rec.instance_id);
+                  job->reply.existing.push_back(rec.instance);
+                }
+              auto wanted = job->request.deploy.instances;
+              if (running >= wanted) {
+                job->rp.deliver(std::move(job->reply));
                 return;
               }
+              job->request.deploy.instances = wanted - running;
             }
+            if (m.max_instances > 0 && running + job->request.deploy.instances > m.max_instances) {
+              job->rp.deliver(make_error(
+                  errc::invalid_argument,
+                  m.name + " allows at most " + std::to_string(m.max_instances) +
+                      " instances (business.max_instances); " + std::to_string(running) +
+                      " running or being deployed, " +
+                      std::to_string(job->request.deploy.instances) + " more requested"));
+              return;
+            }
+            job->counted = job->request.deploy.instances;
+            st.deploying[job->service.service_id] += job->counted;
             self->request(placement, ms(self->state.cfg.deployment.step_timeout_ms),
                           place_service{job->request.caller, m, job->request.deploy, false})
                 .then(
@@ -220,7 +254,7 @@ caf::result<deploy_service_reply> on_deploy(self_ptr self, deploy_service& req) 
                       job->decision = std::move(d);
                       deploy_in_zones(self, job);
                     },
-                    [=](caf::error& e) { job->rp.deliver(std::move(e)); });
+                    [=](caf::error& e) { settle(self, job, std::move(e)); });
           },
           [=](caf::error& e) { job->rp.deliver(std::move(e)); });
   return job->rp;

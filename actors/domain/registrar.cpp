@@ -37,8 +37,6 @@ struct registrar_state {
   std::shared_ptr<spdlog::logger> log = runtime::logger("registrar");
   std::map<std::string, service_record> services;  ///< By ServiceID.
   std::map<std::string, std::string> by_name;      ///< Service URI → ServiceID.
-  /// Instances known from pre-deployment (soft state, not durable), by ServiceID.
-  std::map<std::string, std::vector<fusion_id>> instances;
   runtime::id_generator ids{"svc"};
   static inline const char* name = "fusion.registrar";
 };
@@ -189,7 +187,6 @@ void erase_service(self_ptr self, const fusion_id& id,
   status_reply out{status::ok, "unregistered " + i->second.parsed.name + " (" + id.value + ")"};
   st.by_name.erase(i->second.parsed.name);
   st.services.erase(i);
-  st.instances.erase(id.value);
   durably(self, {runtime::store_write{services_table, id.value, {}, true}},
           [then, out](caf::error err) {
             if (err)
@@ -199,8 +196,9 @@ void erase_service(self_ptr self, const fusion_id& id,
           });
 }
 
-/// Answers `rp` with the service's id after it is durable, pre-deploying first if the
-/// manifest asks for it.
+/// Answers `rp` with the service's id after it is durable, first making sure `pre`
+/// instances of it exist if the manifest asks for pre-deployment: the deployment function
+/// deploys only those missing (none after a retry, or after a restart while they run).
 void acknowledge_registration(self_ptr self, principal caller, fusion_id id, std::string name,
                               uint32_t pre,
                               caf::typed_response_promise<register_service_reply> rp) {
@@ -219,17 +217,14 @@ void acknowledge_registration(self_ptr self, principal caller, fusion_id id, std
     rp.deliver(std::move(reply));
     return;
   }
-  deploy_parameters params;
-  params.instances = pre;
+  deploy_service req{caller, id, {}, {}};
+  req.deploy.instances = pre;
+  req.ensure = true;
   auto timeout = st.cfg.deployment.step_timeout_ms;
-  self->request(dep, std::chrono::milliseconds(timeout), deploy_service{caller, id, {}, params})
+  self->request(dep, std::chrono::milliseconds(timeout), std::move(req))
       .then(
           [=](deploy_service_reply& r) mutable {
             auto out = reply;
-            if (self->state.services.count(id.value) != 0) {
-              auto& known = self->state.instances[id.value];
-              known.insert(known.end(), r.instance_ids.begin(), r.instance_ids.end());
-            }
             out.pre_deployed = std::move(r.instance_ids);
             out.pre_deployed_at = std::move(r.instances);
             rp.deliver(std::move(out));
@@ -262,6 +257,34 @@ deployment_actor deployment_of(const registrar_state& st) {
   return st.dir ? st.dir->get_as<deployment_actor>(names::deployment) : deployment_actor{};
 }
 
+/// `out` with the instances the deployment function has on record for its service (it
+/// keeps them, durably): asked as "ensure 0 instances", which deploys nothing.
+caf::result<service_description> instances_of(self_ptr self, const principal& caller,
+                                              service_description out) {
+  auto dep = deployment_of(self->state);
+  if (!dep) {
+    out.details["instances"] = "0";
+    out.details["instances_note"] = "no deployment function is running in this domain";
+    return out;
+  }
+  deploy_service req{caller, out.record.service_id, {}, {}};
+  req.deploy.instances = 0;
+  req.ensure = true;
+  auto timeout = self->state.cfg.deployment.step_timeout_ms;
+  auto rp = self->make_response_promise<service_description>();
+  self->request(dep, std::chrono::milliseconds(timeout), std::move(req))
+      .then(
+          [rp, out](deploy_service_reply& r) mutable {
+            out.instance_ids = std::move(r.existing_ids);
+            out.details["instances"] = std::to_string(out.instance_ids.size());
+            rp.deliver(std::move(out));
+          },
+          [rp, timeout](caf::error& e) mutable {
+            rp.deliver(deployment_failure(e, "list the instances", timeout));
+          });
+  return rp;
+}
+
 registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
                                         runtime::directory_ptr dir) {
   self->state.cfg = std::move(cfg);
@@ -284,8 +307,7 @@ registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
                                   "; use update_service to change its manifest");
           // Its owner registers it again (a node restarting with its config, a retry after
           // a lost answer): the same manifest reuses the registration, a changed one
-          // updates it. Pre-deployment runs again only if no instance of it is known (after
-          // a restart; not after a retry whose first answer was lost).
+          // updates it. Pre-deployment tops the instances up to the manifest's count.
           runtime::write_batch batch;
           if (old.manifest_yaml == req.service_manifest) {
             st.log->info("{} ({}) registered again by its owner, unchanged; reused", m->name,
@@ -302,13 +324,8 @@ registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
             batch.push_back(runtime::record_write(services_table, next.service_id.value, next));
             old = std::move(next);
           }
-          auto id = old.service_id;
-          auto name = old.parsed.name;
-          auto known = st.instances.find(id.value);
-          uint32_t pre = known == st.instances.end() || known->second.empty()
-                             ? old.parsed.pre_deploy_instances
-                             : 0;
-          return register_durably(self, std::move(batch), req.caller, id, name, pre);
+          return register_durably(self, std::move(batch), req.caller, old.service_id,
+                                  old.parsed.name, old.parsed.pre_deploy_instances);
         }
         service_record rec;
         rec.service_id = st.ids.make();
@@ -422,10 +439,7 @@ registrar_impl::behavior_type registrar(self_ptr self, registrar_config cfg,
             if (!may_manage(req.caller, *rec))
               return denied(req.caller, "list the instances of", *rec);
             out.record = summary_of(*rec);
-            if (auto i = st.instances.find(rec->service_id.value); i != st.instances.end())
-              out.instance_ids = i->second;
-            out.details["instances"] = std::to_string(out.instance_ids.size());
-            break;
+            return instances_of(self, req.caller, std::move(out));
           }
           default:
             out.record = summary_of(*rec);

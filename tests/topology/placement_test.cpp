@@ -729,6 +729,108 @@ TEST_CASE_FIXTURE(domain_fixture,
   CHECK(r->pre_deployed.size() == 2);
 }
 
+TEST_CASE_FIXTURE(domain_fixture,
+                  "deployment: ensure tops a service up to the total wanted and deploys "
+                  "nothing when enough run") {
+  topo.with_zone(zone_builder{"edge"}.cores(16));
+  run();
+  auto id = register_service(manifest_yaml("steady"));
+  auto ensure = [&](uint32_t total) {
+    deploy_service req{acme, id, {}, {}};
+    req.deploy.instances = total;
+    req.ensure = true;
+    auto r = ask<deploy_service_reply>(topo.deployment(), req);
+    REQUIRE_MESSAGE(r, describe(r.error()));
+    return *r;
+  };
+  auto first = ensure(2);
+  CHECK(first.instance_ids.size() == 2);
+  CHECK(first.existing_ids.empty());
+  auto more = ensure(3);
+  CHECK(more.instance_ids.size() == 1);
+  CHECK(more.existing_ids.size() == 2);
+  CHECK(more.existing.size() == 2);
+  auto enough = ensure(2);
+  CHECK(enough.instance_ids.empty());
+  CHECK(enough.existing_ids.size() == 3);
+  CHECK(enough.decision_id.value.empty());  // nothing was placed
+  auto info = ask<information>(topo.zone("edge"), get_zone_information{});
+  REQUIRE(info);
+  CHECK(info->values["instances"] == "3");
+}
+
+TEST_CASE_FIXTURE(domain_fixture,
+                  "deployment: instances being deployed count toward ensure and "
+                  "business.max_instances") {
+  topo.with_zone(zone_builder{"edge"}.cores(16));
+  run();
+  auto id = register_service(manifest_yaml("racy", "business:\n  max_instances: 3\n"));
+  deploy_service req{acme, id, {}, {}};
+  req.deploy.instances = 2;
+  req.ensure = true;
+  // Both requests are in the deployment's mailbox before either is answered.
+  auto a = self->request(topo.deployment(), caf::infinite, req);
+  auto b = self->request(topo.deployment(), caf::infinite, req);
+  deploy_service two{acme, id, {}, {}};
+  two.deploy.instances = 2;
+  auto c = self->request(topo.deployment(), caf::infinite, two);
+  run();
+  size_t deployed = 0;
+  size_t refused = 0;
+  for (auto* h : {&a, &b, &c})
+    h->receive([&](deploy_service_reply& r) { deployed += r.instance_ids.size(); },
+               [&](caf::error& e) {
+                 CHECK(reason_of(e).find("at most 3") != std::string::npos);
+                 ++refused;
+               });
+  CHECK(deployed == 2);  // the second ensure saw the first one's two instances coming
+  CHECK(refused == 1);   // 2 on the way + 2 more > 3
+  auto info = ask<information>(topo.zone("edge"), get_zone_information{});
+  REQUIRE(info);
+  CHECK(info->values["instances"] == "2");
+}
+
+TEST_CASE(
+    "registrar: its owner registering a service again after the domain restarted "
+    "pre-deploys only what is missing") {
+  test::temp_dir tmp;
+  fusion::topology::options opts;
+  opts.data_dir = tmp.path;
+  test::det_fixture fx;
+  auto dir = std::make_shared<runtime::directory>();
+  auto yaml = manifest_yaml("eager", "policies:\n  pre_deploy_instances: 2\n");
+  // The zone lives on while the domain stops and starts again (another process in a cluster).
+  fusion::topology::topology first{fx.sys, opts, dir};
+  first.with_domain();
+  fusion::topology::topology zones{fx.sys, opts, dir};
+  zones.with_zone(zone_builder{"z"}.cores(8));
+  fx.run();
+  auto reg = fx.ask<register_service_reply>(first.registrar(), register_service{acme, yaml});
+  REQUIRE_MESSAGE(reg, describe(reg.error()));
+  CHECK(reg->pre_deployed.size() == 2);
+  // The domain's process dies; the zone's lives on.
+  for (const auto* name :
+       {names::registrar, names::zone_registry, names::placement, names::deployment}) {
+    caf::anon_send_exit(dir->get(name), caf::exit_reason::kill);
+    dir->erase(name);
+  }
+  fx.run();
+  fusion::topology::topology second{fx.sys, opts, dir};
+  second.with_domain();
+  fx.run();
+  auto again = fx.ask<register_service_reply>(second.registrar(), register_service{acme, yaml});
+  REQUIRE_MESSAGE(again, describe(again.error()));
+  CHECK(again->service_id == reg->service_id);
+  CHECK(again->pre_deployed.empty());  // both still run: nothing deployed twice
+  auto info = fx.ask<information>(zones.zone("z"), get_zone_information{});
+  REQUIRE(info);
+  CHECK(info->values["instances"] == "2");
+  second.shutdown();
+  first.shutdown();  // what the first domain spawned outside the directory
+  zones.shutdown();
+  fx.run();
+}
+
 TEST_CASE_FIXTURE(test::det_fixture,
                   "placement: a manifest without mapping.policy gets the domain's default policy") {
   fusion::topology::options opts;

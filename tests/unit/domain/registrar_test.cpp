@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+
 using namespace fusion;
 using namespace fusion::protocols;
 using namespace std::chrono_literals;
@@ -19,7 +21,9 @@ namespace {
 struct fake_log {
   enum mode_t { answer, fail, silent } mode = answer;
   bool stop_fails = false;
-  std::vector<deploy_service> deploys;
+  std::vector<deploy_service> deploys;  ///< Every request that may deploy.
+  size_t listings = 0;                  ///< Requests for the instances on record (ensure 0).
+  std::map<fusion_id, std::vector<fusion_id>> deployed;  ///< By ServiceID.
   std::vector<stop_service_instances> stops;
   std::vector<caf::typed_response_promise<deploy_service_reply>> parked;
 };
@@ -28,6 +32,13 @@ deployment_actor::behavior_type fake_deployment(deployment_actor::pointer self,
                                                 std::shared_ptr<fake_log> log) {
   return {
       [=](deploy_service& req) -> caf::result<deploy_service_reply> {
+        deploy_service_reply out;
+        auto& have = log->deployed[req.service_id];
+        if (req.ensure && req.deploy.instances == 0) {
+          ++log->listings;
+          out.existing_ids = have;
+          return out;
+        }
         log->deploys.push_back(req);
         if (log->mode == fake_log::fail)
           return make_error(errc::no_feasible_zone, "no zone can host it");
@@ -36,9 +47,15 @@ deployment_actor::behavior_type fake_deployment(deployment_actor::pointer self,
           log->parked.push_back(rp);
           return rp;
         }
-        deploy_service_reply out;
-        for (uint32_t i = 1; i <= req.deploy.instances; ++i)
-          out.instance_ids.push_back({"inst-" + std::to_string(i)});
+        auto n = req.deploy.instances;
+        if (req.ensure) {
+          out.existing_ids = have;
+          n = n > have.size() ? n - static_cast<uint32_t>(have.size()) : 0;
+        }
+        for (uint32_t i = 1; i <= n; ++i) {
+          out.instance_ids.push_back({"inst-" + std::to_string(have.size() + 1)});
+          have.push_back(out.instance_ids.back());
+        }
         return out;
       },
       [=](stop_service_instances& req) -> caf::result<status_reply> {
@@ -384,12 +401,21 @@ TEST_CASE_FIXTURE(registrar_fixture,
   CHECK(log->deploys[0].caller == test::acme);
   CHECK(log->deploys[0].service_id == r->service_id);
   CHECK(log->deploys[0].deploy.instances == 2);
+  CHECK(log->deploys[0].ensure);
   auto inst = query(reg, test::acme, "svc-1", service_info_type::instances);
   REQUIRE(inst);
   CHECK(inst->instance_ids == r->pre_deployed);
+  CHECK(log->listings == 1);
+  // Its owner registers it again (a retry, a restart): the two run, nothing is deployed.
+  auto again = register_as(
+      reg, test::acme, manifest_yaml("fusion://acme/x", "policies:\n  pre_deploy_instances: 2\n"));
+  REQUIRE_MESSAGE(again, describe(again.error()));
+  CHECK(again->pre_deployed.empty());
+  CHECK(log->deployed[r->service_id].size() == 2);
   // No pre-deployment asked: the deployment function is not bothered.
+  auto deploys = log->deploys.size();
   REQUIRE(register_as(reg, test::acme, manifest_yaml("fusion://acme/y")));
-  CHECK(log->deploys.size() == 1);
+  CHECK(log->deploys.size() == deploys);
 }
 
 TEST_CASE_FIXTURE(registrar_fixture,
