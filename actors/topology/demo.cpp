@@ -83,12 +83,144 @@ bool hosts(const runtime::node_config& nc, const char* role) {
   return std::find(nc.node.roles.begin(), nc.node.roles.end(), role) != nc.node.roles.end();
 }
 
+/// Total instances a [[service]] entry wants: its deploy count on top of pre-deployment,
+/// or 0 (only list those on record) when it asks for no deployment of its own.
+uint32_t wanted_total(const runtime::service_entry& entry, const register_service_reply& reg,
+                      const caf::expected<service_description>& desc) {
+  if (entry.deploy == 0) return 0;
+  uint32_t pre = desc ? desc->record.parsed.pre_deploy_instances
+                      : static_cast<uint32_t>(reg.pre_deployed.size());
+  return pre + static_cast<uint32_t>(entry.deploy);
+}
+
+/// Registers the manifest of `entry` with `registrar`; an error names the manifest's path.
+caf::expected<register_service_reply> register_entry(caf::scoped_actor& self,
+                                                     const registrar_actor& registrar,
+                                                     const runtime::service_entry& entry) {
+  auto yaml = runtime::read_text_file(entry.manifest);
+  if (!yaml) return yaml.error();
+  principal provider{entry.provider, role::service_provider};
+  auto reg = call<register_service_reply>(self, registrar, register_service{provider, *yaml});
+  if (reg) return reg;
+  // The registrar names the manifest "manifest"; the operator knows it by its path.
+  auto why = reason_of(reg.error());
+  if (why.rfind("manifest:", 0) == 0)
+    why = entry.manifest + why.substr(std::string_view{"manifest"}.size());
+  else
+    why = entry.manifest + ": " + describe(reg.error());
+  return make_error(errc::invalid_manifest, std::move(why));
+}
+
+/// Makes sure the service of `entry` has the instances it wants (wanted_total): deploys
+/// only those missing, so a node started again with its config deploys nothing twice.
+caf::expected<deploy_service_reply> ensure_instances(caf::scoped_actor& self,
+                                                     const registrar_actor& registrar,
+                                                     const deployment_actor& deployment,
+                                                     const runtime::service_entry& entry,
+                                                     const register_service_reply& reg) {
+  principal provider{entry.provider, role::service_provider};
+  auto desc = call<service_description>(
+      self, registrar,
+      query_service_by_name{provider, reg.service_id, service_info_type::manifest});
+  deploy_service req{provider, reg.service_id, {}, {}};
+  req.deploy.instances = wanted_total(entry, reg, desc);
+  req.ensure = true;
+  return call<deploy_service_reply>(self, deployment, std::move(req));
+}
+
+/// What a failed deployment of a configured service makes the node exit with.
+caf::error deploy_failure(const runtime::service_entry& entry, const register_service_reply& reg,
+                          const caf::error& e) {
+  return caf::error{
+      e.code(), e.category(),
+      caf::make_message("configured service " + reg.name + " (" + entry.manifest + "): deploying " +
+                        std::to_string(entry.deploy) + " instance(s) failed: " + describe(e))};
+}
+
+/// "deploy 2 instance(s)", or what was missing of them when some already run.
+std::string deploy_heading(const runtime::service_entry& entry, const deploy_service_reply& r) {
+  auto heading = "deploy " + std::to_string(entry.deploy) + " instance(s)";
+  if (r.existing_ids.empty()) return heading;
+  return heading + ": " + std::to_string(r.existing_ids.size()) + " already on record, " +
+         std::to_string(r.instance_ids.size()) + " deployed";
+}
+
+/// Polls until `dir` resolves `where` (a link to its node is up) or `timeout` passes.
+caf::actor await_remote(const runtime::directory_ptr& dir, const locator& where,
+                        milliseconds timeout) {
+  caf::actor found;
+  runtime::poll_until(
+      [&] {
+        found = dir->resolve(where);
+        return static_cast<bool>(found);
+      },
+      timeout);
+  return found;
+}
+
+/// The services role of a node without the domain role: it registers and deploys its
+/// [[service]] entries with the domain functions of its first [[peer]] of role "node", over
+/// the link. The domain knows this node by its key: a provider's key acts only as its own
+/// principal, whatever the entries say. Zones, decisions and instances are the domain's to
+/// show; this prints what each request returned.
+caf::error services_over_link(caf::scoped_actor& self, const runtime::node_config& nc,
+                              const runtime::directory_ptr& dir, std::ostream& out) {
+  auto domain_node = options_from(nc).registry.node;
+  if (domain_node.empty())
+    return make_error(errc::invalid_config,
+                      "the services role needs the domain role in the same node, or a "
+                      "[[peer]] of role \"node\" that runs it");
+  const milliseconds link_wait{30'000};
+  auto registrar = caf::actor_cast<registrar_actor>(
+      await_remote(dir, locator{domain_node, names::registrar}, link_wait));
+  auto deployment = caf::actor_cast<deployment_actor>(
+      await_remote(dir, locator{domain_node, names::deployment}, milliseconds{0}));
+  if (!registrar || !deployment)
+    return make_error(errc::peer_unreachable, "no link to the domain's node '" + domain_node +
+                                                  "' came up within " +
+                                                  std::to_string(link_wait.count()) + " ms");
+  out << "FUSION services of node '" << nc.node.name << "', registered with the domain on node '"
+      << domain_node << "'\n";
+  caf::error failed;
+  for (const auto& entry : nc.services) {
+    auto reg = register_entry(self, registrar, entry);
+    if (!reg) return reg.error();
+    out << "\nregistered " << reg->name << " as " << reg->service_id.value << " (provider "
+        << entry.provider << ")";
+    if (!reg->pre_deployed.empty())
+      out << ", pre-deployed " << reg->pre_deployed.size() << " instance(s)";
+    out << "\n";
+    auto dep = ensure_instances(self, registrar, deployment, entry, *reg);
+    if (!dep) {
+      out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
+          << "\n";
+      if (!failed) failed = deploy_failure(entry, *reg, dep.error());
+      continue;
+    }
+    if (entry.deploy > 0) {
+      out << "  " << deploy_heading(entry, *dep);
+      if (!dep->decision_id.value.empty()) out << " (" << dep->decision_id.value << ")";
+      out << "\n";
+    }
+    auto list = [&](const std::vector<locator>& where, const char* what) {
+      for (const auto& loc : where)
+        out << "    " << reg->name << " on node " << loc.node << ": " << loc.actor << " (" << what
+            << ")\n";
+    };
+    list(dep->existing, "on record");
+    list(dep->instances, "deployed now");
+  }
+  out.flush();
+  return failed;
+}
+
 }  // namespace
 
 caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config& nc,
                               const runtime::directory_ptr& dir, std::ostream& out,
                               duration_ms settle_ms) {
   caf::scoped_actor self{sys};
+  if (!hosts(nc, "domain")) return services_over_link(self, nc, dir, out);
   auto registry = dir->get_as<zone_registry_actor>(names::zone_registry);
   auto registrar = dir->get_as<registrar_actor>(names::registrar);
   auto deployment = dir->get_as<deployment_actor>(names::deployment);
@@ -142,44 +274,29 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   std::vector<locator> instances;
   caf::error failed;  // the first deployment that failed: the node then exits non-zero
   for (const auto& entry : nc.services) {
-    auto yaml = runtime::read_text_file(entry.manifest);
-    if (!yaml) return yaml.error();
-    principal provider{entry.provider, role::service_provider};
-    auto reg = call<register_service_reply>(self, registrar, register_service{provider, *yaml});
-    if (!reg) {
-      // The registrar names the manifest "manifest"; the operator knows it by its path.
-      auto why = reason_of(reg.error());
-      if (why.rfind("manifest:", 0) == 0)
-        why = entry.manifest + why.substr(std::string_view{"manifest"}.size());
-      else
-        why = entry.manifest + ": " + describe(reg.error());
-      return make_error(errc::invalid_manifest, std::move(why));
-    }
+    auto reg = register_entry(self, registrar, entry);
+    if (!reg) return reg.error();
     out << "\nregistered " << reg->name << " as " << reg->service_id.value << " (provider "
         << entry.provider << ")";
     if (!reg->pre_deployed.empty())
       out << ", pre-deployed " << reg->pre_deployed.size() << " instance(s)";
-    instances.insert(instances.end(), reg->pre_deployed_at.begin(), reg->pre_deployed_at.end());
     out << "\n";
     show_decisions("pre-deployment");
-    if (entry.deploy == 0) continue;
-    deploy_parameters dp;
-    dp.instances = static_cast<uint32_t>(entry.deploy);
-    auto dep = call<deploy_service_reply>(self, deployment,
-                                          deploy_service{provider, reg->service_id, {}, dp});
+    // Pre-deployed instances and those of an earlier start are on record: listed with the
+    // ones this entry deploys, none of them deployed twice.
+    auto dep = ensure_instances(self, registrar, deployment, entry, *reg);
     if (!dep) {
       out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
           << "\n";
-      if (!failed)
-        failed =
-            caf::error{dep.error().code(), dep.error().category(),
-                       caf::make_message("configured service " + reg->name + " (" + entry.manifest +
-                                         "): deploying " + std::to_string(entry.deploy) +
-                                         " instance(s) failed: " + describe(dep.error()))};
+      if (!failed) failed = deploy_failure(entry, *reg, dep.error());
       show_decisions("its placement");
       continue;
     }
-    show_decisions("deploy " + std::to_string(entry.deploy) + " instance(s)");
+    if (entry.deploy > 0 && dep->instance_ids.empty())
+      out << "  " << deploy_heading(entry, *dep) << "\n";
+    else if (entry.deploy > 0)
+      show_decisions(deploy_heading(entry, *dep));
+    instances.insert(instances.end(), dep->existing.begin(), dep->existing.end());
     instances.insert(instances.end(), dep->instances.begin(), dep->instances.end());
   }
   out << "\ninstances (" << instances.size() << "):\n";
