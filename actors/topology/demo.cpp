@@ -27,6 +27,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
+/// How long the services role waits for other nodes: for the zones of node.await_zones to
+/// register over their links, or for the link to the domain's node to come up.
+constexpr milliseconds other_nodes_wait{30'000};
+
 // Blocking request from bootstrap code (never from an actor): the answer or the error.
 template <class Reply, class Handle, class Request>
 caf::expected<Reply> call(caf::scoped_actor& self, const Handle& dst, Request req,
@@ -145,6 +149,36 @@ std::string deploy_heading(const runtime::service_entry& entry, const deploy_ser
          std::to_string(r.instance_ids.size()) + " deployed";
 }
 
+/// Registers every [[service]] entry of `nc` in order and makes sure each has its instances
+/// (ensure_instances), printing each registration and each failed deployment; `registered`
+/// runs after a registration is printed, `deployed` with the outcome of its deployment.
+/// Stops at a manifest that does not register and returns its error; `failed` gets the
+/// first failed deployment (the entries after it still run).
+template <class Registered, class Deployed>
+caf::error register_and_deploy(caf::scoped_actor& self, const runtime::node_config& nc,
+                               const registrar_actor& registrar, const deployment_actor& deployment,
+                               std::ostream& out, caf::error& failed, Registered registered,
+                               Deployed deployed) {
+  for (const auto& entry : nc.services) {
+    auto reg = register_entry(self, registrar, entry);
+    if (!reg) return reg.error();
+    out << "\nregistered " << reg->name << " as " << reg->service_id.value << " (provider "
+        << entry.provider << ")";
+    if (!reg->pre_deployed.empty())
+      out << ", pre-deployed " << reg->pre_deployed.size() << " instance(s)";
+    out << "\n";
+    registered();
+    auto dep = ensure_instances(self, registrar, deployment, entry, *reg);
+    if (!dep) {
+      out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
+          << "\n";
+      if (!failed) failed = deploy_failure(entry, *reg, dep.error());
+    }
+    deployed(entry, *reg, dep);
+  }
+  return caf::none;
+}
+
 /// Polls until `dir` resolves `where` (a link to its node is up) or `timeout` passes.
 caf::actor await_remote(const runtime::directory_ptr& dir, const locator& where,
                         milliseconds timeout) {
@@ -170,48 +204,37 @@ caf::error services_over_link(caf::scoped_actor& self, const runtime::node_confi
     return make_error(errc::invalid_config,
                       "the services role needs the domain role in the same node, or a "
                       "[[peer]] of role \"node\" that runs it");
-  const milliseconds link_wait{30'000};
   auto registrar = caf::actor_cast<registrar_actor>(
-      await_remote(dir, locator{domain_node, names::registrar}, link_wait));
+      await_remote(dir, locator{domain_node, names::registrar}, other_nodes_wait));
   auto deployment = caf::actor_cast<deployment_actor>(
       await_remote(dir, locator{domain_node, names::deployment}, milliseconds{0}));
   if (!registrar || !deployment)
     return make_error(errc::peer_unreachable, "no link to the domain's node '" + domain_node +
                                                   "' came up within " +
-                                                  std::to_string(link_wait.count()) + " ms");
+                                                  std::to_string(other_nodes_wait.count()) + " ms");
   out << "FUSION services of node '" << nc.node.name << "', registered with the domain on node '"
       << domain_node << "'\n";
   caf::error failed;
-  for (const auto& entry : nc.services) {
-    auto reg = register_entry(self, registrar, entry);
-    if (!reg) return reg.error();
-    out << "\nregistered " << reg->name << " as " << reg->service_id.value << " (provider "
-        << entry.provider << ")";
-    if (!reg->pre_deployed.empty())
-      out << ", pre-deployed " << reg->pre_deployed.size() << " instance(s)";
-    out << "\n";
-    auto dep = ensure_instances(self, registrar, deployment, entry, *reg);
-    if (!dep) {
-      out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
-          << "\n";
-      if (!failed) failed = deploy_failure(entry, *reg, dep.error());
-      continue;
-    }
-    if (entry.deploy > 0) {
-      out << "  " << deploy_heading(entry, *dep);
-      if (!dep->decision_id.value.empty()) out << " (" << dep->decision_id.value << ")";
-      out << "\n";
-    }
-    auto list = [&](const std::vector<locator>& where, const char* what) {
-      for (const auto& loc : where)
-        out << "    " << reg->name << " on node " << loc.node << ": " << loc.actor << " (" << what
-            << ")\n";
-    };
-    list(dep->existing, "on record");
-    list(dep->instances, "deployed now");
-  }
+  auto err = register_and_deploy(
+      self, nc, registrar, deployment, out, failed, [] {},
+      [&](const runtime::service_entry& entry, const register_service_reply& reg,
+          const caf::expected<deploy_service_reply>& dep) {
+        if (!dep) return;
+        if (entry.deploy > 0) {
+          out << "  " << deploy_heading(entry, *dep);
+          if (!dep->decision_id.value.empty()) out << " (" << dep->decision_id.value << ")";
+          out << "\n";
+        }
+        auto list = [&](const std::vector<locator>& where, const char* what) {
+          for (const auto& loc : where)
+            out << "    " << reg.name << " on node " << loc.node << ": " << loc.actor << " ("
+                << what << ")\n";
+        };
+        list(dep->existing, "on record");
+        list(dep->instances, "deployed now");
+      });
   out.flush();
-  return failed;
+  return err ? err : failed;
 }
 
 }  // namespace
@@ -232,7 +255,7 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   size_t expected = hosts(nc, "zones") ? nc.zones.size() : 0;
   if (nc.node.await_zones > 0) {
     expected = std::max<size_t>(expected, nc.node.await_zones);
-    settle_ms = std::max<duration_ms>(settle_ms, 30'000);
+    settle_ms = std::max<duration_ms>(settle_ms, other_nodes_wait.count());
   }
   auto zones = wait_for_zones(self, registry, expected, settle_ms);
   if (!zones) return zones.error();
@@ -271,34 +294,26 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
       out << indent(domain::render_decision(*d, false), "    ");
     }
   };
+  // Pre-deployed instances and those of an earlier start are on record: listed with the
+  // ones each entry deploys, none of them deployed twice.
   std::vector<locator> instances;
   caf::error failed;  // the first deployment that failed: the node then exits non-zero
-  for (const auto& entry : nc.services) {
-    auto reg = register_entry(self, registrar, entry);
-    if (!reg) return reg.error();
-    out << "\nregistered " << reg->name << " as " << reg->service_id.value << " (provider "
-        << entry.provider << ")";
-    if (!reg->pre_deployed.empty())
-      out << ", pre-deployed " << reg->pre_deployed.size() << " instance(s)";
-    out << "\n";
-    show_decisions("pre-deployment");
-    // Pre-deployed instances and those of an earlier start are on record: listed with the
-    // ones this entry deploys, none of them deployed twice.
-    auto dep = ensure_instances(self, registrar, deployment, entry, *reg);
-    if (!dep) {
-      out << "  deploy " << entry.deploy << " instance(s): FAILED — " << describe(dep.error())
-          << "\n";
-      if (!failed) failed = deploy_failure(entry, *reg, dep.error());
-      show_decisions("its placement");
-      continue;
-    }
-    if (entry.deploy > 0 && dep->instance_ids.empty())
-      out << "  " << deploy_heading(entry, *dep) << "\n";
-    else if (entry.deploy > 0)
-      show_decisions(deploy_heading(entry, *dep));
-    instances.insert(instances.end(), dep->existing.begin(), dep->existing.end());
-    instances.insert(instances.end(), dep->instances.begin(), dep->instances.end());
-  }
+  auto err = register_and_deploy(
+      self, nc, registrar, deployment, out, failed, [&] { show_decisions("pre-deployment"); },
+      [&](const runtime::service_entry& entry, const register_service_reply&,
+          const caf::expected<deploy_service_reply>& dep) {
+        if (!dep) {
+          show_decisions("its placement");
+          return;
+        }
+        if (entry.deploy > 0 && dep->instance_ids.empty())
+          out << "  " << deploy_heading(entry, *dep) << "\n";
+        else if (entry.deploy > 0)
+          show_decisions(deploy_heading(entry, *dep));
+        instances.insert(instances.end(), dep->existing.begin(), dep->existing.end());
+        instances.insert(instances.end(), dep->instances.begin(), dep->instances.end());
+      });
+  if (err) return err;
   out << "\ninstances (" << instances.size() << "):\n";
   for (const auto& loc : instances) {
     auto inst = caf::actor_cast<service_lifecycle_actor>(dir->resolve(loc));
