@@ -41,14 +41,24 @@ caf::expected<Reply> call(caf::scoped_actor& self, const Handle& dst, Request re
   return res;
 }
 
-// Polls the zone registry until `expected` zones are registered or `settle_ms` passes.
-caf::expected<zone_list> wait_for_zones(caf::scoped_actor& self, const zone_registry_actor& reg,
-                                        size_t expected, duration_ms settle_ms) {
+// Zones of `zones` whose manager this node can reach: here, or over a link that is up.
+size_t reachable_zones(const runtime::directory& dir, const zone_list& zones) {
+  return static_cast<size_t>(std::count_if(
+      zones.zones.begin(), zones.zones.end(),
+      [&](const zone_record& z) { return static_cast<bool>(dir.resolve(z.manager)); }));
+}
+
+// Polls the zone registry until `expected` zones are registered and reachable (a zone on
+// another node counts once its node is linked, not for its record from an earlier start)
+// or `settle_ms` passes. Returns every registered zone.
+caf::expected<zone_list> wait_for_zones(caf::scoped_actor& self, const runtime::directory& dir,
+                                        const zone_registry_actor& reg, size_t expected,
+                                        duration_ms settle_ms) {
   caf::expected<zone_list> zones{caf::sec::request_timeout};
   runtime::poll_until(
       [&] {
         zones = call<zone_list>(self, reg, list_zones{});
-        return !zones || zones->zones.size() >= expected;
+        return !zones || reachable_zones(dir, *zones) >= expected;
       },
       milliseconds{settle_ms});
   return zones;
@@ -257,13 +267,14 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
     expected = std::max<size_t>(expected, nc.node.await_zones);
     settle_ms = std::max<duration_ms>(settle_ms, other_nodes_wait.count());
   }
-  auto zones = wait_for_zones(self, registry, expected, settle_ms);
+  auto zones = wait_for_zones(self, *dir, registry, expected, settle_ms);
   if (!zones) return zones.error();
-  if (nc.node.await_zones > 0 && zones->zones.size() < expected)
-    return make_error(errc::deadline_exceeded, "only " + std::to_string(zones->zones.size()) +
-                                                   " of the " + std::to_string(expected) +
-                                                   " zones (node.await_zones) registered within " +
-                                                   std::to_string(settle_ms) + " ms");
+  if (auto reachable = reachable_zones(*dir, *zones);
+      nc.node.await_zones > 0 && reachable < expected)
+    return make_error(errc::deadline_exceeded,
+                      "only " + std::to_string(reachable) + " of the " + std::to_string(expected) +
+                          " zones (node.await_zones) registered and reachable within " +
+                          std::to_string(settle_ms) + " ms");
   out << "FUSION domain '" << nc.node.name << "'\n";
   print_zones(out, *zones);
   // After a restart, records of instances that died with the previous process go first, so
@@ -317,6 +328,10 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   out << "\ninstances (" << instances.size() << "):\n";
   for (const auto& loc : instances) {
     auto inst = caf::actor_cast<service_lifecycle_actor>(dir->resolve(loc));
+    if (!inst) {
+      out << "  " << loc.actor << ": not reachable (node " << loc.node << ")\n";
+      continue;
+    }
     auto info = call<information>(self, inst, get_information{info_category::summary});
     if (!info) {
       out << "  " << loc.actor << ": " << describe(info.error()) << "\n";
@@ -329,13 +344,18 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   }
   out << "\nzone capacity after deployment:\n";
   for (const auto& z : zones->zones) {
-    auto zm = dir->get_as<zone_manager_actor>(names::zone_manager(z.parameters.name));
-    auto info = call<information>(self, zm, get_zone_information{});
-    if (!info) continue;
+    // The manager the zone registered from: in this process or on a zone node.
+    auto zm = caf::actor_cast<zone_manager_actor>(dir->resolve(z.manager));
+    out << "  " << std::left << std::setw(18) << z.parameters.name;
+    auto info = zm ? call<information>(self, zm, get_zone_information{})
+                   : caf::expected<information>{make_error(errc::peer_unreachable, "")};
+    if (!info) {
+      out << " not reachable (" << (z.manager.node.empty() ? "here" : z.manager.node) << ")\n";
+      continue;
+    }
     auto& v = info->values;
-    out << "  " << std::left << std::setw(18) << z.parameters.name << " instances " << std::setw(3)
-        << v["instances"] << " free cores " << std::setw(5) << v["free_cpu_cores"] << " free GPUs "
-        << v["free_gpus"] << "\n";
+    out << " instances " << std::setw(3) << v["instances"] << " free cores " << std::setw(5)
+        << v["free_cpu_cores"] << " free GPUs " << v["free_gpus"] << "\n";
   }
   out.flush();
   return failed;

@@ -174,6 +174,10 @@ start orchestrator "$tmp/c/orchestrator.toml"
 check "$tmp/orchestrator.err" "fusion://acme/analytics (svc-1) registered again by its owner, unchanged; reused" 30 \
   "after kill -9 and a restart the orchestrator still has the registered service"
 check "$tmp/orchestrator.out" "instances (4)" 30 "the restarted orchestrator lists the four instances on record"
+contains "$tmp/orchestrator.out" "fusion://acme/analytics          zone bulk-dc-virginia slots 1/1 free" \
+  "it waits for zone-node-b's link (node.await_zones = 1) and reads its instances"
+contains "$tmp/orchestrator.out" "inst-edge-brussels-1: not reachable (node zone-node-a)" \
+  "the instances of the killed zone node are shown as not reachable"
 if [ "$(grep -c "deploy [12] instance(s): 2 already on record, 0 deployed" "$tmp/orchestrator.out")" -eq 2 ]; then
   echo "ok: started again with its config, the orchestrator deploys nothing twice"
 else
