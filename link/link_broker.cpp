@@ -60,6 +60,7 @@ void drop_secrets(link_state& st) {
   st.tx.reset();
   st.rx.reset();
   st.early.clear();
+  st.early_bytes = 0;
   st.decoder = frame_decoder{};
   bytes{}.swap(st.hs_in);
   st.out.clear();
@@ -119,8 +120,77 @@ void write_out(link_actor* self) {
   buf.resize(at + st.out.size());
   std::memcpy(buf.data() + at, st.out.data(), st.out.size());
   st.out.clear();
+  auto queued = buf.size();
   self->flush(st.hdl);
+  // An idle CAF stream moves the write buffer into its sending buffer on flush.
+  if (queued > 0 && self->wr_buf(st.hdl).empty()) st.sending = queued;
   st.last_tx = self->clock().now();
+}
+
+// ---- bounded sending (docs/security.md, "Backpressure")
+
+// Bytes waiting to be sent: CAF's write buffer plus what its stream has taken from it and
+// not written yet (learnt from data_transferred_msg). Under the test multiplexer the write
+// buffer holds what the peer has not read.
+std::size_t waiting_bytes(link_actor* self) {
+  return self->wr_buf(self->state.hdl).size() + self->state.sending;
+}
+
+// After each socket write: `remaining` counts both of CAF's buffers. When its sending
+// buffer is done, CAF moves the write buffer into it right after this notice.
+void on_transferred(link_actor* self, const io::data_transferred_msg& m) {
+  auto& st = self->state;
+  if (st.closing) return;
+  auto queued = self->wr_buf(st.hdl).size();
+  auto sending = m.remaining > queued ? static_cast<std::size_t>(m.remaining - queued) : 0;
+  st.sending = sending > 0 ? sending : queued;
+}
+
+// Whether the link takes `msg` now: before the handshake into `early`, afterwards while
+// fewer than max_send_buffer bytes wait. Ends an episode of refusals.
+bool admit(link_actor* self, const link_bytes& msg) {
+  auto& st = self->state;
+  const auto& s = st.ctx->settings;
+  bool ok = st.hs ? st.early.size() < s.max_early_messages &&
+                        st.early_bytes + msg.size() <= s.max_send_buffer
+                  : waiting_bytes(self) < s.max_send_buffer;
+  if (ok && st.refusing) {
+    st.refusing = false;
+    if (st.ctx->log)
+      st.ctx->log->info("link {} {} ({}) takes messages again ({} refused)",
+                        st.info.initiator ? "to" : "from", st.info.remote, st.info.peer_name,
+                        st.refused_now);
+  }
+  return ok;
+}
+
+// Why a message is refused, for the sender (names the peer and the limit).
+std::string refusal(link_actor* self) {
+  auto& st = self->state;
+  const auto& s = st.ctx->settings;
+  auto peer = st.info.peer_name.empty() ? st.info.remote : st.info.peer_name;
+  if (st.hs)
+    return "link to node '" + peer + "' is not up yet and holds " +
+           std::to_string(st.early.size()) + " messages (" + std::to_string(st.early_bytes) +
+           " bytes) for it (at most " + std::to_string(s.max_early_messages) + " messages, " +
+           std::to_string(s.max_send_buffer) + " bytes: link.max_send_buffer_bytes)";
+  return "link to node '" + peer + "' has " + std::to_string(waiting_bytes(self)) +
+         " bytes waiting to be sent (link.max_send_buffer_bytes = " +
+         std::to_string(s.max_send_buffer) + "): the peer reads too slowly";
+}
+
+// Counts refused messages and opens an episode (logged once, not per message).
+void count_refused(link_actor* self, std::size_t n) {
+  auto& st = self->state;
+  st.stats.messages_refused += n;
+  for (std::size_t i = 0; i < n; ++i) st.ctx->counters->count_refused();
+  if (!st.refusing) {
+    st.refusing = true;
+    st.refused_now = 0;
+    st.ctx->counters->count_congested();
+    if (st.ctx->log) st.ctx->log->warn("{}; refusing messages", refusal(self));
+  }
+  st.refused_now += n;
 }
 
 // Sends one handshake message as a frame.
@@ -188,6 +258,7 @@ void on_established(link_actor* self) {
   self->send(st.owner, link_up_atom::value, st.info);
   auto early = std::move(st.early);
   st.early.clear();
+  st.early_bytes = 0;
   for (const auto& m : early) add_message(self, m);
 }
 
@@ -318,6 +389,27 @@ void on_tick(link_actor* self) {
   arm_tick(self);
 }
 
+// Takes what the link may send (in order) and hands the rest back to the sender.
+void take(link_actor* self, const link_bytes* first, const link_bytes* last) {
+  auto& st = self->state;
+  if (st.closing) return;
+  std::vector<link_bytes> refused;
+  for (auto m = first; m != last; ++m) {
+    if (!refused.empty() || !admit(self, *m)) {  // keep the order: none after a refusal
+      refused.push_back(*m);
+    } else if (st.hs) {
+      st.early.push_back(*m);
+      st.early_bytes += m->size();
+    } else {
+      add_message(self, *m);
+    }
+  }
+  if (refused.empty()) return;
+  count_refused(self, refused.size());
+  if (auto to = caf::actor_cast<caf::actor>(self->current_sender()))
+    self->send(to, link_refused_atom::value, std::move(refused), refusal(self));
+}
+
 // Seals what is pending into the FINAL frame (after the handshake) and closes.
 void close_orderly(link_actor* self, const char* reason) {
   auto& st = self->state;
@@ -337,25 +429,11 @@ caf::behavior run_link(link_actor* self) {
       // ---- socket events (called directly, not through the mailbox)
       [=](const io::new_data_msg& m) { on_data(self, m); },
       [=](const io::connection_closed_msg&) { on_closed(self); },
-      [=](const io::data_transferred_msg&) {},
+      [=](const io::data_transferred_msg& m) { on_transferred(self, m); },
       // ---- from the owner (or anyone)
-      [=](link_send_atom, const link_bytes& m) {
-        auto& st = self->state;
-        if (st.closing) return;
-        if (st.hs)
-          st.early.push_back(m);
-        else
-          add_message(self, m);
-      },
+      [=](link_send_atom, const link_bytes& m) { take(self, &m, &m + 1); },
       [=](link_send_atom, const std::vector<link_bytes>& ms) {
-        auto& st = self->state;
-        if (st.closing) return;
-        for (const auto& m : ms) {
-          if (st.hs)
-            st.early.push_back(m);
-          else
-            add_message(self, m);
-        }
+        take(self, ms.data(), ms.data() + ms.size());
       },
       [=](link_close_atom) { close_orderly(self, closed_by_owner); },
       [=](link_stats_atom) { return self->state.stats; },
@@ -384,12 +462,14 @@ void init(link_actor* self, io::connection_handle hdl, caf::actor owner,
   st.owner = std::move(owner);
   st.info.remote = std::move(remote);
   st.info.initiator = r == role::initiator;
+  st.info.local_key = st.ctx->me.public_key_text();
   st.owner_knows = r == role::initiator;  // the owner dialled: it hears about failures
   st.decoder = frame_decoder{st.ctx->settings.max_frame};
   st.hs = std::make_unique<handshake>(r, st.ctx->me, st.ctx->trusted,
                                       st.ctx->handshake_settings(std::move(expected_peer)));
   st.started = st.last_rx = st.last_tx = self->clock().now();
   self->configure_read(hdl, io::receive_policy::at_most(read_size));
+  self->ack_writes(hdl, true);  // data_transferred_msg: how much still waits (backpressure)
   arm_tick(self);
   if (r == role::initiator) write_handshake(self, st.hs->start());
 }

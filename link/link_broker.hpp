@@ -55,6 +55,10 @@ struct link_state {
   std::optional<sealer> tx;       // after the handshake, until closed
   std::optional<opener> rx;       // after the handshake, until closed
   std::vector<link_bytes> early;  // sent by the owner before the handshake completed
+  std::size_t early_bytes = 0;    // their size; both bounded (link_settings)
+  std::size_t sending = 0;        // bytes CAF took from the write buffer, not yet written
+  bool refusing = false;          // an episode of refused messages is open (logged once)
+  uint64_t refused_now = 0;       // messages refused in the open episode
   bool flush_pending = false;     // a flush message to self is in flight
   bool tick_armed = false;        // a delayed tick to self is in flight
   bool closing = false;

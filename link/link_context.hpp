@@ -8,6 +8,8 @@
 #include "link/frames.hpp"
 #include "link/handshake.hpp"
 #include "link/identity.hpp"
+#include "runtime/config.hpp"
+#include "runtime/defaults.hpp"
 
 #include <array>
 #include <atomic>
@@ -23,25 +25,40 @@ class logger;
 
 namespace fusion::link {
 
-/// Limits and timers of node-to-node links; every default is named here and documented in
-/// docs/security.md. A zero duration turns that timer off (tests only).
+/// Limits and timers of node-to-node links. The defaults are the [link] config table's
+/// (runtime/defaults.hpp, documented in docs/operations.md); a node builds its settings from
+/// its config with settings_of. A zero duration turns that timer off (tests only).
 struct link_settings {
-  /// Largest frame body, handshake messages included (1 MiB).
+  /// Largest frame body, handshake messages included (link.max_frame_bytes).
   uint32_t max_frame = default_max_frame;
   /// A batch of outgoing messages is sealed into a frame once it holds this many plaintext
   /// bytes (16 KiB); smaller batches are sealed at the end of the current burst.
   std::size_t batch_bytes = default_batch_bytes;
   /// A heartbeat (sealed empty record) goes out when nothing was sent for this long.
-  std::chrono::milliseconds heartbeat{500};
+  std::chrono::milliseconds heartbeat{defaults::link::heartbeat_ms};
   /// A link on which nothing arrived for this long is closed ("peer silent").
-  std::chrono::milliseconds dead_after{2000};
+  std::chrono::milliseconds dead_after{defaults::link::dead_after_ms};
   /// Time from connection to an established handshake; past it: deadline_exceeded.
   std::chrono::milliseconds handshake_deadline = default_handshake_deadline;
   /// Time a dial may take to connect (name resolution excluded).
-  std::chrono::milliseconds dial_timeout{2000};
+  std::chrono::milliseconds dial_timeout{defaults::link::dial_timeout_ms};
   /// A listener refuses (closes at once) connections beyond this many unfinished handshakes.
   std::size_t max_pending_handshakes = 256;
+  /// Bytes that may wait to be sent on one link (link.max_send_buffer_bytes): sealed frames
+  /// CAF has not written to the socket yet, or messages held before the handshake. While
+  /// this many wait, the link refuses what it is asked to send (link_refused_atom).
+  std::size_t max_send_buffer = static_cast<std::size_t>(defaults::link::max_send_buffer_bytes);
+  /// Messages held before the handshake completes; more are refused.
+  std::size_t max_early_messages = static_cast<std::size_t>(defaults::link::max_early_messages);
 };
+
+// The frame codec (fusion_link, which cannot see runtime/) keeps its own defaults: they
+// must be the config table's.
+static_assert(default_max_frame == defaults::link::max_frame_bytes);
+static_assert(default_handshake_deadline.count() == defaults::link::handshake_timeout_ms);
+
+/// The link settings a node's [link] table gives (every other field at its default).
+link_settings settings_of(const runtime::link_config& lc);
 
 /// Process-wide link counters, updated from the multiplexer and dialer threads.
 class link_counters {
@@ -69,6 +86,16 @@ class link_counters {
   void count_dropped() noexcept { dropped_.fetch_add(1); }
   /// Outgoing messages dropped so far.
   uint64_t dropped() const noexcept { return dropped_.load(); }
+  /// Counts one message a link refused to send: max_send_buffer bytes were waiting, or
+  /// (before its handshake) max_early_messages messages.
+  void count_refused() noexcept { refused_.fetch_add(1); }
+  /// Messages refused so far.
+  uint64_t refused() const noexcept { return refused_.load(); }
+  /// Counts one episode of refusals on one link (from the first refusal until the link
+  /// takes a message again); each is logged once.
+  void count_congested() noexcept { congested_.fetch_add(1); }
+  /// Episodes of refusals so far.
+  uint64_t congested() const noexcept { return congested_.load(); }
 
  private:
   std::array<std::atomic<uint64_t>, fault_count> faults_{};
@@ -76,6 +103,8 @@ class link_counters {
   std::atomic<uint64_t> silent_{0};
   std::atomic<uint64_t> dial_failures_{0};
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> congested_{0};
 };
 
 /// Everything a link needs besides its connection. Immutable once made (the counters and

@@ -7,6 +7,12 @@
 //   link -> owner   (link_up_atom, link_info)                   authenticated: usable now
 //                   (link_recv_atom, std::vector<link_bytes>)   messages, in order, grouped
 //                   (link_down_atom, std::string reason)        closed; the link quits
+//   link -> sender  (link_refused_atom, std::vector<link_bytes>, std::string why)
+//                                                    messages it did not take: too many bytes
+//                                                    wait to be sent (link_settings::
+//                                                    max_send_buffer) or, before the handshake,
+//                                                    too many messages; `why` names the peer
+//                                                    and the limit. Nothing is queued beyond.
 //   any -> link     (link_send_atom, link_bytes)                one message
 //                   (link_send_atom, std::vector<link_bytes>)   many, in order
 //                   (link_close_atom)                           orderly close (FINAL frame)
@@ -31,6 +37,7 @@ using link_down_atom = caf::atom_constant<caf::atom("lnk_down")>;
 using link_send_atom = caf::atom_constant<caf::atom("lnk_send")>;
 using link_close_atom = caf::atom_constant<caf::atom("lnk_close")>;
 using link_stats_atom = caf::atom_constant<caf::atom("lnk_stats")>;
+using link_refused_atom = caf::atom_constant<caf::atom("lnk_refuse")>;
 
 /// One application message as it crosses a link.
 using link_bytes = std::vector<char>;
@@ -42,12 +49,14 @@ struct link_info {
   std::string peer_key;    ///< Its Ed25519 public key, base64 (as in configs).
   std::string remote;      ///< "host:port" of the other end, for logs.
   bool initiator = false;  ///< True if this node dialled.
+  std::string local_key;   ///< This node's public key, base64: with peer_key, it tells which
+                           ///< of two links between the same nodes both ends keep.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_info& x) {
   return f(caf::meta::type_name("link_info"), x.peer_name, x.peer_role, x.peer_key, x.remote,
-           x.initiator);
+           x.initiator, x.local_key);
 }
 
 /// Counters of one link, for logs, the bench and tests.
@@ -59,12 +68,14 @@ struct link_stats {
   uint64_t bytes_sent = 0;      ///< On the wire, headers included.
   uint64_t bytes_received = 0;  ///< On the wire, headers included.
   uint64_t heartbeats_sent = 0;
+  uint64_t messages_refused = 0;  ///< Not taken: the send buffer or early queue was full.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_stats& x) {
   return f(caf::meta::type_name("link_stats"), x.messages_sent, x.messages_received, x.frames_sent,
-           x.frames_received, x.bytes_sent, x.bytes_received, x.heartbeats_sent);
+           x.frames_received, x.bytes_sent, x.bytes_received, x.heartbeats_sent,
+           x.messages_refused);
 }
 
 }  // namespace fusion::link

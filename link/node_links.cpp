@@ -56,12 +56,7 @@ caf::expected<std::unique_ptr<node_links>> start_node_links(caf::actor_system& s
   }
   auto log = runtime::logger("link");
   log->info("node '{}' link identity {}", nc.node.name, me->public_key_text());
-  link_settings settings;
-  settings.max_frame = static_cast<uint32_t>(lc.max_frame_bytes);
-  settings.heartbeat = std::chrono::milliseconds{lc.heartbeat_ms};
-  settings.dead_after = std::chrono::milliseconds{lc.dead_after_ms};
-  settings.handshake_deadline = std::chrono::milliseconds{lc.handshake_timeout_ms};
-  settings.dial_timeout = std::chrono::milliseconds{lc.dial_timeout_ms};
+  auto settings = settings_of(lc);
   auto ctx = make_link_context(std::move(*me), std::move(trusted), settings);
   dir->set_node(nc.node.name);
   auto table = std::make_shared<peer_table>(sys);

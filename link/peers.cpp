@@ -317,6 +317,60 @@ void on_link_down(router_actor* self, const caf::actor_addr& link, const std::st
     w = w->second.link == link ? st.waiting.erase(w) : std::next(w);
 }
 
+// Of two links between the same two nodes, both keep the one dialled by the node whose
+// public key sorts lower, whatever order they came up in; a link replacing one of the same
+// direction (a reconnection) is simply newer.
+bool preferred(const link_info& candidate, const link_info& current) {
+  if (candidate.initiator == current.initiator || candidate.local_key.empty() ||
+      candidate.peer_key.empty() || candidate.local_key == candidate.peer_key)
+    return true;
+  bool my_dial_wins = candidate.local_key < candidate.peer_key;
+  return candidate.initiator == my_dial_wins;
+}
+
+// A link came up to a node that has one: keeps one of the two and closes the other
+// (orderly: not a fault). Returns false if `link` was closed.
+bool resolve_duplicate(router_actor* self, const caf::actor& link, const link_info& info) {
+  auto& st = self->state;
+  auto old = st.table->link_of(info.peer_name);
+  if (!old) return true;
+  auto i = st.links.find(old.address());
+  if (i == st.links.end() || i->second.initiator == info.initiator) {
+    self->send(old, link_close_atom::value);  // a reconnection: the newer one serves
+    on_link_down(self, old.address(), "replaced by a newer link");
+    return true;
+  }
+  bool keep_new = preferred(info, i->second);
+  ++st.stats.duplicate_links;
+  const auto& lose = keep_new ? i->second : info;
+  st.log->info("two links to node '{}': keeping the one {} dialled, closing the one {} dialled",
+               info.peer_name, lose.initiator ? "it" : "this node",
+               lose.initiator ? "this node" : "it");
+  if (!keep_new) {
+    self->send(link, link_close_atom::value);
+    return false;
+  }
+  self->send(old, link_close_atom::value);
+  on_link_down(self, old.address(), "a second link to the node is kept instead");
+  return true;
+}
+
+// A link refused messages (too many bytes wait to be sent): requests fail at once at their
+// caller with the link's reason; tells and answers are dropped (counted; the link logged).
+void on_refused(router_actor* self, std::vector<link_bytes>& messages, const std::string& why) {
+  auto& st = self->state;
+  st.stats.send_refused += messages.size();
+  for (auto& bytes : messages) {
+    auto f = decode_rpc(bytes);
+    if (!f || f->kind != rpc_kind::request) continue;
+    auto w = st.waiting.find(f->rid);
+    if (w == st.waiting.end()) continue;
+    auto proxy = std::move(w->second.proxy);
+    st.waiting.erase(w);
+    self->send(proxy, proxy_failure_atom::value, f->rid, make_error(errc::peer_unreachable, why));
+  }
+}
+
 caf::behavior router(router_actor* self, runtime::directory_ptr dir, peer_table_ptr table,
                      peers_config cfg) {
   auto& st = self->state;
@@ -334,15 +388,11 @@ caf::behavior router(router_actor* self, runtime::directory_ptr dir, peer_table_
         auto link = caf::actor_cast<caf::actor>(self->current_sender());
         if (!link) return;
         auto& st = self->state;
+        if (!resolve_duplicate(self, link, info)) return;
         st.log->info("link to node '{}' ({}, {}) is up", info.peer_name, info.remote,
                      info.peer_role);
         self->monitor(link);
         ++st.stats.links_up;
-        // A newer link to the same node replaces the older one.
-        if (auto old = st.table->link_of(info.peer_name)) {
-          self->send(old, link_close_atom::value);
-          on_link_down(self, old.address(), "replaced by a newer link");
-        }
         st.table->link_up(info.peer_name, link);
         if (auto d = st.dials.find(info.peer_name); d != st.dials.end())
           d->second = {first_redial, nullptr, true, d->second.attempt + 1};
@@ -380,6 +430,9 @@ caf::behavior router(router_actor* self, runtime::directory_ptr dir, peer_table_
         }
         if (rid != 0) self->state.waiting[rid] = {proxy, link.address()};
         self->send(link, link_send_atom::value, std::move(frame));
+      },
+      [=](link_refused_atom, std::vector<link_bytes>& messages, const std::string& why) {
+        on_refused(self, messages, why);
       },
       [=](redial_atom, const std::string& node) {
         auto d = self->state.dials.find(node);

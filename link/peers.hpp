@@ -12,6 +12,7 @@
 // invalid handle as "not reachable").
 
 #include "link/link_protocol.hpp"
+#include "runtime/defaults.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor.hpp>
@@ -44,10 +45,11 @@ struct peers_config {
   /// `reconnect_max`, and starts over at 100 ms once a link is up.
   std::vector<std::string> dial_peers;
   dial_function dial;
-  std::chrono::milliseconds reconnect_max{5000};
+  std::chrono::milliseconds reconnect_max{defaults::link::reconnect_max_ms};
   /// A dial whose link is not up this long after it started (connect plus handshake)
   /// failed, however it failed.
-  std::chrono::milliseconds dial_deadline{7500};
+  std::chrono::milliseconds dial_deadline{defaults::link::dial_timeout_ms +
+                                          defaults::link::handshake_timeout_ms};
 };
 
 /// Counters of a peer router, for logs and tests.
@@ -60,12 +62,16 @@ struct peers_stats {
   uint64_t links_down = 0;       ///< Links that went down.
   uint64_t dials = 0;            ///< Dials started.
   uint64_t dial_failures = 0;    ///< Dials that got no link up (refused, silent, bad handshake).
+  uint64_t send_refused = 0;     ///< Messages a congested link refused: requests among them
+                                 ///< failed at once at their caller, the rest were dropped.
+  uint64_t duplicate_links = 0;  ///< Second links to a node, closed (both nodes dialled).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peers_stats& x) {
   return f(caf::meta::type_name("peers_stats"), x.requests_served, x.tells_delivered, x.rejected,
-           x.replies_routed, x.links_up, x.links_down, x.dials, x.dial_failures);
+           x.replies_routed, x.links_up, x.links_down, x.dials, x.dial_failures, x.send_refused,
+           x.duplicate_links);
 }
 
 using peers_stats_atom = caf::atom_constant<caf::atom("peers_st")>;

@@ -95,6 +95,7 @@ struct link_config {
   protocols::duration_ms handshake_timeout_ms = 0;  ///< Time the handshake may take.
   protocols::duration_ms reconnect_max_ms = 0;      ///< Longest wait between reconnections.
   uint32_t max_frame_bytes = 0;                     ///< Largest frame accepted or sent.
+  uint64_t max_send_buffer_bytes = 0;  ///< Bytes that may wait to be sent; more are refused.
   friend bool operator==(const link_config&, const link_config&) = default;
 };
 

@@ -2,6 +2,7 @@
 // one line here and one in configs/reference.toml (docs/operations.md, "Adding an option").
 
 #include "runtime/config.hpp"
+#include "runtime/defaults.hpp"
 
 #include <limits>
 
@@ -118,18 +119,23 @@ const option_table<link_config>& link_options() {
       text("identity", &s::identity, "",
            "This node's key file, made by `fusion-node keygen FILE`; needed to listen or dial.")
           .as_path(),
-      integer("heartbeat_ms", &s::heartbeat_ms, 500, 50, 60'000,
+      integer("heartbeat_ms", &s::heartbeat_ms, defaults::link::heartbeat_ms, 50, 60'000,
               "Milliseconds between heartbeats on a link with nothing else to send."),
-      integer("dead_after_ms", &s::dead_after_ms, 2'000, 100, 600'000,
+      integer("dead_after_ms", &s::dead_after_ms, defaults::link::dead_after_ms, 100, 600'000,
               "Milliseconds of silence after which a link is dead; more than heartbeat_ms."),
-      integer("dial_timeout_ms", &s::dial_timeout_ms, 2'000, 50, 600'000,
+      integer("dial_timeout_ms", &s::dial_timeout_ms, defaults::link::dial_timeout_ms, 50, 600'000,
               "Milliseconds a connection attempt to a peer may take."),
-      integer("handshake_timeout_ms", &s::handshake_timeout_ms, 5'000, 50, 600'000,
+      integer("handshake_timeout_ms", &s::handshake_timeout_ms,
+              defaults::link::handshake_timeout_ms, 50, 600'000,
               "Milliseconds the handshake of a new connection may take."),
-      integer("reconnect_max_ms", &s::reconnect_max_ms, 5'000, 100, 3'600'000,
+      integer("reconnect_max_ms", &s::reconnect_max_ms, defaults::link::reconnect_max_ms, 100,
+              3'600'000,
               "Longest wait between reconnection attempts; the wait doubles from 100 ms."),
-      integer("max_frame_bytes", &s::max_frame_bytes, 1'048'576, 1'024, 67'108'864,
-              "Largest frame sent or accepted on a link, in bytes."),
+      integer("max_frame_bytes", &s::max_frame_bytes, defaults::link::max_frame_bytes, 1'024,
+              67'108'864, "Largest frame sent or accepted on a link, in bytes."),
+      integer("max_send_buffer_bytes", &s::max_send_buffer_bytes,
+              defaults::link::max_send_buffer_bytes, 65'536, 1'073'741'824,
+              "Bytes that may wait to be sent on one link; beyond, messages to it are refused."),
   };
   return t;
 }

@@ -42,4 +42,26 @@ inline constexpr std::array<std::string_view, 4> roles = {"node", "domain_admin"
                                                           "service_provider"};
 }  // namespace peer
 
+/// [link]: limits and timers of node-to-node links. The option table
+/// (runtime/config_options.cpp) and the link actors' own defaults (link::link_settings,
+/// link::peers_config) both read these, so a default is written once.
+namespace link {
+/// Milliseconds between heartbeats on an idle link.
+inline constexpr int64_t heartbeat_ms = 500;
+/// Milliseconds of silence after which a link is dead.
+inline constexpr int64_t dead_after_ms = 2'000;
+/// Milliseconds a connection attempt may take.
+inline constexpr int64_t dial_timeout_ms = 2'000;
+/// Milliseconds the handshake of a new connection may take.
+inline constexpr int64_t handshake_timeout_ms = 5'000;
+/// Longest wait between reconnection attempts.
+inline constexpr int64_t reconnect_max_ms = 5'000;
+/// Largest frame sent or accepted, in bytes (1 MiB).
+inline constexpr int64_t max_frame_bytes = 1'048'576;
+/// Bytes that may wait to be sent on one link (8 MiB); beyond, messages are refused.
+inline constexpr int64_t max_send_buffer_bytes = 8 * 1'048'576;
+/// Messages a link holds for its peer before its handshake completes; beyond, refused.
+inline constexpr int64_t max_early_messages = 1'024;
+}  // namespace link
+
 }  // namespace fusion::defaults

@@ -12,6 +12,7 @@
 #include "link/link_dialer.hpp"
 #include "link/link_listener.hpp"
 #include "link/link_protocol.hpp"
+#include "runtime/config.hpp"
 #include "tests/unit/link/link_test.hpp"
 
 #include <caf/actor_system.hpp>
@@ -801,6 +802,148 @@ TEST_CASE_FIXTURE(initiator_fixture,
   CHECK(earth.next_down() == "peer closed");
   peer.consume(take_output());
   CHECK(peer.sess->rx.closed_cleanly());
+}
+
+// ======================================================================= backpressure
+
+namespace {
+
+/// The next link_refused in `n`'s owner mailbox: the messages handed back and why.
+std::optional<std::pair<std::vector<std::string>, std::string>> next_refused(sim_node& n) {
+  std::optional<std::pair<std::vector<std::string>, std::string>> res;
+  n.owner->receive(
+      [&](link_refused_atom, std::vector<link_bytes>& ms, std::string& why) {
+        res.emplace();
+        for (auto& m : ms) res->first.push_back(str(m));
+        res->second = std::move(why);
+      },
+      caf::after(0s) >> [] {});
+  return res;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(two_node_fixture,
+                  "link: while the peer reads too slowly, sends beyond max_send_buffer are "
+                  "refused to the sender, counted, and taken again once it catches up") {
+  auto s = test_settings();
+  s.max_send_buffer = 64 * 1024;
+  establish(s);
+  auto big = [](char c) { return std::string(16 * 1024, c); };
+  // Mars reads nothing: what earth seals stays in its write buffer.
+  for (char c : {'a', 'b', 'c', 'd'}) {
+    earth.owner->send(earth_link, link_send_atom::value, text(big(c)));
+    run_earth_only();
+  }
+  CHECK_FALSE(next_refused(earth));
+  CHECK(in_flight_to_mars().size() >= s.max_send_buffer);
+  auto waiting = in_flight_to_mars().size();
+  earth.owner->send(earth_link, link_send_atom::value, text(big('e')));
+  earth.owner->send(earth_link, link_send_atom::value,
+                    std::vector<link_bytes>{text("f"), text("g")});
+  run_earth_only();
+  auto r1 = next_refused(earth);
+  auto r2 = next_refused(earth);
+  REQUIRE(r1);
+  REQUIRE(r2);
+  CHECK(r1->first == std::vector<std::string>{big('e')});
+  CHECK(r2->first == (std::vector<std::string>{"f", "g"}));
+  CHECK(r1->second == "link to node 'mars' has " + std::to_string(waiting) +
+                          " bytes waiting to be sent (link.max_send_buffer_bytes = 65536): the "
+                          "peer reads too slowly");
+  CHECK(in_flight_to_mars().size() == waiting);  // nothing queued beyond the limit
+  CHECK(earth.ctx->counters->refused() == 3);
+  CHECK(earth.ctx->counters->congested() == 1);  // one episode, logged once
+  CHECK(earth.ask_stats<link_stats>(earth_link).messages_refused == 3);
+  // Mars catches up: earth takes messages again.
+  run();
+  earth.owner->send(earth_link, link_send_atom::value, text("h"));
+  run();
+  std::vector<std::string> got;
+  while (auto r = mars.next_recv()) got.insert(got.end(), r->begin(), r->end());
+  CHECK(got == std::vector<std::string>{big('a'), big('b'), big('c'), big('d'), "h"});
+  CHECK_FALSE(next_refused(earth));
+  CHECK(earth.ctx->counters->congested() == 1);
+}
+
+TEST_CASE_FIXTURE(two_node_fixture,
+                  "link: CAF's data_transferred notices tell the link what still waits") {
+  auto s = test_settings();
+  s.max_send_buffer = 64 * 1024;
+  establish(s);
+  earth.owner->send(earth_link, link_send_atom::value, text(std::string(70 * 1024, 'x')));
+  run_earth_only();
+  // The bytes left the write buffer (here: taken off the wire by hand), but the socket
+  // reports that they are not all written: the link still counts them.
+  auto out = std::move(in_flight_to_mars());
+  in_flight_to_mars().clear();
+  REQUIRE(out.size() > s.max_send_buffer);
+  auto* scribe = earth.mpx.impl_ptr(earth_hdl).get();
+  scribe->data_transferred(&earth.mpx, 100, out.size() - 100);
+  earth.owner->send(earth_link, link_send_atom::value, text("refused"));
+  run_earth_only();
+  CHECK(next_refused(earth));
+  scribe->data_transferred(&earth.mpx, out.size() - 100, 0);
+  earth.owner->send(earth_link, link_send_atom::value, text("taken"));
+  run_earth_only();
+  CHECK_FALSE(next_refused(earth));
+  CHECK(earth.ctx->counters->refused() == 1);
+  in_flight_to_mars().clear();  // mars never got the first frame: spare it the rest
+}
+
+TEST_CASE("link: messages held before the handshake are bounded in number and bytes") {
+  auto s = test_settings();
+  s.max_early_messages = 3;
+  s.max_send_buffer = 1000;
+  initiator_fixture f{s};
+  auto& lnk = f.lnk;
+  auto& earth = f.earth;
+  std::string a(400, 'a'), b(400, 'b'), c(400, 'c');
+  earth.owner->send(lnk, link_send_atom::value, std::vector<link_bytes>{text(a), text(b), text(c)});
+  f.run();
+  auto r = next_refused(earth);
+  REQUIRE(r);
+  CHECK(r->first == std::vector<std::string>{c});  // 1200 bytes > 1000
+  CHECK(r->second ==
+        "link to node 'peer:4711' is not up yet and holds 2 messages (800 bytes) for it (at "
+        "most 3 messages, 1000 bytes: link.max_send_buffer_bytes)");
+  earth.owner->send(lnk, link_send_atom::value, text("d"));  // third message: taken
+  earth.owner->send(lnk, link_send_atom::value, text("e"));  // fourth: refused
+  f.run();
+  r = next_refused(earth);
+  REQUIRE(r);
+  CHECK(r->first == std::vector<std::string>{"e"});
+  CHECK(earth.ctx->counters->refused() == 2);
+  CHECK(earth.ctx->counters->congested() == 2);  // "d" ended the first episode
+  // The handshake completes: the held messages go out, in order.
+  auto m2 = f.peer.consume(f.take_output());
+  f.send(m2);
+  REQUIRE(earth.next_up());
+  std::vector<std::string> got;
+  f.peer.consume(f.take_output(), &got);
+  CHECK(got == std::vector<std::string>{a, b, "d"});
+}
+
+TEST_CASE(
+    "link: a node's settings come from its [link] table, whose defaults are "
+    "link_settings' own") {
+  auto lc = fusion::runtime::default_config().link;
+  auto d = settings_of(lc);
+  link_settings plain;
+  CHECK(d.max_frame == plain.max_frame);
+  CHECK(d.heartbeat == plain.heartbeat);
+  CHECK(d.dead_after == plain.dead_after);
+  CHECK(d.handshake_deadline == plain.handshake_deadline);
+  CHECK(d.dial_timeout == plain.dial_timeout);
+  CHECK(d.max_send_buffer == plain.max_send_buffer);
+  CHECK(plain.max_send_buffer == 8u * 1024 * 1024);
+  lc.heartbeat_ms = 250;
+  lc.max_send_buffer_bytes = 65536;
+  lc.max_frame_bytes = 4096;
+  auto c = settings_of(lc);
+  CHECK(c.heartbeat == 250ms);
+  CHECK(c.max_send_buffer == 65536u);
+  CHECK(c.max_frame == 4096u);
 }
 
 // ======================================================================= real sockets

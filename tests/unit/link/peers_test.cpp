@@ -8,6 +8,7 @@
 #include "protocols/orchestration_management.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/zone_orchestration.hpp"
+#include "runtime/config.hpp"
 #include "tests/support/det_fixture.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -24,12 +25,14 @@ namespace {
 using fake_peer_atom = caf::atom_constant<caf::atom("fk_peer")>;
 using fake_wire_atom = caf::atom_constant<caf::atom("fk_wire")>;
 using fake_cut_atom = caf::atom_constant<caf::atom("fk_cut")>;
+using fake_congest_atom = caf::atom_constant<caf::atom("fk_congest")>;
 
 struct fake_link_state {
   fake_link_state() = default;
   caf::actor owner;
   caf::actor other;  // the other end
   std::vector<link_bytes> sent;
+  bool congested = false;  // refuses what it is asked to send, as a full link does
   static inline const char* name = "fake_link";
 };
 
@@ -46,7 +49,15 @@ caf::behavior fake_link(caf::stateful_actor<fake_link_state>* self, caf::actor o
         self->state.other = std::move(other);
         self->send(self->state.owner, link_up_atom::value, std::move(info));
       },
+      [=](fake_congest_atom, bool on) { self->state.congested = on; },
       [=](link_send_atom, link_bytes& b) {
+        if (self->state.congested) {
+          self->send(caf::actor_cast<caf::actor>(self->current_sender()), link_refused_atom::value,
+                     std::vector<link_bytes>{std::move(b)},
+                     std::string{"link to node 'b' has 9 bytes waiting to be sent "
+                                 "(link.max_send_buffer_bytes = 8): the peer reads too slowly"});
+          return;
+        }
         self->state.sent.push_back(b);
         self->send(self->state.other, fake_wire_atom::value, std::vector<link_bytes>{b});
       },
@@ -277,6 +288,34 @@ TEST_CASE_FIXTURE(two_nodes,
   CHECK(r);
 }
 
+TEST_CASE_FIXTURE(two_nodes,
+                  "peers: a request a congested link refuses fails at once with the link's "
+                  "reason; a refused tell is dropped and counted") {
+  self->send(a.link, fake_congest_atom::value, true);
+  run();
+  auto r = ask<instances_reconciled>(remote_deployment(), reconcile_instances{});
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::peer_unreachable));
+  CHECK(reason_of(r.error()) ==
+        "link to node 'b' has 9 bytes waiting to be sent (link.max_send_buffer_bytes = 8): the "
+        "peer reads too slowly");
+  self->send(a.dir->resolve({"b", "zone/z"}), release_offers{});  // one-way
+  run();
+  auto s = stats(a);
+  CHECK(s.send_refused == 2);
+  CHECK(s.links_down == 0);  // the link stays up: the caller decides when to retry
+  self->send(a.link, fake_congest_atom::value, false);
+  run();
+  CHECK(ask<instances_reconciled>(remote_deployment(), reconcile_instances{}));
+}
+
+TEST_CASE("peers: a defaulted peers_config uses the [link] table's defaults") {
+  peers_config pc;
+  auto lc = runtime::default_config().link;
+  CHECK(pc.reconnect_max.count() == lc.reconnect_max_ms);
+  CHECK(pc.dial_deadline.count() == lc.dial_timeout_ms + lc.handshake_timeout_ms);
+}
+
 TEST_CASE("rpc: frames round-trip and malformed ones are refused with what is wrong") {
   rpc_frame req{rpc_kind::request, 7, "zone/x", {'\x01', '\x02'}, {}};
   auto back = decode_rpc(encode_rpc(req));
@@ -428,4 +467,87 @@ TEST_CASE_FIXTURE(dialling, "peers: a dial that never answers fails at the dial 
   auto s = ask<peers_stats>(a.router, peers_stats_atom::value);
   REQUIRE(s);
   CHECK(s->dial_failures == 2);
+}
+
+namespace {
+
+// Both nodes list each other with an address and dial at once: two links come up, pair x
+// (a dialled) and pair y (b dialled). a's key sorts lower, so both keep x.
+struct both_dial : test::det_fixture {
+  node a;
+  node b;
+  caf::actor ax, bx, ay, by;  // a's and b's ends of the two links
+
+  both_dial() {
+    for (auto* n : {&a, &b}) {
+      n->table = std::make_shared<peer_table>(sys);
+      n->router = spawn_peers(sys, n->dir, n->table);
+    }
+    a.dir->set_node("a");
+    b.dir->set_node("b");
+    b.dir->put(names::deployment, caf::actor_cast<caf::actor>(sys.spawn(fake_deployment)));
+    ax = sys.spawn(fake_link, a.router);
+    bx = sys.spawn(fake_link, b.router);
+    ay = sys.spawn(fake_link, a.router);
+    by = sys.spawn(fake_link, b.router);
+  }
+
+  ~both_dial() {
+    for (auto* n : {&a, &b}) {
+      stop_peers(n->dir, n->table);
+      for (const auto& name : n->dir->names())
+        caf::anon_send_exit(n->dir->get(name), caf::exit_reason::kill);
+      n->dir->clear();
+    }
+    for (auto& l : {ax, bx, ay, by}) caf::anon_send_exit(l, caf::exit_reason::kill);
+    run();
+  }
+
+  // Brings up one end of a link: its owner hears link_up (once the test runs).
+  void up(const caf::actor& end, const caf::actor& other, link_info info) {
+    self->send(end, fake_peer_atom::value, other, std::move(info));
+  }
+  void up_ax() { up(ax, bx, link_info{"b", "node", "kb", "b:1", true, "ka"}); }
+  void up_bx() { up(bx, ax, link_info{"a", "node", "ka", "a:1", false, "kb"}); }
+  void up_ay() { up(ay, by, link_info{"b", "node", "kb", "b:1", false, "ka"}); }
+  void up_by() { up(by, ay, link_info{"a", "node", "ka", "a:1", true, "kb"}); }
+
+  void check_x_serves() {
+    CHECK(a.table->link_of("b") == ax);
+    CHECK(b.table->link_of("a") == bx);
+    auto dep = caf::actor_cast<deployment_actor>(a.dir->resolve({"b", names::deployment}));
+    REQUIRE(dep);
+    CHECK(ask<instances_reconciled>(dep, reconcile_instances{}));
+    for (auto* n : {&a, &b}) {
+      auto s = ask<peers_stats>(n->router, peers_stats_atom::value);
+      REQUIRE(s);
+      CHECK(s->duplicate_links == 1);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(both_dial,
+                  "peers: when both nodes dial each other, both keep the link dialled by the "
+                  "node whose key sorts lower, whichever came up first") {
+  // Both routers hear both link_ups before either closes a link.
+  SUBCASE("a sees y first, b sees x first") {
+    up_ay();
+    up_bx();
+    up_ax();
+    up_by();
+  }
+  SUBCASE("a sees x first, b sees y first") {
+    up_ax();
+    up_by();
+    up_ay();
+    up_bx();
+  }
+  run();
+  check_x_serves();
+  // The closed link was no fault: a router that had it up counts it down, nothing else.
+  auto sa = ask<peers_stats>(a.router, peers_stats_atom::value);
+  REQUIRE(sa);
+  CHECK(sa->rejected == 0);
 }

@@ -668,6 +668,7 @@ TEST_CASE("config: without [link] a node neither listens nor dials, with the lin
   CHECK(cfg->link.handshake_timeout_ms == 5000);
   CHECK(cfg->link.reconnect_max_ms == 5000);
   CHECK(cfg->link.max_frame_bytes == 1048576);
+  CHECK(cfg->link.max_send_buffer_bytes == 8388608);
   CHECK(cfg->peers.empty());
   // An omitted peer address and role take their defaults.
   auto one = load_config_string(listening + peer("zone-1", key_a), "node.toml");
@@ -691,6 +692,7 @@ dial_timeout_ms = 1500
 handshake_timeout_ms = 3000
 reconnect_max_ms = 8000
 max_frame_bytes = 65536
+max_send_buffer_bytes = 1048576
 
 [[peer]]
 name = "zone-1"
@@ -715,6 +717,7 @@ role = "domain_admin"
   CHECK(l.handshake_timeout_ms == 3000);
   CHECK(l.reconnect_max_ms == 8000);
   CHECK(l.max_frame_bytes == 65536);
+  CHECK(l.max_send_buffer_bytes == 1048576);
   REQUIRE(cfg->peers.size() == 2);
   CHECK(cfg->peers[0] == peer_entry{"zone-1", "", key_a, "zone_admin"});
   CHECK(cfg->peers[1] == peer_entry{"admin.host", "[::1]:7401", key_b, "domain_admin"});
@@ -919,10 +922,10 @@ TEST_CASE("config: mistyped [link] and [[peer]] keys get a suggestion") {
 
 TEST_CASE("config: known_config_keys lists [link] and [[peer]]") {
   auto keys = known_config_keys();
-  for (auto k :
-       {"link.address", "link.port", "link.identity", "link.heartbeat_ms", "link.dead_after_ms",
-        "link.dial_timeout_ms", "link.handshake_timeout_ms", "link.reconnect_max_ms",
-        "link.max_frame_bytes", "peer.name", "peer.address", "peer.public_key", "peer.role"}) {
+  for (auto k : {"link.address", "link.port", "link.identity", "link.heartbeat_ms",
+                 "link.dead_after_ms", "link.dial_timeout_ms", "link.handshake_timeout_ms",
+                 "link.reconnect_max_ms", "link.max_frame_bytes", "link.max_send_buffer_bytes",
+                 "peer.name", "peer.address", "peer.public_key", "peer.role"}) {
     CAPTURE(k);
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
   }
