@@ -119,8 +119,9 @@ struct two_nodes : test::det_fixture {
   }
 
   /// Joins the nodes; `a_as` is whom node b's trust configuration says a's key belongs to.
-  void connect(link_info a_as = {"a", "node", "ka", "a:1", false}) {
-    self->send(a.link, fake_peer_atom::value, b.link, link_info{"b", "node", "kb", "b:1", true});
+  void connect(link_info a_as = {"a", "node", "ka", "a:1", false, "kb"}) {
+    self->send(a.link, fake_peer_atom::value, b.link,
+               link_info{"b", "node", "kb", "b:1", true, "ka"});
     self->send(b.link, fake_peer_atom::value, a.link, std::move(a_as));
     run();
   }
@@ -178,7 +179,7 @@ TEST_CASE_FIXTURE(two_nodes, "peers: a key that is not a node's acts only as its
   run();
   a.link = sys.spawn(fake_link, a.router);
   b.link = sys.spawn(fake_link, b.router);
-  connect(link_info{"acme", "service_provider", "ka", "a:1", false});
+  connect(link_info{"acme", "service_provider", "ka", "a:1", false, "kb"});
   deploy_service req;
   req.caller = principal{"root", role::domain_admin};  // claims more than its key may
   auto r = ask<deploy_service_reply>(remote_deployment(), req);
@@ -390,9 +391,9 @@ struct dialling : test::det_fixture {
         a.link = sys.spawn(fake_link, owner);
         b.link = sys.spawn(fake_link, b.router);
         caf::anon_send(a.link, fake_peer_atom::value, b.link,
-                       link_info{"b", "node", "kb", "b:1", true});
+                       link_info{"b", "node", "kb", "b:1", true, "ka"});
         caf::anon_send(b.link, fake_peer_atom::value, a.link,
-                       link_info{"a", "node", "ka", "a:1", false});
+                       link_info{"a", "node", "ka", "a:1", false, "kb"});
       }
       return dialer;
     };
