@@ -355,7 +355,7 @@ int run_placement(const po::variables_map& vm) {
   auto remote = measure(
       nodes->system(), nodes->placement(), total, window, services, base,
       [&nodes] { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) + nodes->children_cpu_seconds(); });
-  if (error = nodes->check_children(); !error.empty()) {
+  if (error = nodes->check_children("during the measurement"); !error.empty()) {
     std::cerr << "fusion-bench placement --zone-nodes " << zone_nodes_n << ": " << error << "\n";
     return 1;
   }

@@ -148,10 +148,7 @@ bool zone_nodes::await_zones(const zone_nodes_settings& s, std::string& error) {
         .receive([&](const protocols::zone_list& l) { registered = l.zones.size(); },
                  [](caf::error&) {});
     if (registered >= s.zones.size()) return true;
-    if (error = check_children(); !error.empty()) {
-      error += " before its zones registered";
-      return false;
-    }
+    if (error = check_children("before its zones registered"); !error.empty()) return false;
     if (clock::now() >= deadline) {
       error = "only " + std::to_string(registered) + " of " + std::to_string(s.zones.size()) +
               " zones registered within " + std::to_string(s.startup_timeout.count()) +
@@ -164,11 +161,14 @@ bool zone_nodes::await_zones(const zone_nodes_settings& s, std::string& error) {
   }
 }
 
-std::string zone_nodes::check_children() {
-  for (size_t n = 0; n < children_.size(); ++n)
-    if (!children_[n]->running())
-      return "zone node " + names_[n] + " (pid " + std::to_string(children_[n]->pid()) + ") " +
-             children_[n]->how() + "; its log ends:\n" + children_[n]->log_tail(log_lines_shown);
+std::string zone_nodes::check_children(const std::string& when) {
+  for (size_t n = 0; n < children_.size(); ++n) {
+    if (children_[n]->running()) continue;
+    auto tail = children_[n]->log_tail(log_lines_shown);
+    return "zone node " + names_[n] + " (pid " + std::to_string(children_[n]->pid()) + ") " +
+           children_[n]->how() + " " + when +
+           (tail.empty() ? "; its log is empty" : "; its log ends:\n" + tail);
+  }
   return {};
 }
 

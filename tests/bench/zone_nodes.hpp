@@ -58,8 +58,9 @@ class zone_nodes {
   /// CPU seconds (user + system) the zone node processes have used so far.
   double children_cpu_seconds() const;
 
-  /// "" while every zone node runs; otherwise which one ended and how, with its log's end.
-  std::string check_children();
+  /// "" while every zone node runs; otherwise which one ended, how and `when` ("during the
+  /// measurement"), with the end of its log.
+  std::string check_children(const std::string& when);
 
  private:
   zone_nodes() = default;
