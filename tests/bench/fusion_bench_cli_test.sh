@@ -21,6 +21,7 @@ contains "$tmp/err" "--bogus" "the error names the option"
 # reads -1 as 2^64-1 and -18446744073709551615 as 1).
 for opt in "placement --zones" "placement --placements" "placement --window" "placement --k" \
   "placement --services" "placement --threads" "placement --placement-workers" \
+  "placement --zone-nodes" \
   "codec --iterations" "link --messages" "link --handshakes" "registrar --registrations" "registrar --providers" "registrar --single"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
@@ -47,6 +48,28 @@ contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"
 contains "$tmp/out" '"figure": "offers_per_placement", "value": 4,' "each placement got k offers"
 contains "$tmp/out" '"services": 3' "the configuration is printed with the figure"
+# Across processes: the zones in two fusion-node processes (found next to fusion-bench).
+# both FILE TEXT1 TEXT2 DESCRIPTION: one line of FILE holds both texts.
+both() {
+  if grep -F -- "$2" "$1" | grep -qF -- "$3"; then echo "ok: $4"; else
+    echo "FAIL: $4: no line with '$2' and '$3' in $(cat "$1")"
+    failures=$((failures + 1))
+  fi
+}
+expect 0 "a small placement run across processes" -- "$bench" placement --zone-nodes 2 --zones 8 \
+  --placements 300 --k 2
+both "$tmp/out" '"figure": "placements_per_s"' '"zone_nodes": 0,' "the in-process rate"
+both "$tmp/out" '"figure": "placements_per_s"' '"zone_nodes": 2,' "the rate across processes"
+both "$tmp/out" '"figure": "failed_placements", "value": 0,' '"zone_nodes": 0,' \
+  "no in-process placement failed"
+both "$tmp/out" '"figure": "failed_placements", "value": 0,' '"zone_nodes": 2,' \
+  "no placement across processes failed"
+both "$tmp/out" '"figure": "offers_per_placement", "value": 2,' '"zone_nodes": 2,' \
+  "each placement across processes got k offers"
+expect 2 "too many zone nodes are refused" -- "$bench" placement --zone-nodes 17
+expect 1 "a missing fusion-node is a clear error" -- "$bench" placement --zone-nodes 2 --zones 4 \
+  --placements 10 --k 2 --fusion-node "$tmp/no-such-node"
+contains "$tmp/err" "no fusion-node at" "the error names the missing program"
 
 expect 0 "a small registrar run" -- "$bench" registrar --registrations 400 --providers 20 --single 50 \
   --data-dir "$tmp"

@@ -1,15 +1,20 @@
 // fusion-bench placement: four-step placements per second over a large domain (issue 3's
 // goal: >= 20,000/s on 2 cores with k = 16 offers each and the generic evaluator), next to
 // the raw CAF request/response rate measured in the same run, and the memory per zone.
+// With --zone-nodes N the same zones also run in N fusion-node processes linked to the
+// domain, and the rate across processes is printed next to the in-process one (issue 9's
+// goal: at least half of it).
 
 #include "actors/topology/topology.hpp"
 #include "protocols/all_messages.hpp"
 #include "protocols/registry.hpp"
+#include "runtime/cli.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/config.hpp"
 #include "runtime/files.hpp"
 #include "runtime/manifest.hpp"
 #include "tests/bench/bench.hpp"
+#include "tests/bench/zone_nodes.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -19,6 +24,7 @@
 
 #include <unistd.h>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -51,6 +57,15 @@ zone_parameters make_zone(size_t i, runtime::rng& gen) {
   return z.params();
 }
 
+// The benchmark's `n` zones, the same in every run and wherever they run.
+std::vector<zone_parameters> bench_zones(size_t n) {
+  runtime::rng gen{42};
+  std::vector<zone_parameters> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.push_back(make_zone(i, gen));
+  return out;
+}
+
 // The benchmark's service when no --manifest is given: one core, 512 MB, users in Paris.
 manifest default_manifest() {
   manifest m;
@@ -67,6 +82,9 @@ manifest bench_manifest(manifest base, size_t i) {
   base.name += "-" + std::to_string(i);
   return base;
 }
+
+// Most zone node processes --zone-nodes starts.
+constexpr size_t max_zone_nodes = 16;
 
 struct driver_state {
   driver_state() = default;
@@ -146,11 +164,88 @@ void options_placement(po::options_description& desc) {
         if (p != "stealing" && p != "sharing")
           throw po::error("--policy must be 'stealing' or 'sharing', got '" + p + "'");
       }),
-      "CAF scheduler policy: stealing or sharing");
+      "CAF scheduler policy: stealing or sharing")(
+      "zone-nodes", cli::unsigned_value<size_t>()->default_value(0)->notifier([](size_t n) {
+        if (n > max_zone_nodes)
+          throw po::error("--zone-nodes must be at most " + std::to_string(max_zone_nodes));
+      }),
+      "also run the zones in N fusion-node processes linked to this one and print both rates "
+      "(0: in-process only)")("fusion-node", po::value<std::string>(),
+                              "the fusion-node program for --zone-nodes (default: the one next "
+                              "to fusion-bench)");
 }
 
+namespace {
+
+// What one series of placements gave.
+struct series {
+  size_t done = 0;
+  size_t failed = 0;
+  size_t offers = 0;
+};
+
+// Runs `n` placements through `placement`, `window` in flight, and waits for every answer.
+series run_series(caf::actor_system& sys, const placement_actor& placement, size_t n, size_t window,
+                  size_t services, const manifest& base) {
+  caf::scoped_actor self{sys};
+  auto d = sys.spawn(driver, placement, n, window, services, base, caf::actor{self});
+  series r;
+  self->receive([&](size_t done, size_t failed, size_t offers) { r = {done, failed, offers}; });
+  caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  return r;
+}
+
+// A measured series: its placements, wall-clock seconds and CPU seconds.
+struct measurement {
+  series s;
+  double wall_s = 0;
+  double cpu_s = 0;
+};
+
+// A warm-up (fills the zones' evaluation caches the way a running domain would have), then
+// `total` placements timed; `cpu()` reads the CPU seconds used by everything taking part.
+template <class CpuSeconds>
+measurement measure(caf::actor_system& sys, const placement_actor& placement, size_t total,
+                    size_t window, size_t services, const manifest& base, CpuSeconds cpu) {
+  run_series(sys, placement, std::min<size_t>(total, 2000), window, services, base);
+  auto t0 = std::chrono::steady_clock::now();
+  auto cpu0 = cpu();
+  measurement m;
+  m.s = run_series(sys, placement, total, window, services, base);
+  m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m.cpu_s = cpu() - cpu0;
+  return m;
+}
+
+using config_list = std::vector<std::pair<std::string, config_value>>;
+
+void print_rates(const measurement& m, const config_list& conf) {
+  const auto done = static_cast<double>(m.s.done);
+  print_figure("placement", "placements_per_s", done / m.wall_s, "1/s", conf);
+  // Less sensitive to a noisy machine than the wall-clock rate: placements per second of
+  // CPU used by every process taking part (every thread, user and system).
+  print_figure("placement", "placements_per_cpu_s", done / m.cpu_s, "1/s", conf);
+}
+
+void print_outcome(const measurement& m, const config_list& conf) {
+  print_figure("placement", "offers_per_placement",
+               static_cast<double>(m.s.offers) / static_cast<double>(m.s.done), "offers", conf);
+  print_figure("placement", "failed_placements", static_cast<double>(m.s.failed), "placements",
+               conf);
+}
+
+// The fusion-node executable: --fusion-node, or the one next to this program (both are
+// built into build/nodes/).
+std::string fusion_node_path(const po::variables_map& vm) {
+  if (vm.count("fusion-node") > 0) return vm["fusion-node"].as<std::string>();
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string{"fusion-node"} : (self.parent_path() / "fusion-node").string();
+}
+
+}  // namespace
+
 int run_placement(const po::variables_map& vm) {
-  using clock = std::chrono::steady_clock;
   const auto zones = vm["zones"].as<size_t>();
   const auto total = vm["placements"].as<size_t>();
   const auto window = vm["window"].as<size_t>();
@@ -159,6 +254,7 @@ int run_placement(const po::variables_map& vm) {
   const auto threads = vm["threads"].as<size_t>();
   const auto workers = vm["placement-workers"].as<size_t>();
   const auto policy = vm["policy"].as<std::string>();
+  const auto zone_nodes_n = vm["zone-nodes"].as<size_t>();
   auto base = default_manifest();
   std::string manifest_name = "built-in";
   if (vm.count("manifest") > 0) {
@@ -172,75 +268,103 @@ int run_placement(const po::variables_map& vm) {
     }
     base = std::move(*parsed);
   }
+  // A missing fusion-node is found before minutes of in-process measurement.
+  const auto fusion_node = fusion_node_path(vm);
+  if (zone_nodes_n > 0 && ::access(fusion_node.c_str(), X_OK) != 0) {
+    std::cerr << "fusion-bench placement: no fusion-node at " << fusion_node
+              << " (build it, or give --fusion-node PATH)\n";
+    return 1;
+  }
   const double caf_rate = measure_caf_request_response_per_s(500'000, 64, threads);
-
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", threads);
-  cfg.set("scheduler.policy", caf::atom_from_string(policy));
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  message_registry::instance().add_message_types(cfg);
-  caf::actor_system sys{cfg};
   topology::options topts;
   topts.placement.k = static_cast<uint32_t>(k);
   topts.placement.deadline_ms = 2000;  // the bench measures throughput, not the deadline
   topts.placement.decisions_kept = 64;
   topts.placement.workers = static_cast<uint32_t>(workers);
-  topology::topology topo{sys, topts};
-  topo.with_domain();
-  const size_t rss_before = rss_bytes();
-  runtime::rng gen{42};
-  for (size_t i = 0; i < zones; ++i) topo.with_zone(make_zone(i, gen));
-  // Wait until every zone has registered with the zone registry.
-  caf::scoped_actor self{sys};
-  size_t registered = 0;
-  for (int attempt = 0; attempt < 600 && registered < zones; ++attempt) {
-    self->request(topo.zone_registry(), std::chrono::seconds(5), list_zones{})
-        .receive([&](const zone_list& l) { registered = l.zones.size(); }, [&](caf::error&) {});
-    if (registered < zones) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto domain = bench_zones(zones);
+  config_list conf{{"zones", static_cast<int64_t>(zones)},
+                   {"k", static_cast<int64_t>(k)},
+                   {"services", static_cast<int64_t>(services)},
+                   {"window", static_cast<int64_t>(window)},
+                   {"placements", static_cast<int64_t>(total)},
+                   {"threads", static_cast<int64_t>(threads)},
+                   {"evaluator", std::string{"generic"}},
+                   {"manifest", manifest_name},
+                   {"scheduler", policy}};
+  // With --zone-nodes, every figure says where its zones ran.
+  auto in_process_conf = conf;
+  if (zone_nodes_n > 0) in_process_conf.emplace_back("zone_nodes", int64_t{0});
+
+  // In-process: the domain and every zone in one actor system.
+  measurement local;
+  size_t rss_before = 0;
+  size_t rss_after = 0;
+  {
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.max-threads", threads);
+    cfg.set("scheduler.policy", caf::atom_from_string(policy));
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    message_registry::instance().add_message_types(cfg);
+    caf::actor_system sys{cfg};
+    topology::topology topo{sys, topts};
+    topo.with_domain();
+    rss_before = rss_bytes();
+    for (const auto& z : domain) topo.with_zone(z);
+    // Wait until every zone has registered with the zone registry.
+    size_t registered = 0;
+    {
+      caf::scoped_actor self{sys};
+      for (int attempt = 0; attempt < 600 && registered < zones; ++attempt) {
+        self->request(topo.zone_registry(), std::chrono::seconds(5), list_zones{})
+            .receive([&](const zone_list& l) { registered = l.zones.size(); }, [&](caf::error&) {});
+        if (registered < zones) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    rss_after = rss_bytes();
+    if (registered < zones) {
+      std::cerr << "placement bench: only " << registered << " of " << zones
+                << " zones registered\n";
+      return 1;
+    }
+    local = measure(sys, topo.placement(), total, window, services, base,
+                    [] { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID); });
+    topo.shutdown();
   }
-  const size_t rss_after = rss_bytes();
-  if (registered < zones) {
-    std::cerr << "placement bench: only " << registered << " of " << zones << " zones registered\n";
+  print_rates(local, in_process_conf);
+  print_figure("placement", "caf_request_response_per_s", caf_rate, "1/s", in_process_conf);
+  print_outcome(local, in_process_conf);
+  print_figure("placement", "bytes_per_zone",
+               static_cast<double>(rss_after - rss_before) / static_cast<double>(zones), "B",
+               in_process_conf);
+  if (zone_nodes_n == 0) return local.s.failed == 0 ? 0 : 1;
+
+  // Across processes: the same zones in --zone-nodes fusion-node processes.
+  zone_nodes_settings zs;
+  zs.fusion_node = fusion_node;
+  zs.nodes = zone_nodes_n;
+  zs.zones = domain;
+  zs.roles = topts;
+  zs.threads = threads;
+  zs.policy = policy;
+  std::string error;
+  auto nodes = zone_nodes::start(zs, error);
+  if (!nodes) {
+    std::cerr << "fusion-bench placement --zone-nodes " << zone_nodes_n << ": " << error << "\n";
     return 1;
   }
-  std::vector<std::pair<std::string, config_value>> conf{
-      {"zones", static_cast<int64_t>(zones)},
-      {"k", static_cast<int64_t>(k)},
-      {"services", static_cast<int64_t>(services)},
-      {"window", static_cast<int64_t>(window)},
-      {"placements", static_cast<int64_t>(total)},
-      {"threads", static_cast<int64_t>(threads)},
-      {"evaluator", std::string{"generic"}},
-      {"manifest", manifest_name},
-      {"scheduler", policy}};
-  // Warm-up: fills the zones' evaluation caches the way a running domain would have.
-  auto run = [&](size_t n) {
-    auto d = sys.spawn(driver, topo.placement(), n, window, services, base, caf::actor{self});
-    size_t done = 0;
-    size_t failed = 0;
-    size_t offers = 0;
-    self->receive([&](size_t x, size_t y, size_t z) { done = x, failed = y, offers = z; });
-    caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
-    return std::make_tuple(done, failed, offers);
-  };
-  run(std::min<size_t>(total, 2000));
-  auto t0 = clock::now();
-  auto cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
-  auto [done, failed, offers] = run(total);
-  double secs = std::chrono::duration<double>(clock::now() - t0).count();
-  double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-  print_figure("placement", "placements_per_s", static_cast<double>(done) / secs, "1/s", conf);
-  // Less sensitive to a noisy machine than the wall-clock rate: placements per second of CPU
-  // used by the whole process (every thread, user and system).
-  print_figure("placement", "placements_per_cpu_s", static_cast<double>(done) / cpu, "1/s", conf);
-  print_figure("placement", "caf_request_response_per_s", caf_rate, "1/s", conf);
-  print_figure("placement", "offers_per_placement",
-               static_cast<double>(offers) / static_cast<double>(done), "offers", conf);
-  print_figure("placement", "failed_placements", static_cast<double>(failed), "placements", conf);
-  print_figure("placement", "bytes_per_zone",
-               static_cast<double>(rss_after - rss_before) / static_cast<double>(zones), "B", conf);
-  topo.shutdown();
-  return failed == 0 ? 0 : 1;
+  auto remote = measure(
+      nodes->system(), nodes->placement(), total, window, services, base,
+      [&nodes] { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) + nodes->children_cpu_seconds(); });
+  if (error = nodes->check_children("during the measurement"); !error.empty()) {
+    std::cerr << "fusion-bench placement --zone-nodes " << zone_nodes_n << ": " << error << "\n";
+    return 1;
+  }
+  auto remote_conf = conf;
+  remote_conf.emplace_back("zone_nodes", static_cast<int64_t>(zone_nodes_n));
+  print_rates(remote, remote_conf);
+  print_outcome(remote, remote_conf);
+  nodes.reset();
+  return local.s.failed == 0 && remote.s.failed == 0 ? 0 : 1;
 }
 
 }  // namespace fusion::bench
