@@ -13,42 +13,7 @@
 set -uo pipefail
 node=$1
 src=$2
-tmp=$(mktemp -d /tmp/fusion-cluster-XXXXXX)
-source "$src/tests/support/cli.sh"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  if [ "$failures" -eq 0 ]; then rm -rf "$tmp"; else echo "logs kept in $tmp"; fi
-}
-trap cleanup EXIT
-
-# start NAME CONFIG: starts a node in the background, its output in $tmp/NAME.{out,err}.
-start() {
-  "$node" --config "$2" >"$tmp/$1.out" 2>"$tmp/$1.err" </dev/null &
-  pids+=($!)
-  eval "pid_$(tr - _ <<<"$1")=$!"
-}
-
-# await FILE TEXT SECONDS: waits until FILE contains TEXT; false after SECONDS.
-await() {
-  local deadline=$((SECONDS + $3))
-  until grep -qF -- "$2" "$1" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.05
-  done
-}
-
-# check FILE TEXT SECONDS DESCRIPTION: await, counted as a test.
-check() {
-  if await "$1" "$2" "$3"; then echo "ok: $4"; else
-    echo "FAIL: $4: '$2' not in $1 within $3 s"
-    sed 's/^/  | /' "$1" | tail -20
-    failures=$((failures + 1))
-  fi
-}
-
-make_cluster() { "$src/configs/cluster/make-cluster" --node "$node" --port "$1" "$tmp/c" >/dev/null; }
+source "$src/tests/integration/cluster_lib.sh"
 
 # The orchestrator listens on a port the OS picks; the zone nodes' configs get it after.
 make_cluster 0 || { echo "FAIL: make-cluster"; exit 1; }
