@@ -50,18 +50,19 @@ need() {
   shift
   ip "$@" 2>"$tmp/ip.err" || skip "$what refused: ip $*: $(cat "$tmp/ip.err")"
 }
-# must IP-ARGS...: an `ip` step that has to work once the above did (a failure).
-must() {
-  ip "$@" 2>"$tmp/ip.err" || {
-    echo "FAIL: ip $*: $(cat "$tmp/ip.err")"
-    failures=$((failures + 1))
-    exit 1
-  }
+# give_up WHY: a failure after which the test cannot go on (the logs are kept).
+give_up() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+  exit 1
 }
+# must IP-ARGS...: an `ip` step that has to work once the above did (a failure).
+must() { ip "$@" 2>"$tmp/ip.err" || give_up "ip $*: $(cat "$tmp/ip.err")"; }
 
 # Namespaces left by an earlier run killed before its cleanup could run (SIGKILL): its script
 # (the pid in their names) is gone; its nodes, if any still run there, are stopped first.
-for old in $(ip netns list 2>/dev/null | sed -n 's/^\(fz-[0-9]*-[0-9]*-[a-z]*\)\( .*\)\{0,1\}$/\1/p'); do
+stale=$(ip netns list 2>/dev/null | sed -n 's/^\(fz-[0-9]*-[0-9]*-[a-z]*\)\( .*\)\{0,1\}$/\1/p')
+for old in $stale; do
   old_pid=${old#fz-}
   [ -e "/proc/${old_pid%%-*}" ] && continue
   for p in $(ip netns pids "$old" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
@@ -81,15 +82,16 @@ for i in "${!nodes[@]}"; do
   must -n "${ns[$name]}" addr add "${addr[$name]}/24" dev eth0
   must -n "${ns[$name]}" link set eth0 up
 done
-echo "ok: namespaces ${ns[*]} on a bridge in $bridge_ns, subnet $net.0/24"
+echo "ok: namespaces ${ns[orchestrator]}, ${ns[zone-node-a]}, ${ns[zone-node-b]}" \
+  "on a bridge in $bridge_ns, subnet $net.0/24"
 
 # The orchestrator listens on its own address, on a port the OS picks; the zone nodes'
 # configs get both after.
-make_cluster 0 "${addr[orchestrator]}" || { echo "FAIL: make-cluster"; exit 1; }
+make_cluster 0 "${addr[orchestrator]}" || give_up make-cluster
 start orchestrator "$tmp/c/orchestrator.toml" ip netns exec "${ns[orchestrator]}"
-port=$(listen_port "${addr[orchestrator]}") || { failures=$((failures + 1)); exit 1; }
+port=$(listen_port "${addr[orchestrator]}") || give_up "no port read back"
 echo "ok: the orchestrator listens on ${addr[orchestrator]}:$port (port chosen by the OS)"
-make_cluster "$port" "${addr[orchestrator]}" || { echo "FAIL: make-cluster"; exit 1; }
+make_cluster "$port" "${addr[orchestrator]}" || give_up make-cluster
 start zone-node-a "$tmp/c/zone-node-a.toml" ip netns exec "${ns[zone-node-a]}"
 start zone-node-b "$tmp/c/zone-node-b.toml" ip netns exec "${ns[zone-node-b]}"
 
@@ -113,7 +115,8 @@ for name in "${nodes[@]}"; do
   if [ "$exe" = "$real_node" ] && [ "$in_ns" = "${ns[$name]}" ]; then
     echo "ok: $name is pid $pid, a fusion-node in namespace $in_ns"
   else
-    echo "FAIL: pid $pid of $name runs '$exe' in namespace '$in_ns' (expected $real_node in ${ns[$name]})"
+    echo "FAIL: pid $pid of $name runs '$exe' in namespace '$in_ns'" \
+      "(expected $real_node in ${ns[$name]})"
     failures=$((failures + 1))
   fi
 done
