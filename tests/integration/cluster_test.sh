@@ -17,50 +17,12 @@
 set -uo pipefail
 node=$1
 src=$2
-tmp=$(mktemp -d /tmp/fusion-cluster-XXXXXX)
-source "$src/tests/support/cli.sh"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  if [ "$failures" -eq 0 ]; then rm -rf "$tmp"; else echo "logs kept in $tmp"; fi
-}
-trap cleanup EXIT
-
-# start NAME CONFIG: starts a node in the background, its output in $tmp/NAME.{out,err}.
-start() {
-  "$node" --config "$2" >"$tmp/$1.out" 2>"$tmp/$1.err" </dev/null &
-  pids+=($!)
-  eval "pid_$(tr - _ <<<"$1")=$!"
-}
-
-# await FILE TEXT SECONDS: waits until FILE contains TEXT; false after SECONDS.
-await() {
-  local deadline=$((SECONDS + $3))
-  until grep -qF -- "$2" "$1" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.05
-  done
-}
-
-# check FILE TEXT SECONDS DESCRIPTION: await, counted as a test.
-check() {
-  if await "$1" "$2" "$3"; then echo "ok: $4"; else
-    echo "FAIL: $4: '$2' not in $1 within $3 s"
-    sed 's/^/  | /' "$1" | tail -20
-    failures=$((failures + 1))
-  fi
-}
-
-make_cluster() { "$src/configs/cluster/make-cluster" --node "$node" --port "$1" "$tmp/c" >/dev/null; }
+source "$src/tests/integration/cluster_lib.sh"
 
 # The orchestrator listens on a port the OS picks; the zone nodes' configs get it after.
 make_cluster 0 || { echo "FAIL: make-cluster"; exit 1; }
 start orchestrator "$tmp/c/orchestrator.toml"
-if ! await "$tmp/orchestrator.err" "listens for links on 127.0.0.1:" 20; then
-  echo "FAIL: the orchestrator does not listen"; cat "$tmp/orchestrator.err"; exit 1
-fi
-port=$(sed -n "s/.*listens for links on 127.0.0.1:\([0-9]*\).*/\1/p" "$tmp/orchestrator.err" | head -1)
+port=$(listen_port 127.0.0.1) || exit 1
 echo "ok: the orchestrator listens on port $port (chosen by the OS)"
 cp "$tmp/c/orchestrator.toml" "$tmp/orchestrator-port0.toml"
 make_cluster "$port"
@@ -69,18 +31,7 @@ start zone-node-a "$tmp/c/zone-node-a.toml"
 start zone-node-b "$tmp/c/zone-node-b.toml"
 
 # (a) placed, explained and deployed across processes
-check "$tmp/orchestrator.err" "link to node 'zone-node-a'" 15 "zone-node-a links to the orchestrator"
-check "$tmp/orchestrator.err" "link to node 'zone-node-b'" 15 "zone-node-b links to the orchestrator"
-check "$tmp/orchestrator.out" "instances (4)" 40 "four instances are deployed (one by pre-deployment)"
-contains "$tmp/orchestrator.out" "zones (2):" "both remote zones are registered"
-contains "$tmp/orchestrator.out" "* bulk-dc-virginia: takes 2 of 2" "analytics is placed on zone-node-b's zone"
-contains "$tmp/orchestrator.out" "* edge-brussels: takes 1 of 1" "the transcoder is placed on zone-node-a's zone"
-contains "$tmp/orchestrator.out" "decision decision-" "decisions are explained from the orchestrator"
-contains "$tmp/orchestrator.out" "bulk-dc-virginia slots 1/1 free" \
-  "the orchestrator reads each instance's slots from the zone node's process"
-if grep -q "invalid_argument\|not reachable" "$tmp/orchestrator.out"; then
-  echo "FAIL: an instance could not be asked"; failures=$((failures + 1))
-else echo "ok: every instance answers across processes"; fi
+check_deployed
 
 # (d) garbage and an untrusted node are refused; the zone links stay up
 # A frame of handshake size (104 bytes) holding garbage.
@@ -97,31 +48,6 @@ if grep -q "link to node 'zone-node-b' .* is down" "$tmp/orchestrator.err"; then
   echo "FAIL: the refusals took zone-node-b's link down"; failures=$((failures + 1))
 else echo "ok: zone-node-b's link stays up through the refusals"; fi
 kill -9 "$pid_stranger" 2>/dev/null
-
-# stop NAME: SIGTERM to a node started by `start`, awaited (SIGKILL after 10 s).
-stop() {
-  local pid_var="pid_$(tr - _ <<<"$1")"
-  kill -TERM "${!pid_var}" 2>/dev/null
-  local deadline=$((SECONDS + 10))
-  while kill -0 "${!pid_var}" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
-  kill -9 "${!pid_var}" 2>/dev/null
-  wait "${!pid_var}" 2>/dev/null
-}
-
-# check_line FILE REGEX SECONDS DESCRIPTION: like check, for an extended regular expression.
-check_line() {
-  local deadline=$((SECONDS + $3))
-  until grep -qE -- "$2" "$1" 2>/dev/null; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "FAIL: $4: no line matching '$2' in $1 within $3 s"
-      sed 's/^/  | /' "$1" | tail -20
-      failures=$((failures + 1))
-      return
-    fi
-    sleep 0.05
-  done
-  echo "ok: $4"
-}
 
 # (p) the provider's own node: its services registered and deployed over its link
 start provider "$tmp/c/provider.toml"
