@@ -120,8 +120,10 @@ double measure_caf_request_response_per_s(size_t n, size_t window, size_t thread
 
 const std::vector<subcommand>& subcommands() {
   static const std::vector<subcommand> table{
-#define FUSION_BENCH(name, help) subcommand{#name, help, &options_##name, &run_##name},
+#define FUSION_BENCH(name, help) subcommand{#name, help, &options_##name, &run_##name, false},
+#define FUSION_BENCH_HIDDEN(name, help) subcommand{#name, help, &options_##name, &run_##name, true},
 #include "tests/bench/subcommands.def"
+#undef FUSION_BENCH_HIDDEN
 #undef FUSION_BENCH
   };
   return table;
@@ -153,7 +155,8 @@ void usage(std::ostream& os) {
   os << "usage: fusion-bench <subcommand> [--option value ...]\n"
         "       fusion-bench list | --help | <subcommand> --help\n"
         "Prints one JSON object per line and per figure.\n\nsubcommands:\n";
-  for (const auto& s : subcommands()) os << "  " << s.name << "  " << s.help << "\n";
+  for (const auto& s : subcommands())
+    if (!s.hidden) os << "  " << s.name << "  " << s.help << "\n";
 }
 
 }  // namespace
@@ -178,7 +181,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "list") {
-    for (const auto& s : subcommands()) std::cout << s.name << "\n";
+    for (const auto& s : subcommands())
+      if (!s.hidden) std::cout << s.name << "\n";
     return 0;
   }
   for (const auto& s : subcommands()) {

@@ -47,16 +47,19 @@ struct subcommand {
   const char* help;                           ///< One line for --help.
   void (*declare)(po::options_description&);  ///< Adds the subcommand's options.
   int (*run)(const po::variables_map&);       ///< Returns the process exit code.
+  bool hidden = false;  ///< Internal (a bench's peer process): runs, but is not listed.
 };
 
 // Every subcommand's options and entry point, declared from the table.
 #define FUSION_BENCH(name, help)                 \
   void options_##name(po::options_description&); \
   int run_##name(const po::variables_map&);
+#define FUSION_BENCH_HIDDEN(name, help) FUSION_BENCH(name, help)
 #include "tests/bench/subcommands.def"
+#undef FUSION_BENCH_HIDDEN
 #undef FUSION_BENCH
 
-/// All subcommands, in table order.
+/// All subcommands, hidden ones included, in table order.
 const std::vector<subcommand>& subcommands();
 
 /// Parses a subcommand's arguments (`--key value` or `--key=value`, after argv[0], which is

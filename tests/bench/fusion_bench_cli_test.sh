@@ -12,6 +12,8 @@ source "$src/tests/support/cli.sh"
 expect 0 "list names the subcommands" -- "$bench" list
 contains "$tmp/out" "placement" "list has placement"
 contains "$tmp/out" "codec" "list has codec"
+if grep -q "link_peer" "$tmp/out"; then echo "FAIL: list shows the hidden link_peer"
+  failures=$((failures + 1)); else echo "ok: list hides link_peer"; fi
 expect 0 "a subcommand's --help lists its options" -- "$bench" placement --help
 contains "$tmp/out" "--services" "placement --help lists --services"
 expect 2 "an unknown subcommand is a usage error" -- "$bench" nosuch
@@ -22,7 +24,8 @@ contains "$tmp/err" "--bogus" "the error names the option"
 for opt in "placement --zones" "placement --placements" "placement --window" "placement --k" \
   "placement --services" "placement --threads" "placement --placement-workers" \
   "placement --zone-nodes" \
-  "codec --iterations" "link --messages" "link --handshakes" "registrar --registrations" "registrar --providers" "registrar --single"; do
+  "codec --iterations" "link --messages" "link --handshakes" "link --window" "link --pings" \
+  "registrar --registrations" "registrar --providers" "registrar --single"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
     expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
@@ -39,10 +42,26 @@ contains "$tmp/err" "'stealing' or 'sharing'" "the error lists the policies"
 expect 0 "a small codec run" -- "$bench" codec --iterations 2000
 contains "$tmp/out" '"figure": "codec_msgs_per_s"' "codec prints its rate"
 contains "$tmp/out" '"figure": "caf_request_response_per_s"' "codec prints the CAF rate"
-expect 0 "a small link run" -- "$bench" link --messages 3000 --handshakes 20
-contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_batched"' "link prints the batched rate"
-contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_unbatched"' "link prints the unbatched rate"
+expect 0 "a small link run (in memory, then over loopback to a peer process)" -- \
+  "$bench" link --messages 3000 --handshakes 20 --window 256 --pings 50
+contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_batched"' "link prints the in-memory batched rate"
+contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_unbatched"' "link prints the in-memory unbatched rate"
 contains "$tmp/out" '"figure": "link_handshakes_per_s"' "link prints the handshake rate"
+contains "$tmp/out" '"transport": "memory"' "in-memory figures say so"
+contains "$tmp/out" '"figure": "sealed_msgs_per_s_batched"' "link prints the loopback batched rate"
+contains "$tmp/out" '"figure": "sealed_msgs_per_s_unbatched"' "link prints the loopback unbatched rate"
+contains "$tmp/out" '"figure": "rtt_us"' "link prints the round trip"
+contains "$tmp/out" '"figure": "basp_msgs_per_s"' "link prints CAF BASP's rate"
+contains "$tmp/out" '"figure": "raw_tcp_msgs_per_s"' "link prints raw TCP's rate"
+contains "$tmp/out" '"transport": "loopback"' "loopback figures say so"
+contains "$tmp/out" '"window": 256' "with their window"
+contains "$tmp/out" '"figure": "loopback_failures", "value": 0,' "no link fault over loopback"
+expect 1 "a peer process that dies before it is ready fails the run" -- \
+  "$bench" link --messages 100 --handshakes 1 --peer-fault exit
+contains "$tmp/err" "ended before it was ready (exit status 3)" "the error says the peer ended"
+expect 1 "a failed handshake with the peer process fails the run" -- \
+  "$bench" link --messages 100 --handshakes 1 --peer-fault handshake
+contains "$tmp/err" "the sealed link to the peer failed" "the error says the link failed"
 expect 0 "a small placement run" -- "$bench" placement --zones 40 --placements 300 --k 4 --services 3
 contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"

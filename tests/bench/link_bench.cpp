@@ -1,10 +1,16 @@
 // fusion-bench link: how fast a link seals and opens small messages in memory (sealer ->
 // frame_decoder -> opener, one thread), batched against one message per frame, and how many
-// handshakes per second one core completes (both sides).
+// handshakes per second one core completes (both sides). Then the same messages over
+// loopback between this process and a peer process it starts (tests/bench/link_loopback.hpp):
+// through the sealed link, CAF's BASP and raw TCP.
+//
+// Figure names: the in-memory figures start with "link_" ("transport": "memory"); the
+// loopback ones are named as issue 9 spells them ("transport": "loopback").
 
 #include "link/frames.hpp"
 #include "link/handshake.hpp"
 #include "tests/bench/bench.hpp"
+#include "tests/bench/link_loopback.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -77,9 +83,19 @@ double sealed_msgs_per_s(link_pair& p, size_t n, size_t size, size_t batch_bytes
 }  // namespace
 
 void options_link(po::options_description& desc) {
-  desc.add_options()("messages", count_option(2'000'000, "messages"),
-                     "200-byte messages sealed and opened per run")(
-      "handshakes", count_option(2'000, "handshakes"), "handshakes (both sides) to time");
+  desc.add_options()(
+      "messages", count_option(1'000'000, "messages"),
+      "200-byte messages per figure (in memory and through each loopback transport)")(
+      "handshakes", count_option(2'000, "handshakes"), "handshakes (both sides) to time")(
+      "window", count_option(4'096, "window"),
+      "loopback: unacknowledged messages at most (the receiver acks every window/4)")(
+      "pings", count_option(1'000, "pings"), "loopback: round trips timed for rtt_us")(
+      "peer-fault", po::value<std::string>()->default_value("")->notifier([](const std::string& v) {
+        if (!v.empty() && v != "exit" && v != "handshake")
+          throw po::error("--peer-fault must be 'exit' or 'handshake'");
+      }),
+      "testing: make the peer process fail: 'exit' (before it is ready) or 'handshake' (it "
+      "trusts another key)");
 }
 
 int run_link(const po::variables_map& vm) {
@@ -107,6 +123,7 @@ int run_link(const po::variables_map& vm) {
                   {"batch_bytes", static_cast<int64_t>(batch)},
                   {"msgs_per_frame", static_cast<double>(n) / static_cast<double>(frames)},
                   {"threads", int64_t{1}},
+                  {"transport", std::string{"memory"}},
                   {"path", std::string{"seal + frame decode + open, in memory"}}});
   }
   auto start = steady::now();
@@ -116,8 +133,10 @@ int run_link(const po::variables_map& vm) {
   print_figure("link", "link_handshakes_per_s", static_cast<double>(hs) / secs, "handshakes/s",
                {{"handshakes", static_cast<int64_t>(hs)},
                 {"threads", int64_t{1}},
+                {"transport", std::string{"memory"}},
                 {"path", std::string{"initiator and responder on one thread"}}});
-  return 0;
+  return loopback::run_loopback(
+      {n, vm["window"].as<size_t>(), vm["pings"].as<size_t>(), vm["peer-fault"].as<std::string>()});
 }
 
 }  // namespace fusion::bench
