@@ -46,6 +46,13 @@ struct domain_fixture : test::det_fixture {
     return r->service_id;
   }
 
+  /// The instances zone `zone` says it hosts (its get_zone_information "instances").
+  std::string instances_in(const std::string& zone) {
+    auto info = ask<information>(topo.zone(zone), get_zone_information{});
+    REQUIRE(info);
+    return info->values["instances"];
+  }
+
   manifest parsed(const fusion_id& id) {
     auto d = ask<service_description>(topo.registrar(),
                                       query_service_by_name{acme, id, service_info_type::manifest});
@@ -711,9 +718,7 @@ TEST_CASE_FIXTURE(domain_fixture,
   REQUIRE(ask<deploy_service_reply>(topo.deployment(), deploy_service{acme, id, {}, two}));
   auto st = ask<status_reply>(topo.registrar(), unregister_service{acme, id, true});
   REQUIRE_MESSAGE(st, describe(st.error()));
-  auto info = ask<information>(topo.zone("edge"), get_zone_information{});
-  REQUIRE(info);
-  CHECK(info->values["instances"] == "0");
+  CHECK(instances_in("edge") == "0");
 }
 
 TEST_CASE_FIXTURE(domain_fixture,
@@ -754,9 +759,7 @@ TEST_CASE_FIXTURE(domain_fixture,
   CHECK(enough.instance_ids.empty());
   CHECK(enough.existing_ids.size() == 3);
   CHECK(enough.decision_id.value.empty());  // nothing was placed
-  auto info = ask<information>(topo.zone("edge"), get_zone_information{});
-  REQUIRE(info);
-  CHECK(info->values["instances"] == "3");
+  CHECK(instances_in("edge") == "3");
 }
 
 TEST_CASE_FIXTURE(domain_fixture,
@@ -785,9 +788,7 @@ TEST_CASE_FIXTURE(domain_fixture,
                });
   CHECK(deployed == 2);  // the second ensure saw the first one's two instances coming
   CHECK(refused == 1);   // 2 on the way + 2 more > 3
-  auto info = ask<information>(topo.zone("edge"), get_zone_information{});
-  REQUIRE(info);
-  CHECK(info->values["instances"] == "2");
+  CHECK(instances_in("edge") == "2");
 }
 
 TEST_CASE(
