@@ -48,7 +48,9 @@ const option_table<scheduler_config>& scheduler_options() {
   static const option_table<s> t = {
       integer("threads", &s::threads, 2, 1, 256,
               "CAF worker threads; CAF alone would start max(4, cores)."),
-      choice("policy", &s::policy, "stealing", {"stealing", "sharing"}, "How workers share jobs."),
+      choice("policy", &s::policy, "sharing", {"stealing", "sharing"},
+             "How workers share jobs; sharing (idle workers sleep) suits nodes that share a "
+             "machine or have few cores, stealing (idle workers poll) one busy node on many."),
   };
   return t;
 }

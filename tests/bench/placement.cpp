@@ -160,11 +160,14 @@ void options_placement(po::options_description& desc) {
       "placement actors sharing the work (requests routed by service)")(
       "manifest", po::value<std::string>(),
       "YAML manifest to place (default: one core, 512 MB, users in Paris)")(
-      "policy", po::value<std::string>()->default_value("stealing")->notifier([](const auto& p) {
-        if (p != "stealing" && p != "sharing")
-          throw po::error("--policy must be 'stealing' or 'sharing', got '" + p + "'");
-      }),
-      "CAF scheduler policy: stealing or sharing")(
+      "policy",
+      po::value<std::string>()
+          ->default_value(runtime::default_config().scheduler.policy)
+          ->notifier([](const auto& p) {
+            if (p != "stealing" && p != "sharing")
+              throw po::error("--policy must be 'stealing' or 'sharing', got '" + p + "'");
+          }),
+      "CAF scheduler policy of every process: stealing or sharing")(
       "zone-nodes", cli::unsigned_value<size_t>()->default_value(0)->notifier([](size_t n) {
         if (n > max_zone_nodes)
           throw po::error("--zone-nodes must be at most " + std::to_string(max_zone_nodes));

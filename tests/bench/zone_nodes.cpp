@@ -124,6 +124,7 @@ bool zone_nodes::launch(const zone_nodes_settings& s, std::string& error) {
     zc.node.name = names_[n];
     zc.node.roles = {"zones"};
     zc.log.level = "warn";
+    zc.scheduler = nc.scheduler;
     copy_sections(zc, s.roles);
     zc.link.identity = dir_ + "/" + names_[n] + ".key";
     zc.peers.push_back({domain_node, address, domain_key, "node"});

@@ -29,9 +29,10 @@ struct zone_nodes_settings {
   std::string fusion_node;                        ///< The fusion-node executable.
   size_t nodes = 2;                               ///< Zone node processes.
   std::vector<protocols::zone_parameters> zones;  ///< Zone i runs on node i % nodes.
-  topology::options roles;  ///< The domain's settings; the zone nodes get the same sections.
-  size_t threads = 2;       ///< Scheduler threads of this process (the domain).
-  std::string policy = "stealing";  ///< Scheduler policy of this process.
+  /// The domain's settings; the zone nodes get the same sections.
+  topology::options roles;
+  size_t threads = 2;              ///< Scheduler threads of every process (node default).
+  std::string policy = "sharing";  ///< Scheduler policy of every process (node default).
   /// Time the zone nodes get to start and register every zone.
   std::chrono::seconds startup_timeout{120};
 };

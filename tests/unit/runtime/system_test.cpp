@@ -51,13 +51,13 @@ node_config quiet_config() {
 TEST_CASE("system: configure_actor_system applies the configured scheduler") {
   auto nc = default_config();
   nc.scheduler.threads = 3;
-  nc.scheduler.policy = "sharing";
+  nc.scheduler.policy = "stealing";  // not the default: the test sees it applied
   caf::actor_system_config cfg;
   configure_actor_system(cfg, nc);
   caf::actor_system sys{cfg};
   CHECK(caf::get_or(sys.config(), "scheduler.max-threads", size_t{0}) == 3);
   CHECK(sys.scheduler().num_workers() == 3);
-  CHECK(caf::get_or(sys.config(), "scheduler.policy", caf::atom("none")) == caf::atom("sharing"));
+  CHECK(caf::get_or(sys.config(), "scheduler.policy", caf::atom("none")) == caf::atom("stealing"));
   CHECK(sys.has_middleman());
 }
 
@@ -68,7 +68,7 @@ TEST_CASE("system: one worker thread is honoured, not CAF's max(4, cores)") {
   configure_actor_system(cfg, nc);
   caf::actor_system sys{cfg};
   CHECK(sys.scheduler().num_workers() == 1);
-  CHECK(caf::get_or(sys.config(), "scheduler.policy", caf::atom("none")) == caf::atom("stealing"));
+  CHECK(caf::get_or(sys.config(), "scheduler.policy", caf::atom("none")) == caf::atom("sharing"));
 }
 
 TEST_CASE("system: every FUSION message type is registered with CAF") {
