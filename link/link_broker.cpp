@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <utility>
 
 namespace fusion::link {
@@ -148,7 +149,7 @@ void on_transferred(link_actor* self, const io::data_transferred_msg& m) {
 
 // Whether the link takes `msg` now: before the handshake into `early`, afterwards while
 // fewer than max_send_buffer bytes wait. Ends an episode of refusals.
-bool admit(link_actor* self, const link_bytes& msg) {
+bool admit(link_actor* self, std::span<const char> msg) {
   auto& st = self->state;
   const auto& s = st.ctx->settings;
   bool ok = st.hs ? st.early.size() < s.max_early_messages &&
@@ -201,7 +202,7 @@ void write_handshake(link_actor* self, const bytes& msg) {
 
 // Adds one application message to the sealer; a frame sealed by the batch threshold goes
 // out at once, the rest at the end of the burst (one flush message to self).
-void add_message(link_actor* self, const link_bytes& msg) {
+void add_message(link_actor* self, std::span<const char> msg) {
   auto& st = self->state;
   auto span = byte_span{reinterpret_cast<const unsigned char*>(msg.data()), msg.size()};
   if (!st.tx->add(span, st.out)) {
@@ -263,18 +264,18 @@ void on_established(link_actor* self) {
 }
 
 // Opens one frame after the handshake; false if the link closed.
-bool on_frame(link_actor* self, const bytes& frame, std::vector<link_bytes>& batch) {
+bool on_frame(link_actor* self, const bytes& frame, link_batch& batch) {
   auto& st = self->state;
   if (!st.rx->open(frame, st.opened)) {
     if (!batch.empty()) self->send(st.owner, link_recv_atom::value, std::move(batch));
     fail(self, st.rx->error(), st.rx->reason());
     return false;
   }
-  for (auto m : st.opened) batch.emplace_back(m.begin(), m.end());
+  for (auto m : st.opened) batch.add({reinterpret_cast<const char*>(m.data()), m.size()});
   st.stats.messages_received += st.opened.size();
   if (st.rx->closed_cleanly()) {
     if (!batch.empty()) self->send(st.owner, link_recv_atom::value, std::move(batch));
-    batch.clear();
+    batch = {};
     // Answer with our own FINAL, so a peer still reading sees an orderly end too.
     st.tx->close(st.out);
     write_out(self);
@@ -339,7 +340,8 @@ void on_data(link_actor* self, const io::new_data_msg& m) {
     fail(self, st.decoder.error(), st.decoder.reason());
     return;
   }
-  std::vector<link_bytes> batch;
+  link_batch batch;
+  batch.reserve(m.buf.size());  // opened messages are shorter than what was read
   while (auto frame = st.decoder.next()) {
     ++st.stats.frames_received;
     if (!on_frame(self, *frame, batch)) return;
@@ -390,18 +392,21 @@ void on_tick(link_actor* self) {
 }
 
 // Takes what the link may send (in order) and hands the rest back to the sender.
-void take(link_actor* self, const link_bytes* first, const link_bytes* last) {
+// `Messages`: a vector of link_bytes, or a link_batch.
+template <class Messages>
+void take(link_actor* self, const Messages& ms) {
   auto& st = self->state;
   if (st.closing) return;
   std::vector<link_bytes> refused;
-  for (auto m = first; m != last; ++m) {
-    if (!refused.empty() || !admit(self, *m)) {  // keep the order: none after a refusal
-      refused.push_back(*m);
+  for (std::size_t i = 0; i < ms.size(); ++i) {
+    std::span<const char> m = ms[i];
+    if (!refused.empty() || !admit(self, m)) {  // keep the order: none after a refusal
+      refused.emplace_back(m.begin(), m.end());
     } else if (st.hs) {
-      st.early.push_back(*m);
-      st.early_bytes += m->size();
+      st.early.emplace_back(m.begin(), m.end());
+      st.early_bytes += m.size();
     } else {
-      add_message(self, *m);
+      add_message(self, m);
     }
   }
   if (refused.empty()) return;
@@ -431,10 +436,11 @@ caf::behavior run_link(link_actor* self) {
       [=](const io::connection_closed_msg&) { on_closed(self); },
       [=](const io::data_transferred_msg& m) { on_transferred(self, m); },
       // ---- from the owner (or anyone)
-      [=](link_send_atom, const link_bytes& m) { take(self, &m, &m + 1); },
-      [=](link_send_atom, const std::vector<link_bytes>& ms) {
-        take(self, ms.data(), ms.data() + ms.size());
+      [=](link_send_atom, const link_bytes& m) {
+        take(self, std::span<const link_bytes>{&m, 1});
       },
+      [=](link_send_atom, const std::vector<link_bytes>& ms) { take(self, ms); },
+      [=](link_send_atom, const link_batch& ms) { take(self, ms); },
       [=](link_close_atom) { close_orderly(self, closed_by_owner); },
       [=](link_stats_atom) { return self->state.stats; },
       // ---- self-messages

@@ -398,14 +398,14 @@ caf::behavior router(router_actor* self, runtime::directory_ptr dir, peer_table_
           d->second = {first_redial, nullptr, true, d->second.attempt + 1};
         st.links[link.address()] = std::move(info);
       },
-      [=](link_recv_atom, std::vector<link_bytes>& messages) {
+      [=](link_recv_atom, const link_batch& messages) {
         auto link = caf::actor_cast<caf::actor>(self->current_sender());
         if (!link) return;
         auto i = self->state.links.find(link.address());
         if (i == self->state.links.end()) return;  // not a link of ours (or gone)
         auto from = i->second;
-        for (auto& bytes : messages) {
-          auto f = decode_rpc(bytes);
+        for (std::size_t k = 0; k < messages.size(); ++k) {
+          auto f = decode_rpc(messages[k]);
           if (!f) {
             reject(self, from, describe(f.error()));
             continue;

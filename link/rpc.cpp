@@ -128,7 +128,7 @@ link_bytes encode_rpc(const rpc_frame& f) {
   return link_bytes(buf.data(), buf.data() + buf.size());
 }
 
-caf::expected<rpc_frame> decode_rpc(const link_bytes& bytes) {
+caf::expected<rpc_frame> decode_rpc(std::span<const char> bytes) {
   msgpack::zone zone;
   msgpack::object obj;
   if (auto err = protocols::codec::parse_bounded(bytes.data(), bytes.size(), zone, obj)) return err;

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 
 namespace fusion::link {
@@ -44,7 +45,7 @@ struct rpc_frame {
 link_bytes encode_rpc(const rpc_frame& f);
 
 /// Decodes an untrusted application message; errors name what is wrong (malformed_frame).
-caf::expected<rpc_frame> decode_rpc(const link_bytes& bytes);
+caf::expected<rpc_frame> decode_rpc(std::span<const char> bytes);
 
 /// Called with a forwarded request's reply (as a message) or error.
 using reply_handler = std::function<void(caf::expected<caf::message>)>;

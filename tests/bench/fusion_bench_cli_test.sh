@@ -25,7 +25,7 @@ for opt in "placement --zones" "placement --placements" "placement --window" "pl
   "placement --services" "placement --threads" "placement --placement-workers" \
   "placement --zone-nodes" \
   "codec --iterations" "link --messages" "link --handshakes" "link --window" "link --pings" \
-  "registrar --registrations" "registrar --providers" "registrar --single"; do
+  "link --rounds" "registrar --registrations" "registrar --providers" "registrar --single"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
     expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
@@ -43,13 +43,14 @@ expect 0 "a small codec run" -- "$bench" codec --iterations 2000
 contains "$tmp/out" '"figure": "codec_msgs_per_s"' "codec prints its rate"
 contains "$tmp/out" '"figure": "caf_request_response_per_s"' "codec prints the CAF rate"
 expect 0 "a small link run (in memory, then over loopback to a peer process)" -- \
-  "$bench" link --messages 3000 --handshakes 20 --window 256 --pings 50
+  "$bench" link --messages 3000 --handshakes 20 --window 256 --pings 50 --rounds 2
 contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_batched"' "link prints the in-memory batched rate"
 contains "$tmp/out" '"figure": "link_sealed_msgs_per_s_unbatched"' "link prints the in-memory unbatched rate"
 contains "$tmp/out" '"figure": "link_handshakes_per_s"' "link prints the handshake rate"
 contains "$tmp/out" '"transport": "memory"' "in-memory figures say so"
 contains "$tmp/out" '"figure": "sealed_msgs_per_s_batched"' "link prints the loopback batched rate"
 contains "$tmp/out" '"figure": "sealed_msgs_per_s_unbatched"' "link prints the loopback unbatched rate"
+contains "$tmp/out" '"rounds": 2, "min": ' "the sealed rates are medians of --rounds, with min and max"
 contains "$tmp/out" '"figure": "rtt_us"' "link prints the round trip"
 contains "$tmp/out" '"figure": "basp_msgs_per_s"' "link prints CAF BASP's rate"
 contains "$tmp/out" '"figure": "raw_tcp_msgs_per_s"' "link prints raw TCP's rate"

@@ -90,6 +90,9 @@ void options_link(po::options_description& desc) {
       "window", count_option(4'096, "window"),
       "loopback: unacknowledged messages at most (the receiver acks every window/4)")(
       "pings", count_option(1'000, "pings"), "loopback: round trips timed for rtt_us")(
+      "rounds", count_option(3, "rounds"),
+      "loopback: --messages sent this many times through each sealed link; the median rate "
+      "is printed, with min and max")(
       "peer-fault", po::value<std::string>()->default_value("")->notifier([](const std::string& v) {
         if (!v.empty() && v != "exit" && v != "handshake")
           throw po::error("--peer-fault must be 'exit' or 'handshake'");
@@ -135,8 +138,8 @@ int run_link(const po::variables_map& vm) {
                 {"threads", int64_t{1}},
                 {"transport", std::string{"memory"}},
                 {"path", std::string{"initiator and responder on one thread"}}});
-  return loopback::run_loopback(
-      {n, vm["window"].as<size_t>(), vm["pings"].as<size_t>(), vm["peer-fault"].as<std::string>()});
+  return loopback::run_loopback({n, vm["window"].as<size_t>(), vm["pings"].as<size_t>(),
+                                 vm["rounds"].as<size_t>(), vm["peer-fault"].as<std::string>()});
 }
 
 }  // namespace fusion::bench

@@ -9,7 +9,9 @@
 #include "link/link_context.hpp"
 #include "link/link_dialer.hpp"
 #include "link/link_protocol.hpp"
+#include "runtime/config.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/system.hpp"
 #include "tests/bench/bench.hpp"
 #include "tests/bench/peer_process.hpp"
 
@@ -33,7 +35,7 @@ namespace {
 using steady = std::chrono::steady_clock;
 using link::link_bytes;
 
-/// Messages the sender hands to its link per actor message (link_send_atom with a vector).
+/// Messages the sender hands to its link per actor message (link_send_atom, link_batch).
 constexpr std::size_t msgs_per_send = 64;
 
 /// What the figures of one run share.
@@ -48,13 +50,15 @@ struct run_config {
             {"message_bytes", static_cast<int64_t>(message_bytes)},
             {"messages", static_cast<int64_t>(opts.messages)},
             {"window", static_cast<int64_t>(opts.window)},
-            {"ack_every", static_cast<int64_t>(ack_every)}};
+            {"ack_every", static_cast<int64_t>(ack_every)},
+            {"scheduler", runtime::default_config().scheduler.policy},
+            {"threads", static_cast<int64_t>(runtime::default_config().scheduler.threads)}};
   }
 };
 
 /// One sealed link's outcome.
 struct sealed_result {
-  double msgs_per_s = 0;
+  std::vector<double> rates;  ///< Messages per second, one per round.
   link::link_stats stats;
 };
 
@@ -85,30 +89,40 @@ std::optional<caf::actor> open_link(caf::scoped_actor& self, const peer_ready& p
 }
 
 // Reads the acks among `ms` into `acked`.
-void take_acks(const std::vector<link_bytes>& ms, uint64_t& acked) {
-  for (const auto& m : ms)
-    if (m.size() == ack_bytes && m[0] == ack_kind) acked = std::max(acked, get_be64(m.data() + 1));
+void take_acks(const link::link_batch& ms, uint64_t& acked) {
+  for (std::size_t i = 0; i < ms.size(); ++i)
+    if (auto m = ms[i]; m.size() == ack_bytes && m[0] == ack_kind)
+      acked = std::max(acked, get_be64(m.data() + 1));
 }
 
 // Sends `n` messages through `lnk`, at most `window` unacknowledged; messages per second
-// from the first send to the last ack.
+// from the first send to the last ack. `base`: messages the peer already counted on this
+// link (its acks count from the link's start).
 std::optional<double> pump_sealed(caf::scoped_actor& self, const caf::actor& lnk,
-                                  const run_config& rc, std::string& why) {
+                                  const run_config& rc, uint64_t base, std::string& why) {
   const uint64_t n = rc.opts.messages;
   const uint64_t window = rc.opts.window;
   link_bytes proto(message_bytes, 'x');
-  uint64_t sent = 0, acked = 0;
+  uint64_t sent = 0, acked = 0;  // this round's
   bool ok = true;
   auto start = steady::now();
   while (ok && acked < n) {
     while (sent < n && sent - acked < window) {
       auto k = std::min({uint64_t{msgs_per_send}, n - sent, window - (sent - acked)});
-      std::vector<link_bytes> chunk(k, proto);
-      for (auto& m : chunk) m[0] = kind_of(++sent, n, rc.ack_every);
+      link::link_batch chunk;
+      chunk.reserve(k * message_bytes);
+      for (uint64_t i = 0; i < k; ++i) {
+        proto[0] = kind_of(++sent, n, rc.ack_every);
+        chunk.add(proto);
+      }
       self->send(lnk, link::link_send_atom::value, std::move(chunk));
     }
     self->receive(
-        [&](link::link_recv_atom, const std::vector<link_bytes>& ms) { take_acks(ms, acked); },
+        [&](link::link_recv_atom, const link::link_batch& ms) {
+          uint64_t total = base;
+          take_acks(ms, total);
+          acked = std::max(acked, total - base);
+        },
         [&](link::link_down_atom, const std::string& reason) {
           ok = false;
           why = "the sealed link went down after " + std::to_string(acked) + " acked: " + reason;
@@ -137,10 +151,10 @@ std::optional<std::vector<double>> ping_sealed(caf::scoped_actor& self, const ca
     self->send(lnk, link::link_send_atom::value, ping);
     while (ok && !back) {
       self->receive(
-          [&](link::link_recv_atom, const std::vector<link_bytes>& ms) {
-            for (const auto& m : ms)
-              back = back || (m.size() == message_bytes && m[0] == ping_kind &&
-                              get_be64(m.data() + 1) == i);
+          [&](link::link_recv_atom, const link::link_batch& ms) {
+            for (std::size_t k = 0; k < ms.size(); ++k)
+              back = back || (ms[k].size() == message_bytes && ms[k][0] == ping_kind &&
+                              get_be64(ms[k].data() + 1) == i);
           },
           [&](link::link_down_atom, const std::string& reason) {
             ok = false;
@@ -173,9 +187,11 @@ std::optional<sealed_result> run_sealed(caf::actor_system& sys, const peer_ready
   auto lnk = open_link(self, peer, std::move(ctx), why);
   if (!lnk) return std::nullopt;
   sealed_result res;
-  auto rate = pump_sealed(self, *lnk, rc, why);
-  if (!rate) return std::nullopt;
-  res.msgs_per_s = *rate;
+  for (uint64_t round = 0; round < rc.opts.rounds; ++round) {
+    auto rate = pump_sealed(self, *lnk, rc, round * rc.opts.messages, why);
+    if (!rate) return std::nullopt;
+    res.rates.push_back(*rate);
+  }
   if (rtts != nullptr) {
     auto r = ping_sealed(self, *lnk, rc.opts.pings, why);
     if (!r) return std::nullopt;
@@ -273,7 +289,10 @@ bool measure(caf::actor_system& sys, const peer_ready& peer,
     auto per_frame = r.stats.frames_sent > 0 ? static_cast<double>(r.stats.messages_sent) /
                                                    static_cast<double>(r.stats.frames_sent)
                                              : 0.0;
-    return fields({{"batch_bytes", static_cast<int64_t>(batch)},
+    return fields({{"rounds", static_cast<int64_t>(r.rates.size())},
+                   {"min", *std::min_element(r.rates.begin(), r.rates.end())},
+                   {"max", *std::max_element(r.rates.begin(), r.rates.end())},
+                   {"batch_bytes", static_cast<int64_t>(batch)},
                    {"msgs_per_send", static_cast<int64_t>(msgs_per_send)},
                    {"msgs_per_frame", per_frame},
                    {"path", std::string{"owner -> link broker -> TCP -> link broker -> owner"}}});
@@ -281,7 +300,7 @@ bool measure(caf::actor_system& sys, const peer_ready& peer,
   std::vector<double> rtts;
   auto b = run_sealed(sys, peer, batched, rc, &rtts, why);
   if (!b) return false;
-  print_figure("link", "sealed_msgs_per_s_batched", b->msgs_per_s, "msgs/s",
+  print_figure("link", "sealed_msgs_per_s_batched", percentile(b->rates, 0.5), "msgs/s",
                frames_fields(*b, batched->settings.batch_bytes));
   auto rtt_fields = fields({{"pings", static_cast<int64_t>(rtts.size())},
                             {"batch_bytes", static_cast<int64_t>(batched->settings.batch_bytes)},
@@ -290,7 +309,7 @@ bool measure(caf::actor_system& sys, const peer_ready& peer,
   print_figure("link", "rtt_us_p99", percentile(rtts, 0.99), "us", rtt_fields);
   auto u = run_sealed(sys, peer, unbatched, rc, nullptr, why);
   if (!u) return false;
-  print_figure("link", "sealed_msgs_per_s_unbatched", u->msgs_per_s, "msgs/s",
+  print_figure("link", "sealed_msgs_per_s_unbatched", percentile(u->rates, 0.5), "msgs/s",
                frames_fields(*u, unbatched->settings.batch_bytes));
   auto basp = run_basp(sys, peer, rc, why);
   if (!basp) return false;
@@ -347,7 +366,8 @@ int run_loopback(const loopback_options& opts) {
   bool ok = false;
   {
     caf::actor_system_config cfg;
-    cfg.load<caf::io::middleman>();
+    // A node's scheduler and io (runtime/system.hpp): the figures are those of two nodes.
+    runtime::configure_actor_system(cfg, runtime::default_config());
     cfg.set("logger.verbosity", caf::atom("quiet"));
     caf::actor_system sys{cfg};
     ok = measure(sys, *ready, batched, unbatched, rc, why);

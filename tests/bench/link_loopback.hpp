@@ -74,6 +74,7 @@ struct loopback_options {
   std::size_t messages = 0;  ///< Per transport.
   std::size_t window = 0;    ///< Unacknowledged messages at most.
   std::size_t pings = 0;     ///< Round trips timed for rtt_us.
+  std::size_t rounds = 0;    ///< Sealed rates measured per link; the median is printed.
   std::string peer_fault;    ///< Testing: "" or a fault for the peer (link_peer --fault).
 };
 

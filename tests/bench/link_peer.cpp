@@ -8,7 +8,9 @@
 #include "link/link_context.hpp"
 #include "link/link_listener.hpp"
 #include "link/link_protocol.hpp"
+#include "runtime/config.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/system.hpp"
 #include "tests/bench/bench.hpp"
 #include "tests/bench/link_loopback.hpp"
 
@@ -48,11 +50,12 @@ caf::behavior link_sink(sink_actor self) {
       [=](link::link_up_atom, const link::link_info&) {
         self->state.counts[caf::actor_cast<caf::actor_addr>(self->current_sender())] = 0;
       },
-      [=](link::link_recv_atom, const std::vector<link_bytes>& ms) {
+      [=](link::link_recv_atom, const link::link_batch& ms) {
         auto lnk = caf::actor_cast<caf::actor>(self->current_sender());
         auto& count = self->state.counts[lnk.address()];
         std::vector<link_bytes> replies;
-        for (const auto& m : ms) {
+        for (std::size_t i = 0; i < ms.size(); ++i) {
+          auto m = ms[i];
           if (m.empty()) continue;
           if (m[0] == data_kind) {
             ++count;
@@ -62,7 +65,7 @@ caf::behavior link_sink(sink_actor self) {
             put_be64(ack.data() + 1, ++count);
             replies.push_back(std::move(ack));
           } else if (m[0] == ping_kind) {
-            replies.push_back(m);
+            replies.emplace_back(m.begin(), m.end());
           }
         }
         if (!replies.empty()) self->send(lnk, link::link_send_atom::value, std::move(replies));
@@ -129,7 +132,8 @@ int run_link_peer(const po::variables_map& vm) {
   std::thread{serve_raw_tcp, raw}.detach();
 
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
+  // A node's scheduler and io (runtime/system.hpp): the figures are those of two nodes.
+  runtime::configure_actor_system(cfg, runtime::default_config());
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   auto ctx = link::make_link_context(std::move(*me), std::move(trusted));

@@ -116,9 +116,9 @@ struct sim_node {
   std::optional<std::vector<std::string>> next_recv() {
     std::optional<std::vector<std::string>> res;
     owner->receive(
-        [&](link_recv_atom, std::vector<link_bytes>& ms) {
+        [&](link_recv_atom, const link_batch& ms) {
           res.emplace();
-          for (auto& m : ms) res->push_back(str(m));
+          for (auto& m : ms.copies()) res->push_back(str(m));
         },
         caf::after(0s) >> [] {});
     return res;
@@ -420,6 +420,9 @@ TEST_CASE_FIXTURE(two_node_fixture,
                    std::vector<link_bytes>{text("a"), text(""), text("c")});
   run();
   CHECK(earth.next_recv() == std::vector<std::string>{"a", "", "c"});
+  mars.owner->send(mars_link, link_send_atom::value, link_batch::of({text("d"), text("e")}));
+  run();
+  CHECK(earth.next_recv() == std::vector<std::string>{"d", "e"});
   CHECK(earth.next_down() == "<none>");
   CHECK(mars.next_down() == "<none>");
   auto ls = mars.ask_stats<listener_stats>(listener);
@@ -680,9 +683,9 @@ TEST_CASE_FIXTURE(two_node_fixture,
   for (;;) {
     bool any = false;
     mars.owner->receive(
-        [&](link_recv_atom, std::vector<link_bytes>& ms) {
+        [&](link_recv_atom, const link_batch& ms) {
           any = true;
-          for (auto& m : ms) seq.push_back(str(m));
+          for (auto& m : ms.copies()) seq.push_back(str(m));
         },
         [&](link_down_atom, std::string& r) {
           any = true;
@@ -839,8 +842,7 @@ TEST_CASE_FIXTURE(two_node_fixture,
   CHECK(in_flight_to_mars().size() >= s.max_send_buffer);
   auto waiting = in_flight_to_mars().size();
   earth.owner->send(earth_link, link_send_atom::value, text(big('e')));
-  earth.owner->send(earth_link, link_send_atom::value,
-                    std::vector<link_bytes>{text("f"), text("g")});
+  earth.owner->send(earth_link, link_send_atom::value, link_batch::of({text("f"), text("g")}));
   run_earth_only();
   auto r1 = next_refused(earth);
   auto r2 = next_refused(earth);
@@ -1013,13 +1015,13 @@ TEST_CASE("link: over real loopback sockets, listen, dial, a message each way, c
   mars->send(mars_link, link_send_atom::value, text("hello earth"));
   std::vector<std::string> at_mars, at_earth;
   mars->receive(
-      [&](link_recv_atom, std::vector<link_bytes>& ms) {
-        for (auto& m : ms) at_mars.push_back(str(m));
+      [&](link_recv_atom, const link_batch& ms) {
+        for (auto& m : ms.copies()) at_mars.push_back(str(m));
       },
       timeout("mars: nothing received"));
   earth->receive(
-      [&](link_recv_atom, std::vector<link_bytes>& ms) {
-        for (auto& m : ms) at_earth.push_back(str(m));
+      [&](link_recv_atom, const link_batch& ms) {
+        for (auto& m : ms.copies()) at_earth.push_back(str(m));
       },
       timeout("earth: nothing received"));
   REQUIRE_MESSAGE(failure.empty(), failure);
@@ -1096,4 +1098,16 @@ TEST_CASE("dial: a peer that never answers the connect fails at dial_timeout") {
         "cannot connect to 127.0.0.1:" + std::to_string(port) + ": timed out after 300 ms");
   close(filler);
   close(ls);
+}
+
+TEST_CASE("link_batch: messages come out in order and intact, empty ones included") {
+  auto batch = link_batch::of({text("alpha"), text(""), text("gamma"), text("")});
+  REQUIRE(batch.size() == 4);
+  CHECK(std::string(batch[0].begin(), batch[0].end()) == "alpha");
+  CHECK(batch[1].empty());
+  CHECK(std::string(batch[2].begin(), batch[2].end()) == "gamma");
+  CHECK(batch[3].empty());
+  CHECK(batch.copies() ==
+        std::vector<link_bytes>{text("alpha"), text(""), text("gamma"), text("")});
+  CHECK(link_batch{}.empty());
 }

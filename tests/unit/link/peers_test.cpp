@@ -62,7 +62,7 @@ caf::behavior fake_link(caf::stateful_actor<fake_link_state>* self, caf::actor o
         self->send(self->state.other, fake_wire_atom::value, std::vector<link_bytes>{b});
       },
       [=](fake_wire_atom, std::vector<link_bytes>& bs) {
-        self->send(self->state.owner, link_recv_atom::value, std::move(bs));
+        self->send(self->state.owner, link_recv_atom::value, link_batch::of(bs));
       },
       [=](link_close_atom) {
         self->send(self->state.other, fake_cut_atom::value);
