@@ -40,6 +40,14 @@ clock_duration to_clock(std::chrono::milliseconds d) {
   return std::chrono::duration_cast<clock_duration>(d);
 }
 
+// "to host:port (name)" or "from host:port": the link in log lines, with the peer's name
+// once the handshake told it.
+std::string which(const link_state& st) {
+  auto s = std::string{st.info.initiator ? "to " : "from "} + st.info.remote;
+  if (!st.info.peer_name.empty()) s += " (" + st.info.peer_name + ")";
+  return s;
+}
+
 // A broker that quits while a message to itself is pending is never freed (CAF 0.17.6):
 // quit only once the tick and the flush have come back.
 void quit_if_idle(link_actor* self) {
@@ -87,8 +95,7 @@ void close_link(link_actor* self, std::string reason, fault f = fault::none,
                         st.info.initiator ? "to" : "from", st.info.remote,
                         st.ctx->settings.dead_after.count());
   } else if (st.ctx->log) {
-    st.ctx->log->info("link {} {} ({}) closed: {}", st.info.initiator ? "to" : "from",
-                      st.info.remote, st.info.peer_name, reason);
+    st.ctx->log->info("link {} closed: {}", which(st), reason);
   }
   if (st.hs) report_handshake(self, reason);
   if (st.owner_knows) self->send(st.owner, link_down_atom::value, reason);
@@ -158,9 +165,7 @@ bool admit(link_actor* self, std::span<const char> msg) {
   if (ok && st.refusing) {
     st.refusing = false;
     if (st.ctx->log)
-      st.ctx->log->info("link {} {} ({}) takes messages again ({} refused)",
-                        st.info.initiator ? "to" : "from", st.info.remote, st.info.peer_name,
-                        st.refused_now);
+      st.ctx->log->info("link {} takes messages again ({} refused)", which(st), st.refused_now);
   }
   return ok;
 }

@@ -23,6 +23,8 @@
 #include <caf/scoped_actor.hpp>
 
 #include <doctest/doctest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -31,6 +33,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -782,6 +785,19 @@ TEST_CASE_FIXTURE(listener_fixture,
   auto s = stats();
   CHECK(s.established == 1);
   CHECK(s.pending == 0);
+}
+
+TEST_CASE_FIXTURE(initiator_fixture,
+                  "link: a log line names the peer by address until the handshake names it") {
+  std::ostringstream lines;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(lines);
+  REQUIRE(earth.ctx->log);
+  earth.ctx->log->sinks().push_back(sink);
+  earth.owner->send(lnk, link_close_atom::value);
+  run();
+  std::erase(earth.ctx->log->sinks(), sink);
+  CHECK(lines.str().find("link to peer:4711 closed: closed by owner") != std::string::npos);
+  CHECK(lines.str().find("()") == std::string::npos);
 }
 
 TEST_CASE_FIXTURE(initiator_fixture,
