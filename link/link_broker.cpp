@@ -85,14 +85,11 @@ void close_link(link_actor* self, std::string reason, fault f = fault::none,
   st.closing = true;
   if (f != fault::none) {
     st.ctx->counters->count(f);
-    if (st.ctx->log)
-      st.ctx->log->warn("link {} {}: {} ({})", st.info.initiator ? "to" : "from", st.info.remote,
-                        to_string(f), detail);
+    if (st.ctx->log) st.ctx->log->warn("link {}: {} ({})", which(st), to_string(f), detail);
   } else if (reason == peer_silent) {
     st.ctx->counters->count_silent();
     if (st.ctx->log)
-      st.ctx->log->warn("link {} {}: peer silent (nothing received for {} ms)",
-                        st.info.initiator ? "to" : "from", st.info.remote,
+      st.ctx->log->warn("link {}: peer silent (nothing received for {} ms)", which(st),
                         st.ctx->settings.dead_after.count());
   } else if (st.ctx->log) {
     st.ctx->log->info("link {} closed: {}", which(st), reason);
