@@ -56,7 +56,7 @@ using all_messages = type_list<
     create_forwarding_entry, update_forwarding_entry, delete_forwarding_entry,
     provide_routing_information,
     // slots (§4.3)
-    slot_report, slot_withdraw, slot_report_batch,
+    slot_report, slot_withdraw, slot_report_batch, list_slots, slot_list,
     // gossip (§6.2)
     domain_advertisement, membership_digest, gossip_ping, gossip_ack, gossip_ping_req,
     // auction (§7.2)

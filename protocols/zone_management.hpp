@@ -5,6 +5,7 @@
 
 #include "protocols/manifest.hpp"
 #include "protocols/service_lifecycle.hpp"
+#include "protocols/slots.hpp"
 
 namespace fusion::protocols {
 
@@ -211,7 +212,8 @@ typename Inspector::result_type inspect(Inspector& f, zone_list& x) {
   return f(caf::meta::type_name("zone_list"), x.zones);
 }
 
-/// Typed interface of the zone registry (§5.5.2).
+/// Typed interface of the zone registry (§5.5.2). It is also the domain's slot sink: zones
+/// publish their slots to it (slot_sink_actor), and list_slots shows what it holds.
 using zone_registry_actor =
     caf::typed_actor<caf::replies_to<register_zone>::with<register_zone_reply>,
                      caf::replies_to<update_zone>::with<status_reply>,
@@ -219,6 +221,8 @@ using zone_registry_actor =
                      caf::replies_to<update_service_information>::with<status_reply>,
                      caf::replies_to<update_resource_information>::with<status_reply>,
                      caf::replies_to<preselect_zones>::with<preselection>,
-                     caf::replies_to<list_zones>::with<zone_list>>;
+                     caf::replies_to<list_zones>::with<zone_list>, caf::reacts_to<slot_report>,
+                     caf::reacts_to<slot_withdraw>, caf::reacts_to<slot_report_batch>,
+                     caf::replies_to<list_slots>::with<slot_list>>;
 
 }  // namespace fusion::protocols

@@ -220,17 +220,18 @@ typename Inspector::result_type inspect(Inspector& f, hosted_instances& x) {
 }
 
 /// Typed interface of a zone manager toward its domain (§6.4.1).
-using zone_manager_actor =
-    caf::typed_actor<caf::replies_to<zone_evaluate>::with<zone_offer>,
-                     caf::replies_to<zone_evaluate_batch>::with<zone_offer_batch>,
-                     caf::reacts_to<release_offers>,
-                     caf::replies_to<release_offer>::with<status_reply>,
-                     caf::replies_to<zone_deploy_service>::with<deploy_service_reply>,
-                     caf::replies_to<terminate_service_instance>::with<status_reply>,
-                     caf::replies_to<get_service_information>::with<information>,
-                     caf::replies_to<get_zone_information>::with<information>,
-                     caf::replies_to<get_zone_registration>::with<zone_registration>,
-                     caf::replies_to<list_hosted_instances>::with<hosted_instances>>;
+using zone_manager_actor = caf::typed_actor<
+    caf::replies_to<zone_evaluate>::with<zone_offer>,
+    caf::replies_to<zone_evaluate_batch>::with<zone_offer_batch>, caf::reacts_to<release_offers>,
+    caf::replies_to<release_offer>::with<status_reply>,
+    caf::replies_to<zone_deploy_service>::with<deploy_service_reply>,
+    caf::replies_to<terminate_service_instance>::with<status_reply>,
+    caf::replies_to<get_service_information>::with<information>,
+    caf::replies_to<get_zone_information>::with<information>,
+    caf::replies_to<get_zone_registration>::with<zone_registration>,
+    caf::replies_to<list_hosted_instances>::with<hosted_instances>, caf::reacts_to<slot_report>,
+    caf::reacts_to<slot_withdraw>, caf::reacts_to<slot_report_batch>,
+    caf::replies_to<list_slots>::with<slot_list>>;
 
 // --- Evaluators (§5.4.2.2) ---
 

@@ -163,6 +163,7 @@ class parser {
     });
     if (err) return err;
     if (auto err = check_link_timers(root, cfg.link)) return err;
+    if (auto err = check_slot_timers(root, cfg.slots)) return err;
     if (auto err = parse_zones(root, cfg)) return err;
     if (auto err = parse_services(root, cfg)) return err;
     if (auto err = parse_peers(root, cfg)) return err;
@@ -566,6 +567,29 @@ class parser {
     return fail(n->source(), "link.dead_after_ms: must be greater than link.heartbeat_ms (found " +
                                  std::to_string(l.dead_after_ms) +
                                  " <= " + std::to_string(l.heartbeat_ms) + ")");
+  }
+
+  // [slots]: unchanged slots are re-published no faster than the interval allows, and
+  // before the receivers' rows expire.
+  caf::error check_slot_timers(const toml::table& root, const slots_config& s) const {
+    std::string problem;
+    const char* key = nullptr;
+    if (s.refresh_ms < s.interval_ms) {
+      key = "refresh_ms";
+      problem = "slots.refresh_ms: must be at least slots.interval_ms (found " +
+                std::to_string(s.refresh_ms) + " < " + std::to_string(s.interval_ms) + ")";
+    } else if (s.validity_ms <= s.refresh_ms) {
+      key = "validity_ms";
+      problem =
+          "slots.validity_ms: must be greater than slots.refresh_ms, or rows expire "
+          "between refreshes (found " +
+          std::to_string(s.validity_ms) + " <= " + std::to_string(s.refresh_ms) + ")";
+    }
+    if (key == nullptr) return {};
+    // The defaults pass, so [slots] sets one of the keys.
+    const auto& t = *root.get("slots")->as_table();
+    const toml::node* at = t.get(key) ? t.get(key) : &t;
+    return fail(at->source(), problem);
   }
 
   // What links need once [link] and the peers are read: an identity to prove in handshakes,

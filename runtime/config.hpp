@@ -75,6 +75,20 @@ struct instance_config {
   friend bool operator==(const instance_config&, const instance_config&) = default;
 };
 
+/// [slots]: session slot aggregation (§4.3, docs/slots.md): how instances report to their
+/// zone and how a zone publishes to the domain and to service routers.
+struct slots_config {
+  protocols::duration_ms interval_ms = 0;         ///< A zone publishes at most once per interval.
+  protocols::duration_ms refresh_ms = 0;          ///< Unchanged slots are re-published this often.
+  protocols::duration_ms validity_ms = 0;         ///< A row not refreshed for this long expires.
+  uint32_t band_slots = 0;                        ///< A change is published once it is this many...
+  double band_fraction = 0;                       ///< ... or this fraction of the maximum.
+  double alpha = 0;                               ///< Weight of a sample in the moving average.
+  double share = 0;                               ///< Fraction of its slots a zone publishes.
+  protocols::duration_ms instance_report_ms = 0;  ///< An instance reports at most this often.
+  friend bool operator==(const slots_config&, const slots_config&) = default;
+};
+
 /// [deployment]: deploying instances, at the domain and in the zones (§5.4.4, §6.3.2).
 struct deployment_config {
   /// Time one step may take: a registrar query, a placement, a zone's deployment, a DC
@@ -125,6 +139,7 @@ struct node_config {
   evaluator_config evaluator;
   instance_config instance;
   deployment_config deployment;
+  slots_config slots;
   link_config link;
   std::vector<protocols::zone_parameters> zones;  ///< [[zone]]: zones this node hosts.
   std::vector<service_entry> services;            ///< [[service]]: services to register.
@@ -164,6 +179,7 @@ const option_table<placement_config>& placement_options();
 const option_table<evaluator_config>& evaluator_options();
 const option_table<instance_config>& instance_options();
 const option_table<deployment_config>& deployment_options();
+const option_table<slots_config>& slots_options();
 const option_table<link_config>& link_options();
 
 /// Calls `f(name, member, table)` for each flat section of node_config, in file order:
@@ -177,6 +193,7 @@ void for_each_section(F&& f) {
   f(std::string_view{"evaluator"}, &node_config::evaluator, evaluator_options());
   f(std::string_view{"instance"}, &node_config::instance, instance_options());
   f(std::string_view{"deployment"}, &node_config::deployment, deployment_options());
+  f(std::string_view{"slots"}, &node_config::slots, slots_options());
   f(std::string_view{"link"}, &node_config::link, link_options());
 }
 

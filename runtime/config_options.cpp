@@ -108,6 +108,29 @@ const option_table<deployment_config>& deployment_options() {
   return t;
 }
 
+const option_table<slots_config>& slots_options() {
+  using s = slots_config;
+  static const option_table<s> t = {
+      integer("interval_ms", &s::interval_ms, 1'000, 10, 600'000,
+              "A zone publishes its slots to the domain and routers at most once per interval."),
+      integer("refresh_ms", &s::refresh_ms, 1'000, 10, 3'600'000,
+              "Unchanged slots are published again this often; at least interval_ms."),
+      integer("validity_ms", &s::validity_ms, 3'000, 20, 86'400'000,
+              "A slot report not refreshed for this long expires; more than refresh_ms."),
+      integer("band_slots", &s::band_slots, 1, 1, 1'000'000,
+              "A change of free slots is published once it reaches this many slots..."),
+      number("band_fraction", &s::band_fraction, 0.0, 0, 1,
+             "... or this fraction of the service's maximum slots, whichever is larger."),
+      number("alpha", &s::alpha, 0.2, 0.001, 1,
+             "Weight of a new sample in the moving average and variance of free slots."),
+      number("share", &s::share, 1.0, 0, 1,
+             "Fraction of its free slots a zone publishes (spec 4.3.2.8: it may offer fewer)."),
+      integer("instance_report_ms", &s::instance_report_ms, 100, 1, 600'000,
+              "An instance reports a change of its free slots to its zone at most this often."),
+  };
+  return t;
+}
+
 const option_table<link_config>& link_options() {
   using s = link_config;
   static const option_table<s> t = {

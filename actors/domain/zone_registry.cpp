@@ -1,6 +1,7 @@
 #include "actors/domain/zone_registry.hpp"
 
 #include "actors/domain/preselect.hpp"
+#include "actors/slots/slot_table.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "protocols/orchestration_management.hpp"
@@ -42,7 +43,11 @@ struct zone_registry_state {
   std::unordered_map<std::string, size_t> by_name;
   /// Last service report of each zone, by ZoneID (soft state).
   std::map<std::string, std::vector<service_report>> services;
-  size_t next_start = 0;  ///< Rotating start offset of the next preselection scan.
+  /// The zones' slots (docs/slots.md): one row per zone and service, soft state.
+  slots::slot_table slots;
+  runtime::mono_time slots_expired_at{};  ///< Rows are expired at most once per second.
+  uint64_t slots_unknown = 0;             ///< Reports of zones not registered here.
+  size_t next_start = 0;                  ///< Rotating start offset of the next preselection scan.
   runtime::id_generator ids{"zone"};
   static inline const char* name = "fusion.zone_registry";
 };
@@ -189,8 +194,45 @@ zone_record* find(zone_registry_state& st, const fusion_id& id, size_t* index = 
   return &st.zones[i->second];
 }
 
+/// Drops the slot rows of zones silent past the validity period (at most once a second:
+/// expiry walks every row).
+void expire_slots(self_ptr self, bool now_or_never = false) {
+  auto& st = self->state;
+  auto now = runtime::mono_now(self);
+  if (!now_or_never && now - st.slots_expired_at < std::chrono::seconds(1)) return;
+  st.slots_expired_at = now;
+  if (auto n = st.slots.expire(now); n > 0)
+    st.log->warn("{} zone slot report(s) expired: their zones were silent for {} ms", n,
+                 st.cfg.slots.validity_ms);
+}
+
+/// Whether a slot report or withdraw comes from a registered zone; counts and logs (the
+/// first, then every 1,000th) what does not.
+bool from_zone(self_ptr self, const fusion_id& origin) {
+  auto& st = self->state;
+  if (find(st, origin) != nullptr) return true;
+  if (++st.slots_unknown == 1 || st.slots_unknown % 1000 == 0)
+    st.log->warn("dropped a slot report ({} so far): '{}' is not a registered zone",
+                 st.slots_unknown, origin.value);
+  return false;
+}
+
+void take_slots(self_ptr self, const slot_report& r) {
+  auto& st = self->state;
+  if (!from_zone(self, r.zone_id)) return;
+  if (st.slots.apply(r, runtime::mono_now(self)) == slots::outcome::invalid) {
+    auto n = st.slots.counters().invalid;
+    if (n == 1 || n % 1000 == 0)
+      st.log->warn("dropped a slot report ({} so far): {}", n,
+                   slots::slot_table::check(r, st.slots.settings().max_slots));
+  }
+}
+
 zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_config cfg,
                                                 runtime::directory_ptr dir) {
+  slots::table_settings ts;
+  ts.validity = std::chrono::milliseconds(cfg.slots.validity_ms);
+  self->state.slots = slots::slot_table{ts};
   self->state.cfg = std::move(cfg);
   self->state.dir = std::move(dir);
   load(self);
@@ -300,6 +342,7 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
         auto detail = "unregistered zone " + z->parameters.name + " (" + z->zone_id.value + ")";
         if (req.stop_services) detail += "; its zone manager stops the instances it runs";
         st.services.erase(z->zone_id.value);
+        st.slots.forget(z->zone_id);
         st.zones.erase(st.zones.begin() + static_cast<std::ptrdiff_t>(idx));
         st.reported.erase(st.reported.begin() + static_cast<std::ptrdiff_t>(idx));
         reindex(st);
@@ -336,6 +379,31 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
       },
       [=](list_zones&) -> caf::result<zone_list> {
         return reply_durably(self, {}, zone_list{self->state.zones});
+      },
+      [=](const slot_report& r) {
+        take_slots(self, r);
+        expire_slots(self);
+      },
+      [=](const slot_report_batch& b) {
+        for (const auto& r : b.reports) take_slots(self, r);
+        expire_slots(self);
+      },
+      [=](const slot_withdraw& w) {
+        // A withdraw can only remove slots: one of a zone not (or no longer) registered is
+        // ignored, not counted.
+        if (find(self->state, w.zone_id) != nullptr)
+          self->state.slots.withdraw(w, runtime::mono_now(self));
+      },
+      [=](const list_slots& req) {
+        auto& st = self->state;
+        expire_slots(self, true);
+        slot_list out;
+        out.rows = st.slots.list(req.service, runtime::mono_now(self));
+        for (auto& row : out.rows)
+          if (auto* z = find(st, row.origin)) row.name = z->parameters.name;
+        out.counters = st.slots.wire_counters();
+        out.counters.unknown = st.slots_unknown;
+        return out;
       },
   };
 }

@@ -5,6 +5,7 @@
 // docs/registrar.md.
 
 #include "protocols/zone_management.hpp"
+#include "runtime/config.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor_system.hpp>
@@ -17,6 +18,8 @@ namespace fusion::domain {
 struct zone_registry_config {
   /// SQLite database file; "" or ":memory:" keeps zone registrations in memory only.
   std::string db_path;
+  /// [slots]: validity_ms is how long a zone's slot report counts without a refresh.
+  runtime::slots_config slots = runtime::default_config().slots;
   zone_registry_config() = default;
 };
 

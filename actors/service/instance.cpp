@@ -4,6 +4,7 @@
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
 
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -33,9 +34,22 @@ const char* to_string(instance_phase x) {
 namespace {
 
 using stop_deadline_atom = caf::atom_constant<caf::atom("stopdead")>;
+using report_atom = caf::atom_constant<caf::atom("slotrep")>;
 
-/// The instance's full interface: the public one plus its own stop deadline timer.
-using instance_impl = service_lifecycle_actor::extend<caf::reacts_to<stop_deadline_atom>>;
+/// The instance's full interface: the public one plus its timers (a report timer carries
+/// the token it was armed with; only the newest one acts).
+using instance_impl = service_lifecycle_actor::extend<caf::reacts_to<stop_deadline_atom>,
+                                                      caf::reacts_to<report_atom, uint64_t>>;
+
+/// Where and how the instance reports its free slots.
+struct slot_reporting {
+  slot_sink_actor sink;  // the zone manager (instance_config::report_to); null: nowhere
+  uint64_t epoch = 0;
+  uint64_t sequence = 0;
+  runtime::mono_time last_sent{};
+  uint64_t token = 0;        // of the one report timer that acts
+  bool early_armed = false;  // a timer for a change is pending
+};
 
 struct instance_state {
   instance_state() = default;
@@ -48,6 +62,7 @@ struct instance_state {
   uint64_t forced = 0;
   uint64_t refused = 0;  // acquire_session without a free slot
   runtime::id_generator session_ids{"sess"};
+  slot_reporting slots;
   caf::typed_response_promise<status_reply> stop_promise;
   static inline const char* name = "service_instance";
 
@@ -64,6 +79,42 @@ caf::error wrong_state(self_ptr self, const char* what) {
       "instance " + st.cfg.instance_id.value + " cannot " + what + " while " + to_string(st.phase));
 }
 
+// Sends the free slots now and arms the refresh timer (the one timer that acts).
+void report_now(self_ptr self) {
+  auto& st = self->state;
+  auto& r = st.slots;
+  slot_report rep;
+  rep.zone_id = st.cfg.instance_id;
+  rep.service = st.cfg.service;
+  rep.available = st.available();
+  rep.max = st.max_sessions;
+  rep.moving_average = rep.available;  // the zone smooths its sums over time
+  rep.sequence = ++r.sequence;
+  rep.epoch = r.epoch;
+  rep.sent_at = runtime::wall_now(self);
+  caf::anon_send(r.sink, std::move(rep));
+  r.last_sent = runtime::mono_now(self);
+  r.early_armed = false;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<duration_ms>(1, st.cfg.refresh_ms)),
+                     report_atom::value, ++r.token);
+}
+
+// The free slots changed: report now, or once report_ms has passed since the last report.
+void slots_changed(self_ptr self) {
+  auto& st = self->state;
+  auto& r = st.slots;
+  if (!r.sink || st.phase != instance_phase::running || r.early_armed) return;
+  auto due = runtime::after(r.last_sent, st.cfg.report_ms);
+  auto now = runtime::mono_now(self);
+  if (due <= now) {
+    report_now(self);
+    return;
+  }
+  r.early_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(runtime::millis_between(now, due)),
+                     report_atom::value, ++r.token);
+}
+
 // Answers the pending service_stop and ends the actor.
 void finish_stop(self_ptr self, std::string detail) {
   auto& st = self->state;
@@ -74,6 +125,10 @@ void finish_stop(self_ptr self, std::string detail) {
 
 instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
   self->state.session_ids = runtime::id_generator{"sess-" + cfg.instance_id.value};
+  self->state.slots.sink = cfg.report_to;
+  self->state.slots.epoch =
+      cfg.epoch > 0 ? cfg.epoch
+                    : static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(self)));
   self->state.cfg = std::move(cfg);
   return {
       [=](service_start& req) -> caf::result<status_reply> {
@@ -81,6 +136,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
         if (st.phase != instance_phase::created) return wrong_state(self, "start");
         st.phase = instance_phase::running;
         st.max_sessions = req.max_sessions;
+        if (st.slots.sink) report_now(self);
         return status_reply{status::ok,
                             "running with " + std::to_string(req.max_sessions) + " session slots"};
       },
@@ -90,6 +146,10 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
           return wrong_state(self, "stop");
         st.stop_promise = self->make_response_promise<status_reply>();
         auto rp = st.stop_promise;
+        // Its slots are no longer on offer, whatever sessions still drain.
+        if (st.slots.sink)
+          caf::anon_send(st.slots.sink, slot_withdraw{st.cfg.instance_id, "", ++st.slots.sequence,
+                                                      st.slots.epoch});
         if (st.sessions.empty()) {
           finish_stop(self, "stopped");
           return rp;
@@ -108,6 +168,10 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
         st.sessions.clear();
         finish_stop(self, "forced " + std::to_string(n) + " sessions");
       },
+      [=](report_atom, uint64_t token) {
+        auto& st = self->state;
+        if (token == st.slots.token && st.phase == instance_phase::running) report_now(self);
+      },
       [=](get_available_sessions) {
         auto& st = self->state;
         auto avail = st.phase == instance_phase::running ? st.available() : 0u;
@@ -119,6 +183,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
           return wrong_state(self, "modify sessions");
         // In-use sessions are never cut: availability is clamped at zero instead.
         st.max_sessions = req.max_sessions;
+        slots_changed(self);
         return status_reply{status::ok, "max " + std::to_string(st.max_sessions) + ", in use " +
                                             std::to_string(st.in_use()) + ", available " +
                                             std::to_string(st.available())};
@@ -172,6 +237,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
         auto id = st.session_ids.make();
         st.sessions.emplace(id.value, std::move(req.client));
         ++st.granted;
+        slots_changed(self);
         return session_granted{id, st.cfg.instance_id,
                                locator{"", names::instance(st.cfg.instance_id.value)}};
       },
@@ -184,6 +250,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
                                                                 req.session_id.value + "'");
         st.sessions.erase(i);
         ++st.released;
+        slots_changed(self);
         if (st.phase == instance_phase::stopping && st.sessions.empty())
           finish_stop(self, "drained");
         return status_reply{status::ok, "released"};

@@ -2,8 +2,12 @@
 // A service instance (§4.5.1): an actor with simulated session slots and the lifecycle
 // created → running → stopping → stopped. Its slot accounting is exact: it never grants
 // more sessions than its maximum and never cuts a session when the maximum shrinks.
+// Once running, it reports its free slots (slot_report, origin = its id) to its zone
+// manager when they change, at most once per report_ms, and at least once per refresh_ms;
+// it withdraws them when it stops.
 
 #include "protocols/service_lifecycle.hpp"
+#include "protocols/slots.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -13,9 +17,18 @@ namespace fusion::service {
 
 /// Identity of an instance, fixed at spawn time by whoever launches it (the DC agent).
 struct instance_config {
-  protocols::fusion_id instance_id;  ///< Also the locator name suffix (names::instance).
-  protocols::service_uri service;    ///< The service this instance runs.
-  std::string zone_name;             ///< Hosting zone, for information replies.
+  protocols::fusion_id instance_id;      ///< Also the locator name suffix (names::instance).
+  protocols::service_uri service;        ///< The service this instance runs.
+  std::string zone_name;                 ///< Hosting zone, for information replies.
+  protocols::slot_sink_actor report_to;  ///< Its zone manager; null: slots go unreported.
+  /// Grows with every start of this instance id: its zone drops what an older life said.
+  /// 0 = the wall clock at spawn, in milliseconds.
+  uint64_t epoch = 0;
+  /// A change of free slots is reported at most this often ([slots] instance_report_ms)...
+  protocols::duration_ms report_ms = 100;
+  /// ... and unchanged slots at least this often, so the zone's row does not expire
+  /// ([slots] refresh_ms).
+  protocols::duration_ms refresh_ms = 1'000;
   instance_config() = default;
 };
 

@@ -134,6 +134,21 @@ outcome slot_table::withdraw(const protocols::slot_withdraw& w, time_point now) 
   return outcome::accepted;
 }
 
+std::size_t slot_table::forget(const fusion_id& origin) {
+  std::size_t n = 0;
+  for (auto r = rows_.begin(); r != rows_.end();) {
+    if (r->first.second != origin) {
+      ++r;
+      continue;
+    }
+    n += r->second.withdrawn ? 0 : 1;
+    r = rows_.erase(r);
+  }
+  origins_.erase(origin);
+  counters_.withdrawn += n;
+  return n;
+}
+
 std::size_t slot_table::expire(time_point now) {
   std::size_t n = 0;
   std::set<fusion_id> kept;
@@ -183,6 +198,33 @@ const protocols::slot_report* slot_table::row(const fusion_id& origin,
                                               const service_uri& service) const {
   auto r = rows_.find(key{service, origin});
   return r == rows_.end() || r->second.withdrawn ? nullptr : &r->second.report;
+}
+
+std::vector<protocols::slot_row> slot_table::list(const service_uri& service,
+                                                  time_point now) const {
+  std::vector<protocols::slot_row> out;
+  auto first = service.empty() ? rows_.begin() : rows_.lower_bound(key{service, fusion_id{}});
+  for (auto r = first; r != rows_.end() && (service.empty() || r->first.first == service); ++r) {
+    if (r->second.withdrawn) continue;
+    const auto& x = r->second.report;
+    auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - r->second.received);
+    out.push_back(protocols::slot_row{x.zone_id,
+                                      {},
+                                      x.service,
+                                      x.available,
+                                      x.max,
+                                      x.moving_average,
+                                      x.variance,
+                                      x.sequence,
+                                      x.epoch,
+                                      age.count()});
+  }
+  return out;
+}
+
+protocols::slot_counters slot_table::wire_counters() const {
+  const auto& c = counters_;
+  return {c.accepted, c.duplicates, c.stale, c.invalid, 0, c.expired, c.withdrawn, c.restarts};
 }
 
 std::size_t slot_table::size() const {

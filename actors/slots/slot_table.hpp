@@ -73,6 +73,11 @@ class slot_table {
   /// the withdraw is older than what is stored. Reports older than it stay refused.
   outcome withdraw(const protocols::slot_withdraw& w, time_point now);
 
+  /// Drops every row of `origin` and what is known of it, at once: the owner no longer
+  /// takes reports from it (an instance being stopped, a zone unregistered). Counted as
+  /// withdrawn; returns how many live rows went.
+  std::size_t forget(const protocols::fusion_id& origin);
+
   /// Drops the rows not refreshed within the validity period; returns how many.
   std::size_t expire(time_point now);
 
@@ -85,6 +90,14 @@ class slot_table {
   /// The stored report of `origin` for `service`, or null.
   const protocols::slot_report* row(const protocols::fusion_id& origin,
                                     const protocols::service_uri& service) const;
+
+  /// The live rows of `service` (every service if it is ""), by service then origin, with
+  /// their age at `now`. `name` is left empty for the owner to fill.
+  std::vector<protocols::slot_row> list(const protocols::service_uri& service,
+                                        time_point now) const;
+
+  /// The counters in their wire form (list_slots); `unknown` is the owner's to fill.
+  protocols::slot_counters wire_counters() const;
 
   /// Live rows.
   std::size_t size() const;

@@ -88,6 +88,7 @@ options::options() {
   evaluator = defaults.evaluator;
   instance = defaults.instance;
   deployment = defaults.deployment;
+  slots = defaults.slots;
 }
 
 topology::topology(caf::actor_system& sys, options opts)
@@ -103,6 +104,7 @@ options options_from(const runtime::node_config& nc) {
   o.evaluator = nc.evaluator;
   o.instance = nc.instance;
   o.deployment = nc.deployment;
+  o.slots = nc.slots;
   auto hosts_domain =
       std::find(nc.node.roles.begin(), nc.node.roles.end(), "domain") != nc.node.roles.end();
   if (!hosts_domain)
@@ -114,13 +116,15 @@ options options_from(const runtime::node_config& nc) {
   return o;
 }
 
-zone::instance_launcher in_process_instances() {
-  return [](caf::actor_system& sys, const fusion_id& instance_id, const service_uri& service,
-            const std::string& zone_name) {
+zone::instance_launcher in_process_instances(const runtime::slots_config& slots) {
+  return [slots](caf::actor_system& sys, const zone::launch_spec& spec) {
     service::instance_config cfg;
-    cfg.instance_id = instance_id;
-    cfg.service = service;
-    cfg.zone_name = zone_name;
+    cfg.instance_id = spec.instance_id;
+    cfg.service = spec.service;
+    cfg.zone_name = spec.zone_name;
+    cfg.report_to = spec.report_to;
+    cfg.report_ms = slots.instance_report_ms;
+    cfg.refresh_ms = slots.refresh_ms;
     return service::spawn_instance(sys, std::move(cfg));
   };
 }
@@ -144,6 +148,7 @@ topology& topology::with_domain() {
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_registrar(sys_, rc, dir_)));
   domain::zone_registry_config zc;
   zc.db_path = db_file(opts_.data_dir, "zones.db");
+  zc.slots = opts_.slots;
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_zone_registry(sys_, zc, dir_)));
   spawned_.push_back(
       caf::actor_cast<caf::actor>(domain::spawn_placement(sys_, opts_.placement, dir_)));
@@ -162,7 +167,8 @@ topology& topology::with_zone(const zone_parameters& zone) {
   cfg.evaluator = opts_.evaluator;
   cfg.instance = opts_.instance;
   cfg.deployment = opts_.deployment;
-  cfg.launch = in_process_instances();
+  cfg.slots = opts_.slots;
+  cfg.launch = in_process_instances(opts_.slots);
   cfg.registry = opts_.registry;
   spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
   zones_.push_back(zone.name);

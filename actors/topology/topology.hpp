@@ -63,6 +63,7 @@ struct options {
   runtime::evaluator_config evaluator;    ///< [evaluator]: zone evaluators.
   runtime::instance_config instance;      ///< [instance]: stopping instances.
   runtime::deployment_config deployment;  ///< [deployment]: every deployment step.
+  runtime::slots_config slots;            ///< [slots]: slot reports and their damping.
   /// The zone registry zones register with: this node's, or (a zone node without the
   /// domain role) the first [[peer]] of role "node"'s.
   protocols::locator registry{"", protocols::names::zone_registry};
@@ -71,9 +72,11 @@ struct options {
 /// Role settings from a node config: its sections and node.data_dir.
 options options_from(const runtime::node_config& nc);
 
-/// The launcher of in-process DCs: a service instance actor (actors/service) per launch.
-/// The zone role gets it from here, so it never depends on the service role.
-zone::instance_launcher in_process_instances();
+/// The launcher of in-process DCs: a service instance actor (actors/service) per launch,
+/// reporting its slots as `slots` says (instance_report_ms, refresh_ms). The zone role gets
+/// it from here, so it never depends on the service role.
+zone::instance_launcher in_process_instances(
+    const runtime::slots_config& slots = runtime::default_config().slots);
 
 /// A domain with zones in one actor system. Shuts every role down when destroyed.
 class topology {

@@ -178,9 +178,9 @@ dc_management_actor::behavior_type dc(self_ptr self, std::string zone, runtime::
         if (!st.launch)
           return fusion::make_error(errc::invalid_state,
                                     "zone " + st.zone + " was given no instance launcher");
-        env.instance =
-            st.launch(self->system(), req.instance_id,
-                      req.service_name.empty() ? env.service : req.service_name, st.zone);
+        launch_spec spec{req.instance_id, req.service_name.empty() ? env.service : req.service_name,
+                         st.zone, st.dir->get_as<slot_sink_actor>(names::zone_manager(st.zone))};
+        env.instance = st.launch(self->system(), spec);
         env.instance_id = req.instance_id.value;
         env.state = "running";
         ++st.launched;

@@ -6,6 +6,7 @@
 
 #include "protocols/dc_management.hpp"
 #include "protocols/service_lifecycle.hpp"
+#include "protocols/slots.hpp"
 #include "runtime/directory.hpp"
 
 #include <caf/actor_system.hpp>
@@ -15,13 +16,21 @@
 
 namespace fusion::zone {
 
-/// Starts one service instance at the DC's execution point: given its id, its service and
-/// the hosting zone's name, the running instance actor. Whoever composes the node provides
-/// it (topology::in_process_instances()), so the zone role never depends on the service
-/// role (DESIGN §2).
-using instance_launcher = std::function<protocols::service_lifecycle_actor(
-    caf::actor_system&, const protocols::fusion_id& instance_id,
-    const protocols::service_uri& service, const std::string& zone_name)>;
+/// What an instance is started with at the DC's execution point.
+struct launch_spec {
+  protocols::fusion_id instance_id;
+  protocols::service_uri service;
+  std::string zone_name;
+  /// The zone manager, where the instance reports its free slots (slot_report); null if
+  /// the zone has none in the directory.
+  protocols::slot_sink_actor report_to;
+};
+
+/// Starts one service instance at the DC's execution point and returns the running
+/// instance actor. Whoever composes the node provides it (topology::in_process_instances()),
+/// so the zone role never depends on the service role (DESIGN §2).
+using instance_launcher =
+    std::function<protocols::service_lifecycle_actor(caf::actor_system&, const launch_spec&)>;
 
 /// Spawns the DC agent of zone `zone_name` and registers it under names::dc_agent(zone_name).
 /// Environment ids are "env-<zone>-N", probe ids "probe-N". launch_instance starts instances

@@ -14,6 +14,7 @@ struct deploy_ctx {
   std::string image;
   duration_ms step_timeout = 0;
   std::vector<fusion_id> environments;  // prepared so far (rolled back on failure)
+  std::vector<std::string> launched;    // instance ids, whose slot reports count
   std::vector<hosted_instance> started;
 };
 
@@ -23,6 +24,7 @@ void deploy_fail(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const std::stri
   for (const auto& env : ctx->environments)
     self->request(st.dc, ms(ctx->step_timeout), terminate_service_environment{env})
         .then([](status_reply&) {}, [](caf::error&) {});
+  for (const auto& id : ctx->launched) stop_counting(self, id);
   st.ledger.drop(ctx->hold_number);
   ++st.deploy_failures;
   schedule_report(self);
@@ -86,6 +88,9 @@ void deploy_started(self_ptr self, std::shared_ptr<deploy_ctx> ctx, const fusion
 
 void deploy_start(self_ptr self, std::shared_ptr<deploy_ctx> ctx, fusion_id environment,
                   instance_launched launched) {
+  // It reports its slots as soon as it runs, before the whole deployment is committed.
+  ctx->launched.push_back(launched.instance_id.value);
+  expect_reports(self, launched.instance_id.value, ctx->service);
   auto inst = caf::actor_cast<service_lifecycle_actor>(self->state.dir->resolve(launched.instance));
   if (!inst) {
     deploy_fail(self, ctx, "start",

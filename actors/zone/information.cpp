@@ -104,6 +104,13 @@ information zone_information(self_ptr self, const get_zone_information& req) {
   v["deploy_failures"] = std::to_string(st.deploy_failures);
   v["terminated_graceful"] = std::to_string(st.stopped_graceful);
   v["terminated_forced"] = std::to_string(st.stopped_forced);
+  const auto& c = st.slot_rows.counters();
+  v["slot_rows"] = std::to_string(st.slot_rows.size());
+  v["slot_reports_accepted"] = std::to_string(c.accepted);
+  v["slot_reports_dropped"] = std::to_string(c.duplicates + c.stale + c.invalid + st.slots_unknown);
+  v["slot_reports_unknown"] = std::to_string(st.slots_unknown);
+  v["slot_rows_expired"] = std::to_string(c.expired);
+  v["slot_batches_published"] = std::to_string(st.slot_batches);
   v["cache_hits"] = std::to_string(st.cache.hits());
   v["cache_misses"] = std::to_string(st.cache.misses());
   if (req.category != info_category::summary)

@@ -35,7 +35,7 @@ void flush_reports(self_ptr self) {
     }
     ++s->instances;
     s->max_sessions += i.max_sessions;
-    s->available_sessions += i.max_sessions;
+    s->available_sessions += live_available(self, i);
   }
   // Fire-and-forget: reports are soft state, superseded by the next one. A request would
   // arm a timer per report (never cancelled in CAF 0.17) on the placement hot path.

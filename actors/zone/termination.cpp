@@ -44,6 +44,7 @@ caf::result<status_reply> terminate(self_ptr self, const terminate_service_insta
                               "instance " + i->id + " is already being terminated");
   // Withdraw its slots first: it no longer counts in reports while it stops.
   i->withdrawn = true;
+  stop_counting(self, i->id);
   schedule_report(self);
   auto rp = self->make_response_promise<status_reply>();
   auto timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.instance.stop_timeout_ms;

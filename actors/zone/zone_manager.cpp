@@ -34,6 +34,7 @@ void try_register(self_ptr self) {
             if (r.start > 1) s.instance_ids.skip_past(uint64_t{r.start - 1} << 32);
             s.registry = reg;
             s.registration = {zone_registration_state::registered, r.zone_id, r.start, {}};
+            publish_as(self, r.zone_id, r.start);
             if (!s.cfg.registry.node.empty())  // local registrations are many and quiet
               s.log->info(
                   "zone {} registered as {} (start {}) with the zone registry of node "
@@ -209,6 +210,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
                               ? zone_registration_state::no_registry
                               : zone_registration_state::pending;
   if (st.registration.state == zone_registration_state::pending) try_register(self);
+  start_slots(self);
   return {
       [=](const zone_evaluate& req) -> caf::result<zone_offer> {
         if (req.service->evaluator.empty()) return evaluate_inline(self, req);
@@ -283,6 +285,13 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
       [=](const terminate_service_instance& req) { return terminate(self, req); },
       [=](const get_service_information& req) { return service_information(self, req); },
       [=](const get_zone_information& req) { return zone_information(self, req); },
+      [=](const slot_report& r) { take_report(self, r); },
+      [=](const slot_withdraw& w) { take_withdraw(self, w); },
+      [=](const slot_report_batch& b) {
+        for (const auto& r : b.reports) take_report(self, r);
+      },
+      [=](slot_tick_atom) { slot_tick(self); },
+      [=](const list_slots& req) { return list_instance_slots(self, req); },
   };
 }
 

@@ -2,6 +2,8 @@
 // The zone manager (§6.3.1–6.3.3, §6.4.1): answers zone_evaluate with binding offers
 // (reservations that expire), deploys instances through the zone's DC agent, terminates
 // them gracefully or by force, and reports resources and services to the zone registry.
+// It aggregates its instances' free slots (one row per instance) and publishes them per
+// service, damped and batched, to the zone registry and its slot sinks (§4.3.2.3).
 
 #include "actors/zone/dc_inprocess.hpp"
 #include "protocols/names.hpp"
@@ -31,6 +33,12 @@ struct zone_manager_config {
   /// Reservation-only changes (offers made, released, expired) are reported to the zone
   /// registry at most this often; instance changes are reported at once.
   protocols::duration_ms report_interval_ms = 1'000;
+  /// [slots]: how often the zone publishes its instances' free slots, the damping band, the
+  /// validity of an instance's report (docs/slots.md).
+  runtime::slots_config slots = runtime::default_config().slots;
+  /// Where the zone publishes its slots besides its zone registry: service routers, or any
+  /// slot sink (protocols::slot_sink_actor), resolved through the directory at each batch.
+  std::vector<protocols::locator> slot_sinks;
   /// Starts the zone's service instances (given by whoever composes the node).
   instance_launcher launch;
   /// The zone registry to register with: this node's (node "") or another node's, reached

@@ -5,6 +5,8 @@
 // protocols::zone_manager_actor.
 
 #include "actors/evaluator/scoring.hpp"
+#include "actors/slots/slot_publisher.hpp"
+#include "actors/slots/slot_table.hpp"
 #include "actors/zone/dc_inprocess.hpp"
 #include "actors/zone/reservations.hpp"
 #include "actors/zone/zone_manager.hpp"
@@ -24,7 +26,9 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fusion::zone::manager {
@@ -35,11 +39,13 @@ using expire_atom = caf::atom_constant<caf::atom("zm_expire")>;
 using flush_atom = caf::atom_constant<caf::atom("zm_flush")>;
 using damped_flush_atom = caf::atom_constant<caf::atom("zm_dflush")>;
 using register_atom = caf::atom_constant<caf::atom("zm_reg")>;
+using slot_tick_atom = caf::atom_constant<caf::atom("zm_slots")>;
 
 /// The manager's full interface: the public one plus its own timers.
 using zone_manager_impl =
     zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
-                               caf::reacts_to<damped_flush_atom>, caf::reacts_to<register_atom>>;
+                               caf::reacts_to<damped_flush_atom>, caf::reacts_to<register_atom>,
+                               caf::reacts_to<slot_tick_atom>>;
 
 inline std::chrono::milliseconds ms(duration_ms x) {
   return std::chrono::milliseconds(std::max<duration_ms>(1, x));
@@ -81,6 +87,15 @@ struct zm_state {
   // In the ledger's use until they are gone, withdrawn ones included.
   std::vector<hosted_instance> instances;
   runtime::id_generator instance_ids{"inst"};
+  // Slots (slots.cpp): one row per instance, taken only from the instances this zone
+  // starts or runs (`reporters`: instance id → its service); the publisher exists once the
+  // zone knows its id (registered, or without a registry).
+  slots::slot_table slot_rows;
+  std::optional<slots::slot_publisher> publisher;
+  std::unordered_map<std::string, service_uri> reporters;
+  std::vector<service_uri> published;  // services handed to the publisher
+  uint64_t slots_unknown = 0;          // reports from instances the zone does not run
+  uint64_t slot_batches = 0;           // publications sent
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
   bool flush_scheduled = false;
@@ -140,6 +155,29 @@ void schedule_damped_report(self_ptr self);
 
 /// Sends the reports now.
 void flush_reports(self_ptr self);
+
+// --- slots.cpp: session slots (§4.3.2.3, docs/slots.md) ---
+
+/// Arms the slot timer; without a zone registry, starts publishing at once.
+void start_slots(self_ptr self);
+
+/// The zone is registered as `zone_id` for the `start`-th time: it publishes from now on,
+/// with the start as its epoch (receivers drop what its earlier lives said).
+void publish_as(self_ptr self, const fusion_id& zone_id, uint32_t start);
+
+/// Instance `id` runs (or is starting) `service`: its reports count from now on.
+void expect_reports(self_ptr self, const std::string& id, const service_uri& service);
+
+/// Instance `id` no longer counts (being terminated, or its deployment failed).
+void stop_counting(self_ptr self, const std::string& id);
+
+/// The instance's free slots as last reported, or all of them if it has not reported yet.
+uint32_t live_available(self_ptr self, const hosted_instance& i);
+
+void take_report(self_ptr self, const slot_report& r);
+void take_withdraw(self_ptr self, const slot_withdraw& w);
+void slot_tick(self_ptr self);
+slot_list list_instance_slots(self_ptr self, const list_slots& req);
 
 // --- deployment.cpp (§6.3.3) ---
 

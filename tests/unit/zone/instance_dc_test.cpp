@@ -44,13 +44,12 @@ using launch_log = std::vector<std::tuple<std::string, std::string, std::string>
 
 // A launcher that records each launch and starts a service instance actor.
 zone::instance_launcher recording_launcher(std::shared_ptr<launch_log> log) {
-  return [log](caf::actor_system& sys, const fusion_id& id, const service_uri& service,
-               const std::string& zone) {
-    log->emplace_back(id.value, service, zone);
+  return [log](caf::actor_system& sys, const zone::launch_spec& spec) {
+    log->emplace_back(spec.instance_id.value, spec.service, spec.zone_name);
     service::instance_config cfg;
-    cfg.instance_id = id;
-    cfg.service = service;
-    cfg.zone_name = zone;
+    cfg.instance_id = spec.instance_id;
+    cfg.service = spec.service;
+    cfg.zone_name = spec.zone_name;
     return service::spawn_instance(sys, std::move(cfg));
   };
 }

@@ -78,6 +78,7 @@ struct registry_log {
   std::vector<register_zone> registrations;
   std::vector<update_resource_information> resources;
   std::vector<update_service_information> services;
+  std::vector<slot_report_batch> slots;
 };
 
 caf::behavior fake_registry(caf::event_based_actor*, std::shared_ptr<registry_log> log) {
@@ -94,6 +95,8 @@ caf::behavior fake_registry(caf::event_based_actor*, std::shared_ptr<registry_lo
         log->services.push_back(x);
         return status_reply{};
       },
+      [=](slot_report_batch& x) { log->slots.push_back(x); },
+      [=](slot_withdraw&) {},
   };
 }
 
@@ -535,6 +538,30 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: registers with the zone registry and r
 }
 
 TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: service reports carry the instances' live free slots, not "
+                  "their deployed capacity") {
+  auto log = std::make_shared<registry_log>();
+  dir->put(names::zone_registry, sys.spawn(fake_registry, log));
+  start(8);
+  auto d = ask<deploy_service_reply>(zm, deploy_req(1));
+  REQUIRE(d);
+  auto inst = dir->get_as<service_lifecycle_actor>(names::instance(d->instance_ids[0].value));
+  REQUIRE(ask<session_granted>(inst, acquire_session{"a"}));
+  REQUIRE(ask<session_granted>(inst, acquire_session{"b"}));
+  // The instance reports within instance_report_ms, the zone publishes within its interval.
+  for (int i = 0; i < 20; ++i) advance(100ms);
+  REQUIRE_FALSE(log->slots.empty());
+  CHECK(log->slots.back().reports.at(0).zone_id.value == "zone-42");
+  CHECK(log->slots.back().reports.at(0).available == 2);
+  REQUIRE(ask<deploy_service_reply>(zm, deploy_req(1)));  // an instance change: a report
+  REQUIRE_FALSE(log->services.empty());
+  const auto& r = log->services.back().information.at(0);
+  CHECK(r.instances == 2);
+  CHECK(r.max_sessions == 8);
+  CHECK(r.available_sessions == 6);  // 2 of the first instance's 4, all 4 of the new one
+}
+
+TEST_CASE_FIXTURE(zone_fx,
                   "zone manager: a remote registry not reachable yet is asked again "
                   "until the zone is registered, with its node in the locator") {
   auto log = std::make_shared<registry_log>();
@@ -590,9 +617,8 @@ TEST_CASE_FIXTURE(zone_fx,
   // FUSION code, which the zone reports as deployment_failed.
   zone::zone_manager_config cfg;
   cfg.parameters = edge(8);
-  cfg.launch = [](caf::actor_system& sys, const fusion_id& id, const service_uri& service,
-                  const std::string& zone) {
-    auto h = topology::in_process_instances()(sys, id, service, zone);
+  cfg.launch = [](caf::actor_system& sys, const zone::launch_spec& spec) {
+    auto h = topology::in_process_instances()(sys, spec);
     caf::anon_send_exit(h, caf::exit_reason::kill);
     return h;
   };

@@ -1,0 +1,141 @@
+// The zone's session slots (spec §4.3.2.3, DESIGN §4 flow 4, docs/slots.md): its instances
+// report their free slots; the zone keeps one row per instance in a slot table and, on its
+// timer, publishes the sums per service through a damped publisher to the zone registry and
+// its other slot sinks (service routers).
+
+#include "actors/zone/zone_state.hpp"
+
+namespace fusion::zone::manager {
+
+namespace {
+
+slots::publish_settings publish_settings_of(const runtime::slots_config& c) {
+  slots::publish_settings s;
+  s.interval = std::chrono::milliseconds(c.interval_ms);
+  s.refresh = std::chrono::milliseconds(c.refresh_ms);
+  s.band_slots = c.band_slots;
+  s.band_fraction = c.band_fraction;
+  s.alpha = c.alpha;
+  s.share = c.share;
+  return s;
+}
+
+/// Logs a dropped report: the first of a kind, then every 1,000th, so that a misbehaving
+/// sender cannot flood the log.
+void log_dropped(self_ptr self, uint64_t count, const std::string& why) {
+  if (count == 1 || count % 1000 == 0)
+    self->state.log->warn("zone {}: dropped a slot report ({} so far): {}", self->state.zone(),
+                          count, why);
+}
+
+/// Whether `origin` is an instance this zone runs or starts, with service `service`.
+/// Counts and logs the report otherwise.
+bool known(self_ptr self, const fusion_id& origin, const service_uri& service) {
+  auto& st = self->state;
+  auto i = st.reporters.find(origin.value);
+  if (i != st.reporters.end() && service == i->second) return true;
+  ++st.slots_unknown;
+  log_dropped(self, st.slots_unknown,
+              i == st.reporters.end()
+                  ? "'" + origin.value + "' is not an instance this zone runs"
+                  : "instance '" + origin.value + "' runs " + i->second + ", not " + service);
+  return false;
+}
+
+void send_publication(self_ptr self, slots::publication& pub) {
+  auto& st = self->state;
+  std::vector<slot_sink_actor> sinks;
+  if (st.registry) sinks.push_back(caf::actor_cast<slot_sink_actor>(st.registry));
+  for (const auto& where : st.cfg.slot_sinks)
+    if (auto h = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where))) sinks.push_back(h);
+  ++st.slot_batches;
+  // Fire-and-forget, like every report: the next one supersedes it.
+  for (const auto& s : sinks) {
+    for (const auto& w : pub.withdraws) caf::anon_send(s, w);
+    if (!pub.batch.reports.empty()) caf::anon_send(s, pub.batch);
+  }
+}
+
+}  // namespace
+
+void start_slots(self_ptr self) {
+  auto& st = self->state;
+  slots::table_settings ts;
+  ts.validity = std::chrono::milliseconds(st.cfg.slots.validity_ms);
+  st.slot_rows = slots::slot_table{ts};
+  // Without a registry the zone is known by its name; its epoch is its start time.
+  if (st.registration.state == zone_registration_state::no_registry)
+    st.publisher.emplace(fusion_id{st.zone()},
+                         static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(self))),
+                         publish_settings_of(st.cfg.slots));
+  self->delayed_send(self, ms(st.cfg.slots.interval_ms), slot_tick_atom::value);
+}
+
+void publish_as(self_ptr self, const fusion_id& zone_id, uint32_t start) {
+  auto& st = self->state;
+  // A registry older than version 2 gives no start: the wall clock then grows instead.
+  auto epoch = start > 0 ? uint64_t{start}
+                         : static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(self)));
+  st.publisher.emplace(zone_id, epoch, publish_settings_of(st.cfg.slots));
+  st.published.clear();
+}
+
+void expect_reports(self_ptr self, const std::string& id, const service_uri& service) {
+  self->state.reporters[id] = service;
+}
+
+void stop_counting(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  st.reporters.erase(id);
+  st.slot_rows.forget(fusion_id{id});
+}
+
+uint32_t live_available(self_ptr self, const hosted_instance& i) {
+  const auto* r = self->state.slot_rows.row(fusion_id{i.id}, i.service);
+  return r == nullptr ? i.max_sessions : r->available;
+}
+
+void take_report(self_ptr self, const slot_report& r) {
+  auto& st = self->state;
+  if (!known(self, r.zone_id, r.service)) return;
+  if (st.slot_rows.apply(r, runtime::mono_now(self)) == slots::outcome::invalid)
+    log_dropped(self, st.slot_rows.counters().invalid,
+                slots::slot_table::check(r, st.slot_rows.settings().max_slots));
+}
+
+void take_withdraw(self_ptr self, const slot_withdraw& w) {
+  // A withdraw can only remove slots: one of an instance the zone no longer counts (it
+  // withdraws as it stops, after the zone stopped counting it) is ignored, not counted.
+  if (self->state.reporters.contains(w.zone_id.value))
+    self->state.slot_rows.withdraw(w, runtime::mono_now(self));
+}
+
+void slot_tick(self_ptr self) {
+  auto& st = self->state;
+  auto now = runtime::mono_now(self);
+  if (auto n = st.slot_rows.expire(now); n > 0)
+    st.log->warn("zone {}: {} instance slot report(s) expired: silent for {} ms", st.zone(), n,
+                 st.cfg.slots.validity_ms);
+  if (st.publisher) {
+    auto live = st.slot_rows.services();
+    for (const auto& s : st.published)
+      if (!std::binary_search(live.begin(), live.end(), s)) st.publisher->remove(s);
+    for (const auto& s : live) st.publisher->set(s, st.slot_rows.of(s));
+    st.published = std::move(live);
+    if (auto pub = st.publisher->tick(now, runtime::wall_now(self))) send_publication(self, *pub);
+  }
+  self->delayed_send(self, ms(st.cfg.slots.interval_ms), slot_tick_atom::value);
+}
+
+slot_list list_instance_slots(self_ptr self, const list_slots& req) {
+  auto& st = self->state;
+  auto now = runtime::mono_now(self);
+  st.slot_rows.expire(now);
+  slot_list out;
+  out.rows = st.slot_rows.list(req.service, now);
+  out.counters = st.slot_rows.wire_counters();
+  out.counters.unknown = st.slots_unknown;
+  return out;
+}
+
+}  // namespace fusion::zone::manager
