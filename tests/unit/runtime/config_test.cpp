@@ -767,6 +767,24 @@ TEST_CASE("config: link.dead_after_ms must be greater than link.heartbeat_ms") {
   CHECK(ok->link.dead_after_ms == 1001);
 }
 
+TEST_CASE("config: [slots] refreshes come no faster than the interval and before rows expire") {
+  CHECK(error_of("[slots]\ninterval_ms = 500\nrefresh_ms = 200\n") ==
+        "node.toml:3: slots.refresh_ms: must be at least slots.interval_ms (found 200 < 500)");
+  // A key left at its default is blamed where the table is, the key set at its line.
+  CHECK(error_of("[slots]\ninterval_ms = 2000\n") ==
+        "node.toml:1: slots.refresh_ms: must be at least slots.interval_ms (found 1000 < 2000)");
+  CHECK(error_of("[slots]\nvalidity_ms = 1000\n") ==
+        "node.toml:2: slots.validity_ms: must be greater than slots.refresh_ms, or rows expire "
+        "between refreshes (found 1000 <= 1000)");
+  CHECK(error_of("[slots]\nshare = 1.5\n").find("slots.share") != std::string::npos);
+  auto ok = load_config_string(
+      "[slots]\ninterval_ms = 100\nrefresh_ms = 300\nvalidity_ms = 1000\nshare = 0.5\n",
+      "node.toml");
+  REQUIRE_MESSAGE(ok, describe(ok.error()));
+  CHECK(ok->slots.refresh_ms == 300);
+  CHECK(ok->slots.share == 0.5);
+}
+
 TEST_CASE("config: [link] values out of range name the line, the key and the range") {
   CHECK(error_of("[link]\nport = 65536\n") ==
         "node.toml:2: link.port: expected an integer from 0 to 65535, found 65536");
