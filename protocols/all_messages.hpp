@@ -54,7 +54,7 @@ using all_messages = type_list<
     announce_service_id, update_route, withdraw_service_id,
     // routing_management (§5.5.4)
     create_forwarding_entry, update_forwarding_entry, delete_forwarding_entry,
-    provide_routing_information,
+    provide_routing_information, route_session, route_decision,
     // slots (§4.3)
     slot_report, slot_withdraw, slot_report_batch, list_slots, slot_list,
     // gossip (§6.2)

@@ -27,6 +27,11 @@ inline std::string instance(const std::string& instance_id) {
   return "instance/" + instance_id;
 }
 
+/// Service router called `name` (§4.3.2.5, §5.5.4).
+inline std::string router(const std::string& name) {
+  return "router/" + name;
+}
+
 /// A service-specific evaluator called `name` (manifest mapping.evaluator).
 inline std::string evaluator(const std::string& name) {
   return "evaluator/" + name;

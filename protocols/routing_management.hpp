@@ -4,6 +4,7 @@
 // manager (monitoring, §5.5.4.2).
 
 #include "protocols/service_lifecycle.hpp"
+#include "protocols/slots.hpp"
 
 namespace fusion::protocols {
 
@@ -11,12 +12,17 @@ namespace fusion::protocols {
 struct next_hop {
   locator hop;        ///< Next service router, zone gateway or border router.
   double weight = 1;  ///< Relative share of new sessions; 0 = standby only.
+  /// Network metric through this hop to the service (latency, ms; §4.3.2.5). Appended.
+  double metric_ms = 0;
+  /// The origin its slot reports carry (a zone's ZoneID, a router's id): how the router
+  /// matches the slots it hears of to this hop. Appended.
+  fusion_id origin;
   friend bool operator==(const next_hop&, const next_hop&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, next_hop& x) {
-  return f(caf::meta::type_name("next_hop"), x.hop, x.weight);
+  return f(caf::meta::type_name("next_hop"), x.hop, x.weight, x.metric_ms, x.origin);
 }
 
 /// A forwarding entry (spec "Information"): ServiceIDs, load balancing, next hops.
@@ -132,11 +138,64 @@ typename Inspector::result_type inspect(Inspector& f, provide_routing_informatio
   return f(caf::meta::type_name("provide_routing_information"), x.router_id, x.information);
 }
 
+/// Which next hops a router would send a session request for `service` to, best first
+/// (§4.3.2.5, docs/slots.md "Choosing a next hop"). `client` is for accounting.
+struct route_session {
+  static constexpr message_meta meta{0x0805, "route_session", 1, 1};
+  service_uri service;
+  std::string client;
+  friend bool operator==(const route_session&, const route_session&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_session& x) {
+  return f(caf::meta::type_name("route_session"), x.service, x.client);
+}
+
+/// One next hop a router would try, with what it thinks of it.
+struct route_choice {
+  next_hop hop;
+  uint32_t available = 0;  ///< Free slots the router's table holds for it.
+  double variance = 0;     ///< Their variance, as reported.
+  double p_free = 0;       ///< Probability that a slot is still free on arrival.
+  double cost_ms = 0;      ///< metric + (1 − p_free) × retry: lower is better.
+  friend bool operator==(const route_choice&, const route_choice&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_choice& x) {
+  return f(caf::meta::type_name("route_choice"), x.hop, x.available, x.variance, x.p_free,
+           x.cost_ms);
+}
+
+/// Reply to route_session: the hops worth trying, best first; empty with `reason` when no
+/// hop is likely to have a free slot.
+struct route_decision {
+  static constexpr message_meta meta{0x0806, "route_decision", 1, 1};
+  std::vector<route_choice> hops;
+  std::string reason;  ///< Why no hop is offered ("" when some are).
+  friend bool operator==(const route_decision&, const route_decision&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_decision& x) {
+  return f(caf::meta::type_name("route_decision"), x.hops, x.reason);
+}
+
 /// Typed interface of a service router's configuration side (§5.5.4.1).
 using router_configuration_actor =
     caf::typed_actor<caf::replies_to<create_forwarding_entry>::with<status_reply>,
                      caf::replies_to<update_forwarding_entry>::with<status_reply>,
                      caf::replies_to<delete_forwarding_entry>::with<status_reply>>;
+
+/// Typed interface of a service router (§4.3.2.3, §4.3.2.5, §5.5.4.1): configured by
+/// forwarding entries, a slot sink for its next hops' reports, it ranks next hops for
+/// session requests and shows its slot rows.
+using service_router_actor =
+    router_configuration_actor::extend<caf::reacts_to<slot_report>, caf::reacts_to<slot_withdraw>,
+                                       caf::reacts_to<slot_report_batch>,
+                                       caf::replies_to<route_session>::with<route_decision>,
+                                       caf::replies_to<list_slots>::with<slot_list>>;
 
 /// Typed interface of the domain's routing manager (§5.5.4.2).
 using routing_manager_actor =

@@ -161,7 +161,12 @@ topology& topology::with_domain() {
 }
 
 topology& topology::with_zone(const zone_parameters& zone) {
+  return with_zone(zone, {});
+}
+
+topology& topology::with_zone(const zone_parameters& zone, std::vector<locator> slot_sinks) {
   zone::zone_manager_config cfg;
+  cfg.slot_sinks = std::move(slot_sinks);
   cfg.parameters = zone;
   cfg.placement = opts_.placement;
   cfg.evaluator = opts_.evaluator;
@@ -172,6 +177,13 @@ topology& topology::with_zone(const zone_parameters& zone) {
   cfg.registry = opts_.registry;
   spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
   zones_.push_back(zone.name);
+  return *this;
+}
+
+topology& topology::with_router(router::router_config cfg) {
+  cfg.slots = opts_.slots;
+  spawned_.push_back(
+      caf::actor_cast<caf::actor>(router::spawn_service_router(sys_, std::move(cfg), dir_)));
   return *this;
 }
 
@@ -195,6 +207,10 @@ placement_actor topology::placement() const {
 
 deployment_actor topology::deployment() const {
   return dir_->get_as<deployment_actor>(names::deployment);
+}
+
+service_router_actor topology::router(const std::string& name) const {
+  return dir_->get_as<service_router_actor>(names::router(name));
 }
 
 zone_manager_actor topology::zone(const std::string& zone_name) const {

@@ -12,6 +12,7 @@
 
 #include "actors/domain/deployment.hpp"
 #include "actors/domain/placement.hpp"
+#include "actors/router/service_router.hpp"
 #include "actors/zone/dc_inprocess.hpp"
 #include "protocols/names.hpp"
 #include "protocols/orchestration_management.hpp"
@@ -95,6 +96,13 @@ class topology {
   /// Spawns a zone manager; it registers with the zone registry once it runs.
   topology& with_zone(const protocols::zone_parameters& zone);
 
+  /// Spawns a zone manager that also publishes its slots to `slot_sinks` (service routers).
+  topology& with_zone(const protocols::zone_parameters& zone,
+                      std::vector<protocols::locator> slot_sinks);
+
+  /// Spawns a service router (names::router(cfg.name)) with the topology's [slots].
+  topology& with_router(router::router_config cfg);
+
   /// Registers `evaluator` as the service-specific evaluator `name`.
   topology& with_evaluator(const std::string& name, caf::actor evaluator);
 
@@ -104,6 +112,8 @@ class topology {
   protocols::deployment_actor deployment() const;
   /// The zone manager of `zone_name`; invalid if there is none.
   protocols::zone_manager_actor zone(const std::string& zone_name) const;
+  /// The service router called `name`; invalid if there is none.
+  protocols::service_router_actor router(const std::string& name) const;
   /// Names of the zones spawned, in order.
   const std::vector<std::string>& zone_names() const { return zones_; }
   const runtime::directory_ptr& directory() const { return dir_; }

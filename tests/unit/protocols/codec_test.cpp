@@ -104,12 +104,15 @@ TEST_CASE("codec: new interface families carry their values through the wire") {
   create_forwarding_entry fe{{"router-1"},
                              {"entry-1"},
                              {{{"svc-1"}, {"svc-2"}},
-                              {{{"", "zone/edge-1"}, 2.0}, {{"h:1", "zone/edge-2"}, 1.0}},
+                              {{{"", "zone/edge-1"}, 2.0, 5.0, {"zone-1"}},
+                               {{"h:1", "zone/edge-2"}, 1.0, 12.5, {"zone-2"}}},
                               "slots"}};
   bytes = encoded(fe);
   auto f = decode<create_forwarding_entry>(bytes.data(), bytes.size());
   REQUIRE(f);
   CHECK(f->information.next_hops[0].weight == 2.0);
+  CHECK(f->information.next_hops[1].metric_ms == 12.5);
+  CHECK(f->information.next_hops[1].origin.value == "zone-2");
   CHECK(*f == fe);
 }
 

@@ -1,0 +1,295 @@
+#include "actors/router/service_router.hpp"
+
+#include "actors/slots/routing.hpp"
+#include "actors/slots/slot_publisher.hpp"
+#include "actors/slots/slot_table.hpp"
+#include "protocols/errc.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/logging.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace fusion::router {
+
+using namespace protocols;
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("rt_tick")>;
+
+/// The router's full interface: the public one plus its timer.
+using router_impl = service_router_actor::extend<caf::reacts_to<tick_atom>>;
+
+struct router_state {
+  router_state() = default;
+  router_config cfg;
+  runtime::directory_ptr dir;
+  std::map<std::string, forwarding_information> entries;  // by entry id
+  std::map<std::string, next_hop> hops;                   // by origin, from every entry
+  slots::slot_table table;
+  std::optional<slots::slot_publisher> publisher;
+  std::vector<service_uri> published;
+  uint64_t unknown = 0;  // reports of origins no entry names
+  std::shared_ptr<spdlog::logger> log;
+  static inline const char* name = "service_router";
+};
+
+using self_ptr = router_impl::stateful_pointer<router_state>;
+
+caf::error bad(const std::string& what) {
+  return fusion::make_error(errc::invalid_argument, what);
+}
+
+/// Why a forwarding entry cannot be installed, naming the field; "" if it is sound.
+std::string check_entry(const router_state& st, const fusion_id& router_id,
+                        const forwarding_information& info) {
+  if (!router_id.empty() && router_id != st.cfg.id)
+    return "the entry is for router '" + router_id.value + "', this is '" + st.cfg.id.value + "'";
+  for (const auto& s : info.service_ids)
+    if (!is_valid_service_uri(s.value))
+      return "service_ids: '" + s.value +
+             "' is not a service name of the form fusion://<provider>/<name> (an empty list "
+             "routes every service)";
+  if (info.next_hops.empty()) return "next_hops: an entry needs at least one next hop";
+  std::set<std::string> seen;
+  for (size_t i = 0; i < info.next_hops.size(); ++i) {
+    const auto& h = info.next_hops[i];
+    auto at = "next_hops[" + std::to_string(i) + "]: ";
+    if (h.origin.empty())
+      return at + "origin is empty; give the id its slot reports carry (a ZoneID, a router's id)";
+    if (!seen.insert(h.origin.value).second)
+      return at + "origin '" + h.origin.value + "' is listed twice";
+    if (!std::isfinite(h.metric_ms) || h.metric_ms < 0)
+      return at + "metric_ms must be a finite number of milliseconds, 0 or more";
+    if (!std::isfinite(h.weight) || h.weight < 0)
+      return at + "weight must be a finite number, 0 or more (0 = standby)";
+  }
+  if (info.load_balancing != "weighted" && info.load_balancing != "slots" &&
+      info.load_balancing != "latency")
+    return "load_balancing: expected \"weighted\", \"slots\" or \"latency\", found \"" +
+           info.load_balancing + "\"";
+  return {};
+}
+
+/// Rebuilds the next hops from the entries, and forgets the rows of hops no entry names.
+void reindex(self_ptr self) {
+  auto& st = self->state;
+  std::map<std::string, next_hop> hops;
+  for (const auto& [id, e] : st.entries)
+    for (const auto& h : e.next_hops) hops.emplace(h.origin.value, h);
+  for (const auto& [origin, h] : st.hops)
+    if (!hops.contains(origin)) st.table.forget(fusion_id{origin});
+  st.hops = std::move(hops);
+}
+
+void take(self_ptr self, const slot_report& r) {
+  auto& st = self->state;
+  if (!st.hops.contains(r.zone_id.value)) {
+    if (++st.unknown == 1 || st.unknown % 1000 == 0)
+      st.log->warn(
+          "router {}: dropped a slot report ({} so far): no forwarding entry names "
+          "'{}' as a next hop",
+          st.cfg.name, st.unknown, r.zone_id.value);
+    return;
+  }
+  if (st.table.apply(r, runtime::mono_now(self)) == slots::outcome::invalid) {
+    auto n = st.table.counters().invalid;
+    if (n == 1 || n % 1000 == 0)
+      st.log->warn("router {}: dropped a slot report ({} so far): {}", st.cfg.name, n,
+                   slots::slot_table::check(r, st.table.settings().max_slots));
+  }
+}
+
+/// The hops of `service` from every entry that routes it, with their slots, best first.
+route_decision route(self_ptr self, const service_uri& service) {
+  auto& st = self->state;
+  // Per hop, the entry's way to balance: the first entry naming the hop decides.
+  std::vector<slots::hop> candidates;
+  std::vector<const next_hop*> which;
+  std::vector<std::string> modes;
+  std::set<std::string> taken;
+  for (const auto& [id, e] : st.entries) {
+    bool routes = e.service_ids.empty() ||
+                  std::any_of(e.service_ids.begin(), e.service_ids.end(),
+                              [&](const fusion_id& s) { return s.value == service; });
+    if (!routes) continue;
+    for (const auto& h : e.next_hops) {
+      if (!taken.insert(h.origin.value).second) continue;
+      slots::hop c;
+      c.id = h.origin.value;
+      c.metric_ms = h.metric_ms;
+      if (const auto* r = st.table.row(h.origin, service)) {
+        c.slots.available = r->available;
+        c.slots.max = r->max;
+        c.slots.largest = r->available;
+        c.slots.moving_average = r->moving_average;
+        c.slots.variance = r->variance;
+        c.slots.origins = 1;
+      }
+      candidates.push_back(std::move(c));
+      which.push_back(&h);
+      modes.push_back(e.load_balancing);
+    }
+  }
+  route_decision out;
+  if (candidates.empty()) {
+    out.reason = "router " + st.cfg.name + " has no forwarding entry for " + service;
+    return out;
+  }
+  slots::route_settings rs{st.cfg.retry_ms, st.cfg.min_free_probability};
+  // Hops of a "latency" entry go by their metric alone; a weight divides the cost (more
+  // weight, more sessions); weight 0 is standby, tried after every other hop.
+  std::vector<std::pair<std::pair<bool, double>, route_choice>> ranked;
+  for (const auto& s : slots::rank_hops(candidates, rs)) {
+    const auto& h = *which[s.index];
+    double cost = modes[s.index] == "latency" ? h.metric_ms : s.cost;
+    std::pair key{h.weight <= 0, h.weight > 0 ? cost / h.weight : cost};
+    ranked.emplace_back(key,
+                        route_choice{h, static_cast<uint32_t>(candidates[s.index].slots.available),
+                                     candidates[s.index].slots.variance, s.p_free, s.cost});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [key, c] : ranked) out.hops.push_back(std::move(c));
+  if (out.hops.empty()) {
+    uint64_t free = 0;
+    for (const auto& c : candidates) free += c.slots.available;
+    out.reason = "no next hop of router " + st.cfg.name + " is likely to have a free slot of " +
+                 service + " (" + std::to_string(candidates.size()) + " hops, " +
+                 std::to_string(free) + " free slots reported)";
+  }
+  return out;
+}
+
+void tick(self_ptr self) {
+  auto& st = self->state;
+  auto now = runtime::mono_now(self);
+  if (auto n = st.table.expire(now); n > 0)
+    st.log->warn("router {}: {} next-hop slot report(s) expired: silent for {} ms", st.cfg.name, n,
+                 st.cfg.slots.validity_ms);
+  if (!st.cfg.upstream.empty()) {
+    auto live = st.table.services();
+    for (const auto& s : st.published)
+      if (!std::binary_search(live.begin(), live.end(), s)) st.publisher->remove(s);
+    for (const auto& s : live) st.publisher->set(s, st.table.of(s));
+    st.published = std::move(live);
+    if (auto pub = st.publisher->tick(now, runtime::wall_now(self)))
+      for (const auto& where : st.cfg.upstream)
+        if (auto up = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where))) {
+          for (const auto& w : pub->withdraws) caf::anon_send(up, w);
+          if (!pub->batch.reports.empty()) caf::anon_send(up, pub->batch);
+        }
+  }
+  self->delayed_send(self, std::chrono::milliseconds(st.cfg.slots.interval_ms), tick_atom::value);
+}
+
+router_impl::behavior_type service_router(self_ptr self, router_config cfg,
+                                          runtime::directory_ptr dir) {
+  auto& st = self->state;
+  if (cfg.id.empty()) cfg.id = fusion_id{names::router(cfg.name)};
+  slots::table_settings ts;
+  ts.validity = std::chrono::milliseconds(cfg.slots.validity_ms);
+  st.table = slots::slot_table{ts};
+  slots::publish_settings ps;
+  ps.interval = std::chrono::milliseconds(cfg.slots.interval_ms);
+  ps.refresh = std::chrono::milliseconds(cfg.slots.refresh_ms);
+  ps.band_slots = cfg.slots.band_slots;
+  ps.band_fraction = cfg.slots.band_fraction;
+  ps.alpha = cfg.slots.alpha;
+  ps.share = cfg.slots.share;
+  // Its epoch is its start time: a restarted router replaces its rows upstream.
+  st.publisher.emplace(cfg.id, static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(self))),
+                       ps);
+  st.cfg = std::move(cfg);
+  st.dir = std::move(dir);
+  st.log = runtime::logger("router");
+  self->delayed_send(self, std::chrono::milliseconds(st.cfg.slots.interval_ms), tick_atom::value);
+  return {
+      [=](create_forwarding_entry& req) -> caf::result<status_reply> {
+        auto& s = self->state;
+        if (req.entry_id.empty()) return bad("create_forwarding_entry: entry_id is empty");
+        if (s.entries.contains(req.entry_id.value))
+          return bad("router " + s.cfg.name + " already has entry '" + req.entry_id.value +
+                     "'; update or delete it");
+        if (auto why = check_entry(s, req.router_id, req.information); !why.empty())
+          return bad("create_forwarding_entry '" + req.entry_id.value + "': " + why);
+        s.entries.emplace(req.entry_id.value, std::move(req.information));
+        reindex(self);
+        return status_reply{status::ok, "entry " + req.entry_id.value + " created"};
+      },
+      [=](update_forwarding_entry& req) -> caf::result<status_reply> {
+        auto& s = self->state;
+        auto i = s.entries.find(req.entry_id.value);
+        if (i == s.entries.end())
+          return bad("router " + s.cfg.name + " has no entry '" + req.entry_id.value + "'");
+        if (auto why = check_entry(s, req.router_id, req.information); !why.empty())
+          return bad("update_forwarding_entry '" + req.entry_id.value + "': " + why);
+        i->second = std::move(req.information);
+        reindex(self);
+        return status_reply{status::ok, "entry " + req.entry_id.value + " updated"};
+      },
+      [=](const delete_forwarding_entry& req) -> caf::result<status_reply> {
+        auto& s = self->state;
+        if (!req.router_id.empty() && req.router_id != s.cfg.id)
+          return bad("the entry is for router '" + req.router_id.value + "', this is '" +
+                     s.cfg.id.value + "'");
+        if (s.entries.erase(req.entry_id.value) == 0)
+          return bad("router " + s.cfg.name + " has no entry '" + req.entry_id.value + "'");
+        reindex(self);
+        return status_reply{status::ok, "entry " + req.entry_id.value + " deleted"};
+      },
+      [=](const slot_report& r) { take(self, r); },
+      [=](const slot_report_batch& b) {
+        for (const auto& r : b.reports) take(self, r);
+      },
+      [=](const slot_withdraw& w) {
+        // A withdraw can only remove slots: one of a hop no entry names is ignored.
+        if (self->state.hops.contains(w.zone_id.value))
+          self->state.table.withdraw(w, runtime::mono_now(self));
+      },
+      [=](const route_session& req) -> caf::result<route_decision> {
+        if (!is_valid_service_uri(req.service))
+          return bad("route_session: '" + req.service +
+                     "' is not a service name of the form fusion://<provider>/<name>");
+        return route(self, req.service);
+      },
+      [=](const list_slots& req) {
+        auto& s = self->state;
+        auto now = runtime::mono_now(self);
+        s.table.expire(now);
+        slot_list out;
+        out.rows = s.table.list(req.service, now);
+        for (auto& row : out.rows)
+          if (auto h = s.hops.find(row.origin.value); h != s.hops.end())
+            row.name = h->second.hop.actor;
+        out.counters = s.table.wire_counters();
+        out.counters.unknown = s.unknown;
+        return out;
+      },
+      [=](tick_atom) { tick(self); },
+  };
+}
+
+}  // namespace
+
+service_router_actor spawn_service_router(caf::actor_system& sys, router_config cfg,
+                                          runtime::directory_ptr dir) {
+  auto name = names::router(cfg.name);
+  auto d = dir;
+  service_router_actor h = sys.spawn(service_router, std::move(cfg), std::move(dir));
+  d->put(name, caf::actor_cast<caf::actor>(h));
+  return h;
+}
+
+}  // namespace fusion::router
