@@ -28,7 +28,7 @@ using all_messages = type_list<
     status_reply,
     // service_lifecycle (§4.5.1) + session
     service_start, service_stop, get_available_sessions, available_sessions, modify_sessions,
-    get_information, information, acquire_session, session_granted, release_session,
+    get_information, information, acquire_session, session_granted, release_session, open_session,
     // inter_service (§4.5.2)
     service_bind, service_bind_reply,
     // resource_management (§4.5.3)

@@ -190,12 +190,13 @@ using router_configuration_actor =
 
 /// Typed interface of a service router (§4.3.2.3, §4.3.2.5, §5.5.4.1): configured by
 /// forwarding entries, a slot sink for its next hops' reports, it ranks next hops for
-/// session requests and shows its slot rows.
+/// session requests, forwards open_session along them and shows its slot rows.
 using service_router_actor =
     router_configuration_actor::extend<caf::reacts_to<slot_report>, caf::reacts_to<slot_withdraw>,
                                        caf::reacts_to<slot_report_batch>,
                                        caf::replies_to<route_session>::with<route_decision>,
-                                       caf::replies_to<list_slots>::with<slot_list>>;
+                                       caf::replies_to<list_slots>::with<slot_list>,
+                                       caf::replies_to<open_session>::with<session_granted>>;
 
 /// Typed interface of the domain's routing manager (§5.5.4.2).
 using routing_manager_actor =

@@ -153,6 +153,25 @@ typename Inspector::result_type inspect(Inspector& f, release_session& x) {
   return f(caf::meta::type_name("release_session"), x.session_id);
 }
 
+/// A session request routed toward a free slot (§2.6, DESIGN §4 flow 5): a client sends it
+/// to a service router, a router to its next hop (another router or a zone manager, the
+/// zone's service gateway, §6.3.6). Answered with the granted session; a hop without a free
+/// slot refuses with no_session_slots, saying why.
+struct open_session {
+  static constexpr message_meta meta{0x0E04, "open_session", 1, 1};
+  service_uri service;
+  std::string client;
+  /// Routers the request may still pass; each router takes one, 0 is refused (a guard
+  /// against forwarding loops between routers).
+  uint32_t hops_left = 8;
+  friend bool operator==(const open_session&, const open_session&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, open_session& x) {
+  return f(caf::meta::type_name("open_session"), x.service, x.client, x.hops_left);
+}
+
 /// Typed interface of a service instance (§4.5.1 plus session slots).
 using service_lifecycle_actor =
     caf::typed_actor<caf::replies_to<service_start>::with<status_reply>,

@@ -172,6 +172,43 @@ route_decision route(self_ptr self, const service_uri& service) {
   return out;
 }
 
+/// One session request on its way: the ranked hops, the refusals so far.
+struct session_ctx {
+  caf::typed_response_promise<session_granted> rp;
+  open_session req;  // as forwarded: hops_left already taken
+  std::vector<route_choice> hops;
+  size_t next = 0;
+  std::vector<std::string> refusals;  // "<hop>: <why>"
+};
+
+/// Sends the request to the next hop; on a refusal, tries the one after, up to max_tries.
+void forward(self_ptr self, std::shared_ptr<session_ctx> ctx) {
+  auto& st = self->state;
+  while (ctx->next < ctx->hops.size() && ctx->next < st.cfg.max_tries) {
+    const auto& h = ctx->hops[ctx->next++].hop;
+    auto where = h.hop.node.empty() ? h.hop.actor : h.hop.node + "/" + h.hop.actor;
+    // A zone's gateway and a router answer open_session alike.
+    auto next = caf::actor_cast<service_router_actor>(st.dir->resolve(h.hop));
+    if (!next) {
+      ctx->refusals.push_back(where + ": not reachable");
+      continue;
+    }
+    self->request(next, std::chrono::milliseconds(st.cfg.hop_timeout_ms), ctx->req)
+        .then([ctx](session_granted& g) { ctx->rp.deliver(std::move(g)); },
+              [self, ctx, where](caf::error& e) {
+                ctx->refusals.push_back(where + ": " + reason_of(e));
+                forward(self, ctx);
+              });
+    return;
+  }
+  std::string why;
+  for (const auto& r : ctx->refusals) why += (why.empty() ? "" : "; ") + r;
+  ctx->rp.deliver(fusion::make_error(
+      errc::no_session_slots, "no capacity for " + ctx->req.service + " through router " +
+                                  st.cfg.name + ": tried " + std::to_string(ctx->refusals.size()) +
+                                  " next hop(s): " + why));
+}
+
 void tick(self_ptr self) {
   auto& st = self->state;
   auto now = runtime::mono_now(self);
@@ -263,6 +300,27 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
           return bad("route_session: '" + req.service +
                      "' is not a service name of the form fusion://<provider>/<name>");
         return route(self, req.service);
+      },
+      [=](const open_session& req) -> caf::result<session_granted> {
+        auto& s = self->state;
+        if (!is_valid_service_uri(req.service))
+          return bad("open_session: '" + req.service +
+                     "' is not a service name of the form fusion://<provider>/<name>");
+        if (req.hops_left == 0)
+          return fusion::make_error(errc::no_session_slots,
+                                    "open_session for " + req.service + " reached router " +
+                                        s.cfg.name + " with no hops left (a forwarding loop?)");
+        auto d = route(self, req.service);
+        if (d.hops.empty())
+          return fusion::make_error(errc::no_session_slots,
+                                    "no capacity for " + req.service + ": " + d.reason);
+        auto ctx = std::make_shared<session_ctx>();
+        ctx->req = req;
+        --ctx->req.hops_left;
+        ctx->hops = std::move(d.hops);
+        ctx->rp = self->make_response_promise<session_granted>();
+        forward(self, ctx);
+        return ctx->rp;
       },
       [=](const list_slots& req) {
         auto& s = self->state;

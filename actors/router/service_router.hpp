@@ -31,6 +31,10 @@ struct router_config {
   /// free slot for a hop to be tried (docs/slots.md "Choosing a next hop").
   double retry_ms = 50;
   double min_free_probability = 0.05;
+  /// A session request (open_session) tries at most this many next hops, best first, each
+  /// within hop_timeout_ms, before it is refused as "no capacity" with the reasons.
+  uint32_t max_tries = 3;
+  protocols::duration_ms hop_timeout_ms = 1'000;
   /// Routers above this one: it publishes its sums per service to them.
   std::vector<protocols::locator> upstream;
   router_config() = default;

@@ -138,4 +138,63 @@ slot_list list_instance_slots(self_ptr self, const list_slots& req) {
   return out;
 }
 
+namespace {
+
+/// One session request at the gateway: the instances to try, most free slots first.
+struct gateway_ctx {
+  caf::typed_response_promise<session_granted> rp;
+  open_session req;
+  std::vector<std::pair<std::string, locator>> candidates;  // instance id, where
+  size_t next = 0;
+  size_t full = 0;  // instances that refused: their slots were taken meanwhile
+};
+
+void gateway_try(self_ptr self, std::shared_ptr<gateway_ctx> ctx) {
+  auto& st = self->state;
+  while (ctx->next < ctx->candidates.size()) {
+    const auto& [id, where] = ctx->candidates[ctx->next++];
+    auto inst = caf::actor_cast<service_lifecycle_actor>(st.dir->resolve(where));
+    if (!inst) continue;
+    self->request(inst, ms(st.cfg.info_timeout_ms), acquire_session{ctx->req.client})
+        .then([ctx](session_granted& g) { ctx->rp.deliver(std::move(g)); },
+              [self, ctx](caf::error&) {
+                ++ctx->full;
+                gateway_try(self, ctx);
+              });
+    return;
+  }
+  ctx->rp.deliver(fusion::make_error(
+      errc::no_session_slots, "zone " + st.zone() + " has no free slot of " + ctx->req.service +
+                                  ": " + std::to_string(ctx->candidates.size()) +
+                                  " instance(s) reported free slots, " + std::to_string(ctx->full) +
+                                  " of them are full now"));
+}
+
+}  // namespace
+
+caf::result<session_granted> open_session_here(self_ptr self, const open_session& req) {
+  auto& st = self->state;
+  // Running instances of the service with free slots by their last report (one not heard
+  // of yet counts as all free), most first: the least loaded takes the session.
+  std::vector<std::pair<uint32_t, const hosted_instance*>> order;
+  size_t running = 0;
+  for (const auto& i : st.instances) {
+    if (i.withdrawn || i.service != req.service) continue;
+    ++running;
+    if (auto free = live_available(self, i); free > 0) order.emplace_back(free, &i);
+  }
+  if (order.empty())
+    return fusion::make_error(errc::no_session_slots,
+                              "zone " + st.zone() + " has no free slot of " + req.service + " (" +
+                                  std::to_string(running) + " running instance(s), all full)");
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  auto ctx = std::make_shared<gateway_ctx>();
+  ctx->req = req;
+  for (const auto& [free, i] : order) ctx->candidates.emplace_back(i->id, i->where);
+  ctx->rp = self->make_response_promise<session_granted>();
+  gateway_try(self, ctx);
+  return ctx->rp;
+}
+
 }  // namespace fusion::zone::manager

@@ -292,6 +292,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
       },
       [=](slot_tick_atom) { slot_tick(self); },
       [=](const list_slots& req) { return list_instance_slots(self, req); },
+      [=](const open_session& req) { return open_session_here(self, req); },
   };
 }
 

@@ -179,6 +179,11 @@ void take_withdraw(self_ptr self, const slot_withdraw& w);
 void slot_tick(self_ptr self);
 slot_list list_instance_slots(self_ptr self, const list_slots& req);
 
+/// The zone's service gateway (§6.3.6): a session on the running instance with the most free
+/// slots by its last report, trying the next one while an instance refuses; refused with
+/// no_session_slots when none has a free slot.
+caf::result<session_granted> open_session_here(self_ptr self, const open_session& req);
+
 // --- deployment.cpp (§6.3.3) ---
 
 /// Deploys the instances of `req`, with or without an offer.

@@ -25,7 +25,8 @@ for opt in "placement --zones" "placement --placements" "placement --window" "pl
   "placement --services" "placement --threads" "placement --placement-workers" \
   "placement --zone-nodes" \
   "codec --iterations" "link --messages" "link --handshakes" "link --window" "link --pings" \
-  "link --rounds" "registrar --registrations" "registrar --providers" "registrar --single"; do
+  "link --rounds" "registrar --registrations" "registrar --providers" "registrar --single" \
+  "sessions --sessions" "sessions --window" "sessions --slots"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
     expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
@@ -63,6 +64,12 @@ contains "$tmp/err" "ended before it was ready (exit status 3)" "the error says 
 expect 1 "a failed handshake with the peer process fails the run" -- \
   "$bench" link --messages 100 --handshakes 1 --peer-fault handshake
 contains "$tmp/err" "the sealed link to the peer failed" "the error says the link failed"
+expect 0 "a small sessions run" -- "$bench" sessions --zones 3 --instances 2 --slots 50 \
+  --sessions 3000 --decisions 10000
+contains "$tmp/out" '"figure": "session_setups_per_s"' "sessions prints its setup rate"
+contains "$tmp/out" '"figure": "sessions_refused", "value": 0,' "no session was refused"
+contains "$tmp/out" '"figure": "router_decisions_per_s"' "sessions prints the decision rate"
+contains "$tmp/out" '"figure": "caf_request_response_per_s"' "sessions prints the CAF rate"
 expect 0 "a small placement run" -- "$bench" placement --zones 40 --placements 300 --k 4 --services 3
 contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"

@@ -236,3 +236,61 @@ TEST_CASE_FIXTURE(router_fixture,
   REQUIRE(ask<status_reply>(edge, delete_forwarding_entry{{}, fusion_id{"to-zones"}}));
   CHECK(free_at("edge-a") == 0);
 }
+
+TEST_CASE_FIXTURE(router_fixture,
+                  "sessions: a request through two routers lands on the least loaded instance "
+                  "of the best zone, and its release frees the slot") {
+  auto z1 = deploy("z1", 2);
+  deploy("z3", 1);
+  open(z1[0], 3);
+  pass(400ms);
+  auto g = ask<session_granted>(topo.router("core"), open_session{game, "alice"});
+  REQUIRE_MESSAGE(g, describe(g.error()));
+  CHECK(g->instance_id == z1[1]);  // edge-a (10 ms) before edge-b; 4 free before 1 free
+  CHECK(g->instance == locator{"", names::instance(z1[1].value)});
+  auto inst = topo.directory()->get_as<service_lifecycle_actor>(g->instance.actor);
+  CHECK(ask<available_sessions>(inst, get_available_sessions{})->available == 3);
+  REQUIRE(ask<status_reply>(inst, release_session{g->session_id}));
+  CHECK(ask<available_sessions>(inst, get_available_sessions{})->available == 4);
+  // A loop guard: a request with no hops left is refused.
+  auto loop = ask<session_granted>(topo.router("core"), open_session{game, "bob", 0});
+  REQUIRE_FALSE(loop);
+  CHECK(is(loop.error(), errc::no_session_slots));
+}
+
+TEST_CASE_FIXTURE(router_fixture,
+                  "sessions: 1,000 concurrent requests through 3 routers acting on stale "
+                  "numbers fill every slot once and never overbook an instance") {
+  std::vector<fusion_id> instances;
+  for (const auto* z : {"z1", "z2", "z3"})
+    for (auto& id : deploy(z, 2)) instances.push_back(id);  // 6 × 4 = 24 slots
+  pass(400ms);
+  REQUIRE(free_at("core") == 24);
+  // No time passes while the requests are in flight: every router keeps believing the
+  // numbers it had, and only the instances know the truth.
+  size_t granted = 0, refused = 0;
+  std::string a_refusal;
+  const char* routers[] = {"edge-a", "edge-b", "core"};
+  std::vector<decltype(self->request(topo.router("core"), caf::infinite, open_session{}))> handles;
+  for (int i = 0; i < 1000; ++i)
+    handles.push_back(self->request(topo.router(routers[i % 3]), caf::infinite,
+                                    open_session{game, "client-" + std::to_string(i)}));
+  run();
+  for (auto& h : handles)
+    h.receive([&](session_granted&) { ++granted; },
+              [&](caf::error& e) {
+                ++refused;
+                CHECK(is(e, errc::no_session_slots));
+                a_refusal = reason_of(e);
+              });
+  CHECK(granted == 24);
+  CHECK(refused == 976);
+  CHECK_MESSAGE(a_refusal.find("no capacity for fusion://acme/game") != std::string::npos,
+                a_refusal);
+  for (const auto& id : instances) {
+    auto h = topo.directory()->get_as<service_lifecycle_actor>(names::instance(id.value));
+    auto info = ask<information>(h, get_information{info_category::sessions});
+    REQUIRE(info);
+    CHECK(info->values["in_use"] == "4");  // every slot once, none twice
+  }
+}
