@@ -8,6 +8,9 @@
 #include "runtime/clock.hpp"
 #include "tests/support/det_fixture.hpp"
 
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -297,4 +300,67 @@ TEST_CASE_FIXTURE(dc_fx, "dc: unknown environments are refused by name") {
   CHECK(
       is(ask<instance_launched>(dc, launch_instance{env.environment_id, fusion_id{}, "s"}).error(),
          errc::invalid_argument));
+}
+
+namespace {
+
+/// What a zone manager hears from an instance.
+struct heard_t {
+  std::vector<slot_report> reports;
+  std::vector<slot_withdraw> withdraws;
+};
+
+caf::behavior listening_zone(caf::event_based_actor*, std::shared_ptr<heard_t> heard) {
+  return {
+      [=](const slot_report& r) { heard->reports.push_back(r); },
+      [=](const slot_withdraw& w) { heard->withdraws.push_back(w); },
+      [=](const slot_report_batch&) {},
+  };
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(test::det_fixture,
+                  "instance: reports its free slots to its zone at most once per report_ms, "
+                  "refreshes them, and withdraws them when it stops") {
+  auto heard = std::make_shared<heard_t>();
+  auto zone = sys.spawn(listening_zone, heard);
+  service::instance_config cfg;
+  cfg.instance_id = fusion_id{"inst-z-7"};
+  cfg.service = std::string{"fusion://acme/game"};
+  cfg.report_to = caf::actor_cast<slot_sink_actor>(zone);
+  cfg.epoch = 5;
+  cfg.report_ms = 100;
+  cfg.refresh_ms = 1'000;
+  auto inst = service::spawn_instance(sys, cfg);
+  run();
+  CHECK(heard->reports.empty());  // nothing before it runs
+  REQUIRE(ask<status_reply>(inst, service_start{{}, 10}));
+  REQUIRE(heard->reports.size() == 1);
+  CHECK(heard->reports[0] ==
+        slot_report{cfg.instance_id, cfg.service, 10, 10, 10, 0, 1, 5, heard->reports[0].sent_at});
+  // Ten sessions at once: one report with all of them, report_ms after the first.
+  for (int i = 0; i < 10; ++i) REQUIRE(ask<session_granted>(inst, acquire_session{"c"}));
+  advance(99ms);
+  CHECK(heard->reports.size() == 1);
+  advance(1ms);
+  REQUIRE(heard->reports.size() == 2);
+  CHECK(heard->reports[1].available == 0);
+  CHECK(heard->reports[1].sequence == 2);
+  // Nothing changes: a refresh every refresh_ms, not a report every report_ms.
+  advance(999ms);
+  CHECK(heard->reports.size() == 2);
+  advance(1ms);
+  REQUIRE(heard->reports.size() == 3);
+  CHECK(heard->reports[2].available == 0);
+  // Stopping withdraws every slot at once, while sessions drain.
+  auto stop = self->request(inst, caf::infinite, service_stop{5'000});
+  run();
+  REQUIRE(heard->withdraws.size() == 1);
+  CHECK(heard->withdraws[0] == slot_withdraw{cfg.instance_id, "", 4, 5});
+  advance(5s);
+  CHECK(heard->reports.size() == 3);  // a stopping instance reports nothing more
+  stop.receive([](status_reply&) {}, [](caf::error&) {});
+  caf::anon_send_exit(zone, caf::exit_reason::kill);
+  run();
 }
