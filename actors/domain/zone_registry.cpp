@@ -230,9 +230,7 @@ void take_slots(self_ptr self, const slot_report& r) {
 
 zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_config cfg,
                                                 runtime::directory_ptr dir) {
-  slots::table_settings ts;
-  ts.validity = std::chrono::milliseconds(cfg.slots.validity_ms);
-  self->state.slots = slots::slot_table{ts};
+  self->state.slots = slots::slot_table{slots::table_settings_of(cfg.slots)};
   self->state.cfg = std::move(cfg);
   self->state.dir = std::move(dir);
   load(self);

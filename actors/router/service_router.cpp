@@ -39,7 +39,6 @@ struct router_state {
   std::map<std::string, next_hop> hops;                   // by origin, from every entry
   slots::slot_table table;
   std::optional<slots::slot_publisher> publisher;
-  std::vector<service_uri> published;
   uint64_t unknown = 0;  // reports of origins no entry names
   std::shared_ptr<spdlog::logger> log;
   static inline const char* name = "service_router";
@@ -216,17 +215,11 @@ void tick(self_ptr self) {
     st.log->warn("router {}: {} next-hop slot report(s) expired: silent for {} ms", st.cfg.name, n,
                  st.cfg.slots.validity_ms);
   if (!st.cfg.upstream.empty()) {
-    auto live = st.table.services();
-    for (const auto& s : st.published)
-      if (!std::binary_search(live.begin(), live.end(), s)) st.publisher->remove(s);
-    for (const auto& s : live) st.publisher->set(s, st.table.of(s));
-    st.published = std::move(live);
+    st.publisher->mirror(st.table);
     if (auto pub = st.publisher->tick(now, runtime::wall_now(self)))
       for (const auto& where : st.cfg.upstream)
-        if (auto up = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where))) {
-          for (const auto& w : pub->withdraws) caf::anon_send(up, w);
-          if (!pub->batch.reports.empty()) caf::anon_send(up, pub->batch);
-        }
+        if (auto up = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where)))
+          slots::deliver(*pub, up);
   }
   self->delayed_send(self, std::chrono::milliseconds(st.cfg.slots.interval_ms), tick_atom::value);
 }
@@ -235,19 +228,10 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
                                           runtime::directory_ptr dir) {
   auto& st = self->state;
   if (cfg.id.empty()) cfg.id = fusion_id{names::router(cfg.name)};
-  slots::table_settings ts;
-  ts.validity = std::chrono::milliseconds(cfg.slots.validity_ms);
-  st.table = slots::slot_table{ts};
-  slots::publish_settings ps;
-  ps.interval = std::chrono::milliseconds(cfg.slots.interval_ms);
-  ps.refresh = std::chrono::milliseconds(cfg.slots.refresh_ms);
-  ps.band_slots = cfg.slots.band_slots;
-  ps.band_fraction = cfg.slots.band_fraction;
-  ps.alpha = cfg.slots.alpha;
-  ps.share = cfg.slots.share;
+  st.table = slots::slot_table{slots::table_settings_of(cfg.slots)};
   // Its epoch is its start time: a restarted router replaces its rows upstream.
   st.publisher.emplace(cfg.id, static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(self))),
-                       ps);
+                       slots::publish_settings_of(cfg.slots));
   st.cfg = std::move(cfg);
   st.dir = std::move(dir);
   st.log = runtime::logger("router");

@@ -5,6 +5,17 @@
 
 namespace fusion::slots {
 
+publish_settings publish_settings_of(const runtime::slots_config& c) {
+  publish_settings s;
+  s.interval = std::chrono::milliseconds(c.interval_ms);
+  s.refresh = std::chrono::milliseconds(c.refresh_ms);
+  s.band_slots = c.band_slots;
+  s.band_fraction = c.band_fraction;
+  s.alpha = c.alpha;
+  s.share = c.share;
+  return s;
+}
+
 std::string check(const publish_settings& s) {
   if (s.interval.count() <= 0) return "the publish interval must be more than 0 ms";
   if (s.refresh < s.interval) return "the refresh period must be at least the interval";
@@ -27,6 +38,15 @@ void slot_publisher::remove(const protocols::service_uri& service) {
   if (it == services_.end()) return;
   if (it->second.published) gone_.push_back(service);  // receivers know it: withdraw
   services_.erase(it);
+}
+
+void slot_publisher::mirror(const slot_table& table) {
+  auto live = table.services();  // sorted, like services_
+  std::vector<protocols::service_uri> gone;
+  for (const auto& [name, s] : services_)
+    if (!std::binary_search(live.begin(), live.end(), name)) gone.push_back(name);
+  for (const auto& name : gone) remove(name);
+  for (const auto& name : live) set(name, table.of(name));
 }
 
 bool slot_publisher::beyond_band(const service_t& s, const protocols::slot_report& next) const {

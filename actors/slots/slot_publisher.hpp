@@ -8,6 +8,9 @@
 // grow with session churn. A policy share publishes fewer slots than the level has.
 
 #include "actors/slots/slot_table.hpp"
+#include "runtime/config.hpp"
+
+#include <caf/send.hpp>
 
 #include <map>
 #include <optional>
@@ -31,6 +34,9 @@ struct publish_settings {
   double share = 1.0;
 };
 
+/// The publish settings of a node's [slots] section.
+publish_settings publish_settings_of(const runtime::slots_config& c);
+
 /// Why publish settings are unusable; "" if they are sound.
 std::string check(const publish_settings& s);
 
@@ -40,6 +46,13 @@ struct publication {
   std::vector<protocols::slot_withdraw> withdraws;
   bool empty() const { return batch.reports.empty() && withdraws.empty(); }
 };
+
+/// Sends `pub` to `sink`: its withdraws, then its batch. Fire-and-forget, like every report:
+/// the next one supersedes it.
+inline void deliver(const publication& pub, const protocols::slot_sink_actor& sink) {
+  for (const auto& w : pub.withdraws) caf::anon_send(sink, w);
+  if (!pub.batch.reports.empty()) caf::anon_send(sink, pub.batch);
+}
 
 class slot_publisher {
  public:
@@ -53,6 +66,10 @@ class slot_publisher {
 
   /// The level no longer has `service`: withdrawn in the next publication.
   void remove(const protocols::service_uri& service);
+
+  /// Makes the level's availability what `table` sums now: set() for each of its services,
+  /// remove() for each service it no longer has.
+  void mirror(const slot_table& table);
 
   /// Called at every tick: samples every service, and returns what to send if a batch is
   /// due (at most one per interval), or nothing. `wall_ms` (the sender's wall clock) goes

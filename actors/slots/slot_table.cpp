@@ -8,6 +8,12 @@ namespace fusion::slots {
 using protocols::fusion_id;
 using protocols::service_uri;
 
+table_settings table_settings_of(const runtime::slots_config& c) {
+  table_settings s;
+  s.validity = std::chrono::milliseconds(c.validity_ms);
+  return s;
+}
+
 std::string_view to_string(outcome o) {
   switch (o) {
     case outcome::accepted:

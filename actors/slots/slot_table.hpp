@@ -9,6 +9,7 @@
 // caller (the actor's clock; simulated in tests).
 
 #include "protocols/slots.hpp"
+#include "runtime/config.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -29,6 +30,9 @@ struct table_settings {
   /// More slots than this in one report is absurd: the report is refused.
   uint32_t max_slots = 1'000'000;
 };
+
+/// The table settings of a node's [slots] section (its validity_ms).
+table_settings table_settings_of(const runtime::slots_config& c);
 
 /// What became of one report or withdraw.
 enum class outcome : uint8_t {

@@ -9,17 +9,6 @@ namespace fusion::zone::manager {
 
 namespace {
 
-slots::publish_settings publish_settings_of(const runtime::slots_config& c) {
-  slots::publish_settings s;
-  s.interval = std::chrono::milliseconds(c.interval_ms);
-  s.refresh = std::chrono::milliseconds(c.refresh_ms);
-  s.band_slots = c.band_slots;
-  s.band_fraction = c.band_fraction;
-  s.alpha = c.alpha;
-  s.share = c.share;
-  return s;
-}
-
 /// Logs a dropped report: the first of a kind, then every 1,000th, so that a misbehaving
 /// sender cannot flood the log.
 void log_dropped(self_ptr self, uint64_t count, const std::string& why) {
@@ -42,32 +31,26 @@ bool known(self_ptr self, const fusion_id& origin, const service_uri& service) {
   return false;
 }
 
-void send_publication(self_ptr self, slots::publication& pub) {
+void send_publication(self_ptr self, const slots::publication& pub) {
   auto& st = self->state;
   std::vector<slot_sink_actor> sinks;
   if (st.registry) sinks.push_back(caf::actor_cast<slot_sink_actor>(st.registry));
   for (const auto& where : st.cfg.slot_sinks)
     if (auto h = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where))) sinks.push_back(h);
   ++st.slot_batches;
-  // Fire-and-forget, like every report: the next one supersedes it.
-  for (const auto& s : sinks) {
-    for (const auto& w : pub.withdraws) caf::anon_send(s, w);
-    if (!pub.batch.reports.empty()) caf::anon_send(s, pub.batch);
-  }
+  for (const auto& s : sinks) slots::deliver(pub, s);
 }
 
 }  // namespace
 
 void start_slots(self_ptr self) {
   auto& st = self->state;
-  slots::table_settings ts;
-  ts.validity = std::chrono::milliseconds(st.cfg.slots.validity_ms);
-  st.slot_rows = slots::slot_table{ts};
+  st.slot_rows = slots::slot_table{slots::table_settings_of(st.cfg.slots)};
   // Without a registry the zone is known by its name; its epoch is its start time.
   if (st.registration.state == zone_registration_state::no_registry)
     st.publisher.emplace(fusion_id{st.zone()},
                          static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(self))),
-                         publish_settings_of(st.cfg.slots));
+                         slots::publish_settings_of(st.cfg.slots));
   self->delayed_send(self, ms(st.cfg.slots.interval_ms), slot_tick_atom::value);
 }
 
@@ -76,8 +59,7 @@ void publish_as(self_ptr self, const fusion_id& zone_id, uint32_t start) {
   // A registry older than version 2 gives no start: the wall clock then grows instead.
   auto epoch = start > 0 ? uint64_t{start}
                          : static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(self)));
-  st.publisher.emplace(zone_id, epoch, publish_settings_of(st.cfg.slots));
-  st.published.clear();
+  st.publisher.emplace(zone_id, epoch, slots::publish_settings_of(st.cfg.slots));
 }
 
 void expect_reports(self_ptr self, const std::string& id, const service_uri& service) {
@@ -117,11 +99,7 @@ void slot_tick(self_ptr self) {
     st.log->warn("zone {}: {} instance slot report(s) expired: silent for {} ms", st.zone(), n,
                  st.cfg.slots.validity_ms);
   if (st.publisher) {
-    auto live = st.slot_rows.services();
-    for (const auto& s : st.published)
-      if (!std::binary_search(live.begin(), live.end(), s)) st.publisher->remove(s);
-    for (const auto& s : live) st.publisher->set(s, st.slot_rows.of(s));
-    st.published = std::move(live);
+    st.publisher->mirror(st.slot_rows);
     if (auto pub = st.publisher->tick(now, runtime::wall_now(self))) send_publication(self, *pub);
   }
   self->delayed_send(self, ms(st.cfg.slots.interval_ms), slot_tick_atom::value);

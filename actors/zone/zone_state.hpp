@@ -93,9 +93,8 @@ struct zm_state {
   slots::slot_table slot_rows;
   std::optional<slots::slot_publisher> publisher;
   std::unordered_map<std::string, service_uri> reporters;
-  std::vector<service_uri> published;  // services handed to the publisher
-  uint64_t slots_unknown = 0;          // reports from instances the zone does not run
-  uint64_t slot_batches = 0;           // publications sent
+  uint64_t slots_unknown = 0;  // reports from instances the zone does not run
+  uint64_t slot_batches = 0;   // publications sent
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
   bool flush_scheduled = false;
