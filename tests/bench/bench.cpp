@@ -204,4 +204,12 @@ int main(int argc, char** argv) {
   return 2;
 }
 
+void print_caf_request_response(std::string_view bench, size_t n, size_t window, size_t threads) {
+  print_figure(bench, "caf_request_response_per_s",
+               measure_caf_request_response_per_s(n, window, threads), "req/s",
+               {{"iterations", static_cast<int64_t>(n)},
+                {"in_flight", static_cast<int64_t>(window)},
+                {"scheduler_threads", static_cast<int64_t>(threads)}});
+}
+
 }  // namespace fusion::bench

@@ -41,6 +41,11 @@ void print_figure(std::string_view bench, std::string_view figure, double value,
 /// benchmarks are compared against (DESIGN §6).
 double measure_caf_request_response_per_s(size_t n, size_t window = 64, size_t threads = 2);
 
+/// Measures the raw CAF request/response rate (above) and prints it as benchmark `bench`'s
+/// `caf_request_response_per_s`, with its iterations, window and threads.
+void print_caf_request_response(std::string_view bench, size_t n, size_t window = 64,
+                                size_t threads = 2);
+
 /// A fusion-bench subcommand.
 struct subcommand {
   const char* name;                           ///< As typed: `fusion-bench <name>`.

@@ -74,14 +74,7 @@ int run_codec(const po::variables_map& vm) {
                 {"iterations", static_cast<int64_t>(n)},
                 {"threads", int64_t{1}},
                 {"path", std::string{"typed encode+decode, per CPU second of the thread"}}});
-  const size_t rr = std::max<size_t>(1, n / 4);
-  const size_t window = 64;
-  const size_t threads = 2;
-  print_figure("codec", "caf_request_response_per_s",
-               measure_caf_request_response_per_s(rr, window, threads), "req/s",
-               {{"iterations", static_cast<int64_t>(rr)},
-                {"in_flight", static_cast<int64_t>(window)},
-                {"scheduler_threads", static_cast<int64_t>(threads)}});
+  print_caf_request_response("codec", std::max<size_t>(1, n / 4));
   return 0;
 }
 

@@ -237,12 +237,7 @@ int run_sessions(const po::variables_map& vm) {
                {{"decisions", static_cast<int64_t>(decisions)},
                 {"hops", static_cast<int64_t>(hops)},
                 {"threads", int64_t{1}}});
-  const size_t rr = std::max<size_t>(1, total);
-  print_figure("sessions", "caf_request_response_per_s",
-               measure_caf_request_response_per_s(rr, window, threads), "req/s",
-               {{"iterations", static_cast<int64_t>(rr)},
-                {"in_flight", static_cast<int64_t>(window)},
-                {"scheduler_threads", static_cast<int64_t>(threads)}});
+  print_caf_request_response("sessions", total, window, threads);
   return 0;
 }
 
