@@ -8,6 +8,7 @@
 
 #include "protocols/service_lifecycle.hpp"
 #include "protocols/slots.hpp"
+#include "runtime/config.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -25,10 +26,10 @@ struct instance_config {
   /// 0 = the wall clock at spawn, in milliseconds.
   uint64_t epoch = 0;
   /// A change of free slots is reported at most this often ([slots] instance_report_ms)...
-  protocols::duration_ms report_ms = 100;
+  protocols::duration_ms report_ms = runtime::default_config().slots.instance_report_ms;
   /// ... and unchanged slots at least this often, so the zone's row does not expire
   /// ([slots] refresh_ms).
-  protocols::duration_ms refresh_ms = 1'000;
+  protocols::duration_ms refresh_ms = runtime::default_config().slots.refresh_ms;
   instance_config() = default;
 };
 
