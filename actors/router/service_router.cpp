@@ -6,6 +6,7 @@
 #include "protocols/errc.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/request_timeout.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
@@ -19,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace fusion::router {
 
@@ -31,6 +33,15 @@ using tick_atom = caf::atom_constant<caf::atom("rt_tick")>;
 /// The router's full interface: the public one plus its timer.
 using router_impl = service_router_actor::extend<caf::reacts_to<tick_atom>>;
 
+/// A service's next hops ranked, with their handles: kept until a next hop's slots or the
+/// entries change, or the next tick, so that a session request between reports is a lookup.
+struct ranked_route {
+  route_decision decision;
+  std::vector<service_router_actor> handles;  // of decision.hops, null if not resolvable
+};
+
+using route_ptr = std::shared_ptr<const ranked_route>;
+
 struct router_state {
   router_state() = default;
   router_config cfg;
@@ -39,7 +50,8 @@ struct router_state {
   std::map<std::string, next_hop> hops;                   // by origin, from every entry
   slots::slot_table table;
   std::optional<slots::slot_publisher> publisher;
-  uint64_t unknown = 0;  // reports of origins no entry names
+  std::unordered_map<std::string, route_ptr> routes;  // by service, see ranked_route
+  uint64_t unknown = 0;                               // reports of origins no entry names
   std::shared_ptr<spdlog::logger> log;
   static inline const char* name = "service_router";
 };
@@ -90,6 +102,7 @@ void reindex(self_ptr self) {
   for (const auto& [origin, h] : st.hops)
     if (!hops.contains(origin)) st.table.forget(fusion_id{origin});
   st.hops = std::move(hops);
+  st.routes.clear();
 }
 
 void take(self_ptr self, const slot_report& r) {
@@ -102,6 +115,7 @@ void take(self_ptr self, const slot_report& r) {
           st.cfg.name, st.unknown, r.zone_id.value);
     return;
   }
+  st.routes.clear();
   if (st.table.apply(r, runtime::mono_now(self)) == slots::outcome::invalid) {
     auto n = st.table.counters().invalid;
     if (n == 1 || n % 1000 == 0)
@@ -111,7 +125,7 @@ void take(self_ptr self, const slot_report& r) {
 }
 
 /// The hops of `service` from every entry that routes it, with their slots, best first.
-route_decision route(self_ptr self, const service_uri& service) {
+route_decision rank(self_ptr self, const service_uri& service) {
   auto& st = self->state;
   // Per hop, the entry's way to balance: the first entry naming the hop decides.
   std::vector<slots::hop> candidates;
@@ -171,37 +185,54 @@ route_decision route(self_ptr self, const service_uri& service) {
   return out;
 }
 
+/// The ranked hops of `service`, from the cache while nothing changed.
+route_ptr route(self_ptr self, const service_uri& service) {
+  auto& st = self->state;
+  if (auto i = st.routes.find(service); i != st.routes.end()) return i->second;
+  auto r = std::make_shared<ranked_route>();
+  r->decision = rank(self, service);
+  // A zone's gateway and a router answer open_session alike.
+  for (const auto& c : r->decision.hops)
+    r->handles.push_back(caf::actor_cast<service_router_actor>(st.dir->resolve(c.hop.hop)));
+  return st.routes[service] = std::move(r);
+}
+
 /// One session request on its way: the ranked hops, the refusals so far.
 struct session_ctx {
   caf::typed_response_promise<session_granted> rp;
   open_session req;  // as forwarded: hops_left already taken
-  std::vector<route_choice> hops;
+  route_ptr route;
   size_t next = 0;
   std::vector<std::string> refusals;  // "<hop>: <why>"
 };
 
+/// A hop as refusals name it: "<node>/<actor>", or "<actor>" in this process.
+std::string where(const route_choice& c) {
+  const auto& h = c.hop.hop;
+  return h.node.empty() ? h.actor : h.node + "/" + h.actor;
+}
+
 /// Sends the request to the next hop; on a refusal, tries the one after, up to max_tries.
 void forward(self_ptr self, std::shared_ptr<session_ctx> ctx) {
   auto& st = self->state;
-  while (ctx->next < ctx->hops.size() && ctx->next < st.cfg.max_tries) {
-    const auto& h = ctx->hops[ctx->next++].hop;
-    auto where = h.hop.node.empty() ? h.hop.actor : h.hop.node + "/" + h.hop.actor;
-    // A zone's gateway and a router answer open_session alike.
-    auto next = caf::actor_cast<service_router_actor>(st.dir->resolve(h.hop));
+  const auto& r = *ctx->route;
+  while (ctx->next < r.decision.hops.size() && ctx->next < st.cfg.max_tries) {
+    auto i = ctx->next++;
+    const auto& next = r.handles[i];
     if (!next) {
-      ctx->refusals.push_back(where + ": not reachable");
+      ctx->refusals.push_back(where(r.decision.hops[i]) + ": not reachable");
       continue;
     }
-    self->request(next, std::chrono::milliseconds(st.cfg.hop_timeout_ms), ctx->req)
+    self->request(next, runtime::request_timeout(self, next, st.cfg.hop_timeout_ms), ctx->req)
         .then([ctx](session_granted& g) { ctx->rp.deliver(std::move(g)); },
-              [self, ctx, where](caf::error& e) {
-                ctx->refusals.push_back(where + ": " + reason_of(e));
+              [self, ctx, i](caf::error& e) {
+                ctx->refusals.push_back(where(ctx->route->decision.hops[i]) + ": " + reason_of(e));
                 forward(self, ctx);
               });
     return;
   }
   std::string why;
-  for (const auto& r : ctx->refusals) why += (why.empty() ? "" : "; ") + r;
+  for (const auto& refusal : ctx->refusals) why += (why.empty() ? "" : "; ") + refusal;
   ctx->rp.deliver(fusion::make_error(
       errc::no_session_slots, "no capacity for " + ctx->req.service + " through router " +
                                   st.cfg.name + ": tried " + std::to_string(ctx->refusals.size()) +
@@ -211,6 +242,7 @@ void forward(self_ptr self, std::shared_ptr<session_ctx> ctx) {
 void tick(self_ptr self) {
   auto& st = self->state;
   auto now = runtime::mono_now(self);
+  st.routes.clear();  // handles are resolved afresh at least once an interval
   if (auto n = st.table.expire(now); n > 0)
     st.log->warn("router {}: {} next-hop slot report(s) expired: silent for {} ms", st.cfg.name, n,
                  st.cfg.slots.validity_ms);
@@ -276,14 +308,16 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
       },
       [=](const slot_withdraw& w) {
         // A withdraw can only remove slots: one of a hop no entry names is ignored.
-        if (self->state.hops.contains(w.zone_id.value))
+        if (self->state.hops.contains(w.zone_id.value)) {
+          self->state.routes.clear();
           self->state.table.withdraw(w, runtime::mono_now(self));
+        }
       },
       [=](const route_session& req) -> caf::result<route_decision> {
         if (!is_valid_service_uri(req.service))
           return bad("route_session: '" + req.service +
                      "' is not a service name of the form fusion://<provider>/<name>");
-        return route(self, req.service);
+        return route(self, req.service)->decision;
       },
       [=](const open_session& req) -> caf::result<session_granted> {
         auto& s = self->state;
@@ -294,14 +328,14 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
           return fusion::make_error(errc::no_session_slots,
                                     "open_session for " + req.service + " reached router " +
                                         s.cfg.name + " with no hops left (a forwarding loop?)");
-        auto d = route(self, req.service);
-        if (d.hops.empty())
+        auto r = route(self, req.service);
+        if (r->decision.hops.empty())
           return fusion::make_error(errc::no_session_slots,
-                                    "no capacity for " + req.service + ": " + d.reason);
+                                    "no capacity for " + req.service + ": " + r->decision.reason);
         auto ctx = std::make_shared<session_ctx>();
         ctx->req = req;
         --ctx->req.hops_left;
-        ctx->hops = std::move(d.hops);
+        ctx->route = std::move(r);
         ctx->rp = self->make_response_promise<session_granted>();
         forward(self, ctx);
         return ctx->rp;
@@ -309,7 +343,7 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
       [=](const list_slots& req) {
         auto& s = self->state;
         auto now = runtime::mono_now(self);
-        s.table.expire(now);
+        if (s.table.expire(now) > 0) s.routes.clear();
         slot_list out;
         out.rows = s.table.list(req.service, now);
         for (auto& row : out.rows)

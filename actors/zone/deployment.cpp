@@ -58,6 +58,7 @@ void deploy_commit(self_ptr self, std::shared_ptr<deploy_ctx> ctx) {
     st.instances.push_back(std::move(rec));
   }
   st.deployed += ctx->started.size();
+  forget_gateway_orders(self);
   schedule_report(self);
   ctx->rp.deliver(std::move(reply));
 }

@@ -4,6 +4,7 @@
 // its other slot sinks (service routers).
 
 #include "actors/zone/zone_state.hpp"
+#include "runtime/request_timeout.hpp"
 
 namespace fusion::zone::manager {
 
@@ -70,6 +71,7 @@ void stop_counting(self_ptr self, const std::string& id) {
   auto& st = self->state;
   st.reporters.erase(id);
   st.slot_rows.forget(fusion_id{id});
+  forget_gateway_orders(self);
 }
 
 uint32_t live_available(self_ptr self, const hosted_instance& i) {
@@ -80,6 +82,7 @@ uint32_t live_available(self_ptr self, const hosted_instance& i) {
 void take_report(self_ptr self, const slot_report& r) {
   auto& st = self->state;
   if (!known(self, r.zone_id, r.service)) return;
+  forget_gateway_orders(self);
   if (st.slot_rows.apply(r, runtime::mono_now(self)) == slots::outcome::invalid)
     log_dropped(self, st.slot_rows.counters().invalid,
                 slots::slot_table::check(r, st.slot_rows.settings().max_slots));
@@ -88,13 +91,16 @@ void take_report(self_ptr self, const slot_report& r) {
 void take_withdraw(self_ptr self, const slot_withdraw& w) {
   // A withdraw can only remove slots: one of an instance the zone no longer counts (it
   // withdraws as it stops, after the zone stopped counting it) is ignored, not counted.
-  if (self->state.reporters.contains(w.zone_id.value))
+  if (self->state.reporters.contains(w.zone_id.value)) {
+    forget_gateway_orders(self);
     self->state.slot_rows.withdraw(w, runtime::mono_now(self));
+  }
 }
 
 void slot_tick(self_ptr self) {
   auto& st = self->state;
   auto now = runtime::mono_now(self);
+  forget_gateway_orders(self);  // handles are resolved afresh at least once an interval
   if (auto n = st.slot_rows.expire(now); n > 0)
     st.log->warn("zone {}: {} instance slot report(s) expired: silent for {} ms", st.zone(), n,
                  st.cfg.slots.validity_ms);
@@ -108,7 +114,7 @@ void slot_tick(self_ptr self) {
 slot_list list_instance_slots(self_ptr self, const list_slots& req) {
   auto& st = self->state;
   auto now = runtime::mono_now(self);
-  st.slot_rows.expire(now);
+  if (st.slot_rows.expire(now) > 0) forget_gateway_orders(self);
   slot_list out;
   out.rows = st.slot_rows.list(req.service, now);
   out.counters = st.slot_rows.wire_counters();
@@ -121,57 +127,65 @@ namespace {
 /// One session request at the gateway: the instances to try, most free slots first.
 struct gateway_ctx {
   caf::typed_response_promise<session_granted> rp;
-  open_session req;
-  std::vector<std::pair<std::string, locator>> candidates;  // instance id, where
+  acquire_session req;
+  std::shared_ptr<const gateway_order> order;
   size_t next = 0;
-  size_t full = 0;  // instances that refused: their slots were taken meanwhile
 };
 
-void gateway_try(self_ptr self, std::shared_ptr<gateway_ctx> ctx) {
+void gateway_try(self_ptr self, std::shared_ptr<gateway_ctx> ctx, const service_uri& service) {
   auto& st = self->state;
-  while (ctx->next < ctx->candidates.size()) {
-    const auto& [id, where] = ctx->candidates[ctx->next++];
-    auto inst = caf::actor_cast<service_lifecycle_actor>(st.dir->resolve(where));
+  const auto& candidates = ctx->order->instances;
+  while (ctx->next < candidates.size()) {
+    const auto& inst = candidates[ctx->next++];
     if (!inst) continue;
-    self->request(inst, ms(st.cfg.info_timeout_ms), acquire_session{ctx->req.client})
+    self->request(inst, runtime::request_timeout(self, inst, st.cfg.info_timeout_ms), ctx->req)
         .then([ctx](session_granted& g) { ctx->rp.deliver(std::move(g)); },
-              [self, ctx](caf::error&) {
-                ++ctx->full;
-                gateway_try(self, ctx);
-              });
+              [self, ctx, service](caf::error&) { gateway_try(self, ctx, service); });
     return;
   }
   ctx->rp.deliver(fusion::make_error(
-      errc::no_session_slots, "zone " + st.zone() + " has no free slot of " + ctx->req.service +
-                                  ": " + std::to_string(ctx->candidates.size()) +
-                                  " instance(s) reported free slots, " + std::to_string(ctx->full) +
-                                  " of them are full now"));
+      errc::no_session_slots,
+      "zone " + st.zone() + " has no free slot of " + service + ": " +
+          std::to_string(candidates.size()) +
+          " instance(s) reported free slots, and all refused (their slots were taken "
+          "meanwhile, or they are stopping)"));
+}
+
+/// The order of `service`'s instances at the gateway, from the cache while nothing changed.
+std::shared_ptr<const gateway_order> order_of(self_ptr self, const service_uri& service) {
+  auto& st = self->state;
+  if (auto i = st.gateway_orders.find(service); i != st.gateway_orders.end()) return i->second;
+  // Running instances of the service with free slots by their last report (one not heard
+  // of yet counts as all free), most first: the least loaded takes the session.
+  std::vector<std::pair<uint32_t, const hosted_instance*>> free;
+  auto order = std::make_shared<gateway_order>();
+  for (const auto& i : st.instances) {
+    if (i.withdrawn || i.service != service) continue;
+    ++order->running;
+    if (auto n = live_available(self, i); n > 0) free.emplace_back(n, &i);
+  }
+  std::stable_sort(free.begin(), free.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [n, i] : free)
+    order->instances.push_back(caf::actor_cast<service_lifecycle_actor>(st.dir->resolve(i->where)));
+  return st.gateway_orders[service] = std::move(order);
 }
 
 }  // namespace
 
 caf::result<session_granted> open_session_here(self_ptr self, const open_session& req) {
   auto& st = self->state;
-  // Running instances of the service with free slots by their last report (one not heard
-  // of yet counts as all free), most first: the least loaded takes the session.
-  std::vector<std::pair<uint32_t, const hosted_instance*>> order;
-  size_t running = 0;
-  for (const auto& i : st.instances) {
-    if (i.withdrawn || i.service != req.service) continue;
-    ++running;
-    if (auto free = live_available(self, i); free > 0) order.emplace_back(free, &i);
-  }
-  if (order.empty())
-    return fusion::make_error(errc::no_session_slots,
-                              "zone " + st.zone() + " has no free slot of " + req.service + " (" +
-                                  std::to_string(running) + " running instance(s), all full)");
-  std::stable_sort(order.begin(), order.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  auto order = order_of(self, req.service);
+  if (order->instances.empty())
+    return fusion::make_error(errc::no_session_slots, "zone " + st.zone() +
+                                                          " has no free slot of " + req.service +
+                                                          " (" + std::to_string(order->running) +
+                                                          " running instance(s), all full)");
   auto ctx = std::make_shared<gateway_ctx>();
-  ctx->req = req;
-  for (const auto& [free, i] : order) ctx->candidates.emplace_back(i->id, i->where);
+  ctx->req = acquire_session{req.client};
+  ctx->order = std::move(order);
   ctx->rp = self->make_response_promise<session_granted>();
-  gateway_try(self, ctx);
+  gateway_try(self, ctx, req.service);
   return ctx->rp;
 }
 

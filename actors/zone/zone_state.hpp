@@ -66,6 +66,13 @@ struct hosted_instance {
   resources use() const { return {cores, memory_mb, gpus, 1}; }
 };
 
+/// The gateway's order for one service: its running instances with free slots by their
+/// last report, most free first, with their handles (slots.cpp).
+struct gateway_order {
+  std::vector<service_lifecycle_actor> instances;
+  size_t running = 0;  // of the service, full ones included
+};
+
 struct zm_state {
   zm_state() = default;
   zone_manager_config cfg;
@@ -95,6 +102,9 @@ struct zm_state {
   std::unordered_map<std::string, service_uri> reporters;
   uint64_t slots_unknown = 0;  // reports from instances the zone does not run
   uint64_t slot_batches = 0;   // publications sent
+  // By service, kept until an instance's report, start or stop, or the next slot tick: a
+  // session request between reports is then a lookup (forget_gateway_orders()).
+  std::unordered_map<std::string, std::shared_ptr<const gateway_order>> gateway_orders;
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
   bool flush_scheduled = false;
@@ -169,6 +179,11 @@ void expect_reports(self_ptr self, const std::string& id, const service_uri& ser
 
 /// Instance `id` no longer counts (being terminated, or its deployment failed).
 void stop_counting(self_ptr self, const std::string& id);
+
+/// The instances changed, or their slots: the gateway orders them afresh.
+inline void forget_gateway_orders(self_ptr self) {
+  self->state.gateway_orders.clear();
+}
 
 /// The instance's free slots as last reported, or all of them if it has not reported yet.
 uint32_t live_available(self_ptr self, const hosted_instance& i);

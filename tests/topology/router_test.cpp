@@ -177,6 +177,44 @@ TEST_CASE_FIXTURE(router_fixture,
 }
 
 TEST_CASE_FIXTURE(router_fixture,
+                  "routers: a decision follows a new report, withdraw or entry at once, not at "
+                  "the next tick") {
+  deploy("z1", 1);
+  deploy("z2", 1);
+  pass(400ms);
+  auto z1 = fusion_id{zone_id("z1")};
+  REQUIRE(route("edge-a").hops.front().hop.origin == z1);
+  // No time passes below: only the messages themselves can change the decision.
+  slot_report full;
+  full.zone_id = z1;
+  full.service = game;
+  full.max = 4;
+  full.epoch = uint64_t{1} << 40;  // a restart: replaces the zone's row
+  full.sequence = 1;
+  caf::anon_send(topo.router("edge-a"), full);
+  run();
+  auto d = route("edge-a");
+  REQUIRE(d.hops.size() == 1);
+  CHECK(d.hops[0].hop.origin.value == zone_id("z2"));
+  caf::anon_send(topo.router("edge-a"),
+                 slot_withdraw{fusion_id{zone_id("z2")}, game, 1, full.epoch});
+  run();
+  CHECK(route("edge-a").hops.empty());
+  full.available = 4;
+  full.moving_average = 4;
+  full.sequence = 2;
+  caf::anon_send(topo.router("edge-a"), full);
+  run();
+  REQUIRE(route("edge-a").hops.size() == 1);
+  update_forwarding_entry u;
+  u.entry_id = fusion_id{"to-zones"};
+  u.information.service_ids = {fusion_id{game}};
+  u.information.next_hops = {hop({"", names::zone_manager("z2")}, zone_id("z2"), 20)};
+  REQUIRE(ask<status_reply>(topo.router("edge-a"), std::move(u)));
+  CHECK(route("edge-a").hops.empty());  // z1 is no longer a next hop; z2 withdrew
+}
+
+TEST_CASE_FIXTURE(router_fixture,
                   "routers: a crashed zone's slots leave every router within the validity "
                   "period") {
   deploy("z1", 1);
