@@ -37,7 +37,8 @@ using all_messages = type_list<
     register_service, register_service_reply, unregister_service, update_service,
     query_service_by_name, service_description, query_service_by_category, service_list,
     deploy_service, deploy_service_reply, place_service, placement_decision, explain_placement,
-    stop_service_instances, reconcile_instances, instances_reconciled,
+    stop_service_instances, reconcile_instances, instances_reconciled, scale_service,
+    zone_instances_changed,
     // zone_management (§5.5.2)
     register_zone, register_zone_reply, update_zone, unregister_zone, update_service_information,
     update_resource_information, preselect_zones, preselection, list_zones, zone_list,

@@ -4,6 +4,7 @@
 // (§5.4.2.1), which the deployment function and `fusion-node plan` use.
 
 #include "protocols/manifest.hpp"
+#include "protocols/records.hpp"
 #include "protocols/service_lifecycle.hpp"
 
 namespace fusion::protocols {
@@ -299,6 +300,44 @@ typename Inspector::result_type inspect(Inspector& f, instances_reconciled& x) {
            x.removed_ids);
 }
 
+/// FUSIONScaleService (domain scaling, §5.4.3, §4.3.2.6): place and deploy `instances` more
+/// instances of a registered service through four-step placement, within its manifest's
+/// max_instances. Asked by a zone whose elasticity rule wants an instance it has no room
+/// for (overflow), and by a router that finds no free slot anywhere (on-demand, SPD-4).
+/// Answered with the deployed instances; requests for a service already being scaled wait
+/// for that deployment instead of starting another.
+struct scale_service {
+  static constexpr message_meta meta{0x0511, "scale_service", 1, 1};
+  service_uri service;
+  uint32_t instances = 1;
+  std::string requester;  ///< Who asks, for the log and errors: "zone z1", "router edge".
+  std::string reason;     ///< Why, for the log: "slot utilisation 0.95 > 0.80, no room".
+  friend bool operator==(const scale_service&, const scale_service&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scale_service& x) {
+  return f(caf::meta::type_name("scale_service"), x.service, x.instances, x.requester, x.reason);
+}
+
+/// A zone started or stopped instances on its own (its elasticity rules, §6.3.3): the
+/// deployment function records the started ones and forgets the stopped ones, so that the
+/// domain's instance records stay what the zones host.
+struct zone_instances_changed {
+  static constexpr message_meta meta{0x0512, "zone_instances_changed", 1, 1};
+  std::string zone_name;
+  std::vector<instance_record> started;
+  std::vector<fusion_id> stopped;
+  std::string reason;  ///< For the log: the rule that acted.
+  friend bool operator==(const zone_instances_changed&, const zone_instances_changed&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_instances_changed& x) {
+  return f(caf::meta::type_name("zone_instances_changed"), x.zone_name, x.started, x.stopped,
+           x.reason);
+}
+
 /// Typed interface of the registrar (§5.5.1.1, §5.5.1.2).
 using registrar_actor =
     caf::typed_actor<caf::replies_to<register_service>::with<register_service_reply>,
@@ -311,7 +350,11 @@ using registrar_actor =
 using deployment_actor =
     caf::typed_actor<caf::replies_to<deploy_service>::with<deploy_service_reply>,
                      caf::replies_to<stop_service_instances>::with<status_reply>,
-                     caf::replies_to<reconcile_instances>::with<instances_reconciled>>;
+                     caf::replies_to<reconcile_instances>::with<instances_reconciled>,
+                     caf::replies_to<zone_instances_changed>::with<status_reply>>;
+
+/// Typed interface of the domain scaling function (§5.4.3).
+using scaling_actor = caf::typed_actor<caf::replies_to<scale_service>::with<deploy_service_reply>>;
 
 /// Typed interface of the placement function (§5.4.2.1).
 using placement_actor =

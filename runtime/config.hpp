@@ -89,6 +89,15 @@ struct slots_config {
   friend bool operator==(const slots_config&, const slots_config&) = default;
 };
 
+/// [scaling]: zone elasticity rules (§6.3.3, docs/slots.md "Scaling"): how often a zone
+/// checks its services' slot utilisation against their manifests' rules, and how long it
+/// leaves a service alone after acting on it.
+struct scaling_config {
+  protocols::duration_ms interval_ms = 0;  ///< A zone checks its rules this often.
+  protocols::duration_ms cooldown_ms = 0;  ///< No second action on a service for this long.
+  friend bool operator==(const scaling_config&, const scaling_config&) = default;
+};
+
 /// [deployment]: deploying instances, at the domain and in the zones (§5.4.4, §6.3.2).
 struct deployment_config {
   /// Time one step may take: a registrar query, a placement, a zone's deployment, a DC
@@ -140,6 +149,7 @@ struct node_config {
   instance_config instance;
   deployment_config deployment;
   slots_config slots;
+  scaling_config scaling;
   link_config link;
   std::vector<protocols::zone_parameters> zones;  ///< [[zone]]: zones this node hosts.
   std::vector<service_entry> services;            ///< [[service]]: services to register.
@@ -180,6 +190,7 @@ const option_table<evaluator_config>& evaluator_options();
 const option_table<instance_config>& instance_options();
 const option_table<deployment_config>& deployment_options();
 const option_table<slots_config>& slots_options();
+const option_table<scaling_config>& scaling_options();
 const option_table<link_config>& link_options();
 
 /// Calls `f(name, member, table)` for each flat section of node_config, in file order:
@@ -194,6 +205,7 @@ void for_each_section(F&& f) {
   f(std::string_view{"instance"}, &node_config::instance, instance_options());
   f(std::string_view{"deployment"}, &node_config::deployment, deployment_options());
   f(std::string_view{"slots"}, &node_config::slots, slots_options());
+  f(std::string_view{"scaling"}, &node_config::scaling, scaling_options());
   f(std::string_view{"link"}, &node_config::link, link_options());
 }
 

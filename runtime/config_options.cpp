@@ -131,6 +131,19 @@ const option_table<slots_config>& slots_options() {
   return t;
 }
 
+const option_table<scaling_config>& scaling_options() {
+  using s = scaling_config;
+  static const option_table<s> t = {
+      integer("interval_ms", &s::interval_ms, 1'000, 10, 600'000,
+              "A zone checks its services' slot utilisation against their scaling rules this "
+              "often."),
+      integer("cooldown_ms", &s::cooldown_ms, 10'000, 0, 86'400'000,
+              "After starting or stopping an instance of a service, a zone leaves that service "
+              "alone this long."),
+  };
+  return t;
+}
+
 const option_table<link_config>& link_options() {
   using s = link_config;
   static const option_table<s> t = {

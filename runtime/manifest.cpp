@@ -391,9 +391,42 @@ class parser {
 
   void monitoring(const field& f, manifest& m) {
     for_each_key(f, {"thresholds"}, [&](const std::string&, const field& v) {
-      for_each_item(v, "a list of thresholds",
-                    [&](const field& item) { m.thresholds.push_back(threshold(item)); });
+      std::optional<double> out, in;
+      for_each_item(v, "a list of thresholds", [&](const field& item) {
+        m.thresholds.push_back(threshold(item));
+        if (m.thresholds.back().metric == slot_utilisation)
+          scaling_rule(item, m.thresholds.back(), out, in);
+      });
+      if (out && in && *in >= *out)
+        fail(v, "the scale_in bound of slot_utilisation (min " + num(*in) +
+                    ") must be below its scale_out bound (max " + num(*out) +
+                    "): the band between them keeps the zone from flapping");
     });
+  }
+
+  // A zone elasticity rule (docs/slots.md "Scaling"): scale_out with a max, scale_in with a
+  // min, each at most once, within 0 to 1.
+  void scaling_rule(const field& f, const protocols::monitoring_threshold& t,
+                    std::optional<double>& out, std::optional<double>& in) {
+    auto what = quote(std::string{slot_utilisation});
+    bool has_min = std::isfinite(t.min), has_max = std::isfinite(t.max);
+    if (t.action == "scale_out") {
+      if (!has_max || has_min)
+        fail(f, "a scale_out rule on " + what + " takes a max (scale out above it) and no min");
+      if (out) fail(f, "a second scale_out rule on " + what + "; give one");
+      out = t.max;
+    } else if (t.action == "scale_in") {
+      if (!has_min || has_max)
+        fail(f, "a scale_in rule on " + what + " takes a min (scale in below it) and no max");
+      if (in) fail(f, "a second scale_in rule on " + what + "; give one");
+      in = t.min;
+    } else {
+      fail(f, "the action of a rule on " + what + " is scale_out or scale_in, found " +
+                  quote(t.action.empty() ? std::string{"none"} : t.action));
+    }
+    auto bound = has_max ? t.max : t.min;
+    if (bound < 0 || bound > 1)
+      fail(f, what + " is a share of slots in use: its bound must be 0 to 1, found " + num(bound));
   }
 
   protocols::monitoring_threshold threshold(const field& f) {
@@ -632,6 +665,16 @@ caf::expected<protocols::manifest> parse_manifest(const std::string& yaml_text,
   } catch (const std::exception& e) {
     return make_error(errc::invalid_manifest, source + ": cannot read manifest: " + e.what());
   }
+}
+
+scaling_rules scaling_rules_of(const protocols::manifest& m) {
+  scaling_rules r;
+  for (const auto& t : m.thresholds) {
+    if (t.metric != slot_utilisation) continue;
+    if (t.action == "scale_out") r.scale_out = t.max;
+    if (t.action == "scale_in") r.scale_in = t.min;
+  }
+  return r;
 }
 
 }  // namespace fusion::runtime

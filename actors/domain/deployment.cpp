@@ -383,6 +383,35 @@ caf::result<instances_reconciled> on_reconcile(self_ptr self, const reconcile_in
   return prog->rp;
 }
 
+// A zone's own scaling (§6.3.3): its started instances go on record, its stopped ones off.
+caf::result<status_reply> on_zone_changed(self_ptr self, const zone_instances_changed& req) {
+  auto& st = self->state;
+  for (const auto& rec : req.started)
+    if (rec.instance_id.empty() || rec.zone_name != req.zone_name)
+      return make_error(errc::invalid_argument,
+                        "zone_instances_changed from zone '" + req.zone_name +
+                            "': every started instance needs an id and that zone's name (found '" +
+                            rec.instance_id.value + "' in zone '" + rec.zone_name + "')");
+  for (const auto& id : req.stopped) {
+    auto i = st.instances.find(id.value);
+    if (i != st.instances.end() && i->second.zone_name != req.zone_name)
+      return make_error(errc::invalid_argument, "zone_instances_changed from zone '" +
+                                                    req.zone_name + "': instance " + id.value +
+                                                    " runs in zone '" + i->second.zone_name + "'");
+  }
+  for (const auto& rec : req.started) {
+    if (auto err = persist(self, rec)) return err;
+    st.instances[rec.instance_id.value] = rec;
+  }
+  for (const auto& id : req.stopped) forget(self, id);
+  runtime::logger("deployment")
+      ->info("zone {} started {} and stopped {} instance(s) on its own: {}", req.zone_name,
+             req.started.size(), req.stopped.size(), req.reason);
+  return status_reply{status::ok, "recorded " + std::to_string(req.started.size()) +
+                                      " started and " + std::to_string(req.stopped.size()) +
+                                      " stopped instance(s)"};
+}
+
 deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_settings cfg,
                                                 runtime::directory_ptr dir) {
   auto& st = self->state;
@@ -405,6 +434,7 @@ deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_settin
       [=](deploy_service& req) { return on_deploy(self, req); },
       [=](stop_service_instances& req) { return on_stop(self, req); },
       [=](const reconcile_instances& req) { return on_reconcile(self, req); },
+      [=](const zone_instances_changed& req) { return on_zone_changed(self, req); },
   };
 }
 

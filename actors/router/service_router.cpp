@@ -4,6 +4,7 @@
 #include "actors/slots/slot_publisher.hpp"
 #include "actors/slots/slot_table.hpp"
 #include "protocols/errc.hpp"
+#include "protocols/orchestration_management.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/request_timeout.hpp"
@@ -37,6 +38,7 @@ using router_impl = service_router_actor::extend<caf::reacts_to<tick_atom>>;
 /// entries change, or the next tick, so that a session request between reports is a lookup.
 struct ranked_route {
   route_decision decision;
+  bool routed = false;  // some entry routes the service (its hops may all be full)
   std::vector<service_router_actor> handles;  // of decision.hops, null if not resolvable
 };
 
@@ -125,7 +127,7 @@ void take(self_ptr self, const slot_report& r) {
 }
 
 /// The hops of `service` from every entry that routes it, with their slots, best first.
-route_decision rank(self_ptr self, const service_uri& service) {
+route_decision rank(self_ptr self, const service_uri& service, bool& routed) {
   auto& st = self->state;
   // Per hop, the entry's way to balance: the first entry naming the hop decides.
   std::vector<slots::hop> candidates;
@@ -156,6 +158,7 @@ route_decision rank(self_ptr self, const service_uri& service) {
     }
   }
   route_decision out;
+  routed = !candidates.empty();
   if (candidates.empty()) {
     out.reason = "router " + st.cfg.name + " has no forwarding entry for " + service;
     return out;
@@ -190,7 +193,7 @@ route_ptr route(self_ptr self, const service_uri& service) {
   auto& st = self->state;
   if (auto i = st.routes.find(service); i != st.routes.end()) return i->second;
   auto r = std::make_shared<ranked_route>();
-  r->decision = rank(self, service);
+  r->decision = rank(self, service, r->routed);
   // A zone's gateway and a router answer open_session alike.
   for (const auto& c : r->decision.hops)
     r->handles.push_back(caf::actor_cast<service_router_actor>(st.dir->resolve(c.hop.hop)));
@@ -237,6 +240,45 @@ void forward(self_ptr self, std::shared_ptr<session_ctx> ctx) {
       errc::no_session_slots, "no capacity for " + ctx->req.service + " through router " +
                                   st.cfg.name + ": tried " + std::to_string(ctx->refusals.size()) +
                                   " next hop(s): " + why));
+}
+
+/// On-demand deployment (SPD-4): domain scaling deploys an instance of the service, and the
+/// session takes a slot on it; refused with `why` and what failed, or at the deadline.
+void on_demand(self_ptr self, std::shared_ptr<session_ctx> ctx, const std::string& why) {
+  auto& st = self->state;
+  auto refuse = [ctx, why](const std::string& what) {
+    ctx->rp.deliver(fusion::make_error(
+        errc::no_session_slots, "no capacity for " + ctx->req.service + ": " + why + "; " + what));
+  };
+  auto scaling = caf::actor_cast<scaling_actor>(st.dir->resolve(st.cfg.scaling));
+  if (!scaling) {
+    refuse("no domain scaling to deploy one on demand");
+    return;
+  }
+  st.log->info("router {}: no free slot of {} anywhere: deploying one on demand", st.cfg.name,
+               ctx->req.service);
+  // A deadline, not a liveness check: the client waits this long at most.
+  self->request(scaling, std::chrono::milliseconds(st.cfg.on_demand_timeout_ms),
+                scale_service{ctx->req.service, 1, "router " + st.cfg.name, "on demand: " + why})
+      .then(
+          [self, ctx, refuse](const deploy_service_reply& r) {
+            auto& s = self->state;
+            auto inst =
+                r.instances.empty()
+                    ? service_lifecycle_actor{}
+                    : caf::actor_cast<service_lifecycle_actor>(s.dir->resolve(r.instances[0]));
+            if (!inst) {
+              refuse("the instance deployed on demand is not reachable");
+              return;
+            }
+            self->request(inst, runtime::request_timeout(self, inst, s.cfg.hop_timeout_ms),
+                          acquire_session{ctx->req.client})
+                .then([ctx](session_granted& g) { ctx->rp.deliver(std::move(g)); },
+                      [refuse](caf::error& e) {
+                        refuse("the instance deployed on demand refused: " + reason_of(e));
+                      });
+          },
+          [refuse](caf::error& e) { refuse("on-demand deployment failed: " + reason_of(e)); });
 }
 
 void tick(self_ptr self) {
@@ -329,7 +371,7 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
                                     "open_session for " + req.service + " reached router " +
                                         s.cfg.name + " with no hops left (a forwarding loop?)");
         auto r = route(self, req.service);
-        if (r->decision.hops.empty())
+        if (r->decision.hops.empty() && !(r->routed && s.cfg.on_demand))
           return fusion::make_error(errc::no_session_slots,
                                     "no capacity for " + req.service + ": " + r->decision.reason);
         auto ctx = std::make_shared<session_ctx>();
@@ -337,7 +379,10 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
         --ctx->req.hops_left;
         ctx->route = std::move(r);
         ctx->rp = self->make_response_promise<session_granted>();
-        forward(self, ctx);
+        if (ctx->route->decision.hops.empty())
+          on_demand(self, ctx, ctx->route->decision.reason);
+        else
+          forward(self, ctx);
         return ctx->rp;
       },
       [=](const list_slots& req) {

@@ -37,6 +37,12 @@ struct router_config {
   protocols::duration_ms hop_timeout_ms = 1'000;
   /// Routers above this one: it publishes its sums per service to them.
   std::vector<protocols::locator> upstream;
+  /// On-demand deployment (SPD-4): a session request for a service this router routes but
+  /// no next hop has a free slot of asks domain scaling (at `scaling`) for an instance and
+  /// takes a slot on it, or is refused once on_demand_timeout_ms have passed.
+  bool on_demand = false;
+  protocols::duration_ms on_demand_timeout_ms = 30'000;
+  protocols::locator scaling{"", protocols::names::scaling};
   router_config() = default;
 };
 

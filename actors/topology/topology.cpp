@@ -1,6 +1,7 @@
 #include "actors/topology/topology.hpp"
 
 #include "actors/domain/registrar.hpp"
+#include "actors/domain/scaling.hpp"
 #include "actors/domain/zone_registry.hpp"
 #include "actors/service/instance.hpp"
 #include "actors/zone/zone_manager.hpp"
@@ -89,6 +90,7 @@ options::options() {
   instance = defaults.instance;
   deployment = defaults.deployment;
   slots = defaults.slots;
+  scaling = defaults.scaling;
 }
 
 topology::topology(caf::actor_system& sys, options opts)
@@ -105,6 +107,7 @@ options options_from(const runtime::node_config& nc) {
   o.instance = nc.instance;
   o.deployment = nc.deployment;
   o.slots = nc.slots;
+  o.scaling = nc.scaling;
   auto hosts_domain =
       std::find(nc.node.roles.begin(), nc.node.roles.end(), "domain") != nc.node.roles.end();
   if (!hosts_domain)
@@ -157,6 +160,8 @@ topology& topology::with_domain() {
   dc.deployment = opts_.deployment;
   dc.instance = opts_.instance;
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_deployment(sys_, dc, dir_)));
+  spawned_.push_back(
+      caf::actor_cast<caf::actor>(domain::spawn_scaling(sys_, opts_.deployment, dir_)));
   return *this;
 }
 
@@ -173,6 +178,7 @@ topology& topology::with_zone(const zone_parameters& zone, std::vector<locator> 
   cfg.instance = opts_.instance;
   cfg.deployment = opts_.deployment;
   cfg.slots = opts_.slots;
+  cfg.scaling = opts_.scaling;
   cfg.launch = in_process_instances(opts_.slots);
   cfg.registry = opts_.registry;
   spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));

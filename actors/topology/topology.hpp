@@ -65,6 +65,7 @@ struct options {
   runtime::instance_config instance;      ///< [instance]: stopping instances.
   runtime::deployment_config deployment;  ///< [deployment]: every deployment step.
   runtime::slots_config slots;            ///< [slots]: slot reports and their damping.
+  runtime::scaling_config scaling;        ///< [scaling]: zone elasticity rules.
   /// The zone registry zones register with: this node's, or (a zone node without the
   /// domain role) the first [[peer]] of role "node"'s.
   protocols::locator registry{"", protocols::names::zone_registry};

@@ -153,7 +153,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
   auto service = req.service_name.empty() ? req.service.name : req.service_name;
   auto ctx = std::make_shared<deploy_ctx>();
   ctx->service = service;
-  ctx->parameters = std::move(req.service_parameters);
+  ctx->parameters = req.service_parameters;  // note_service keeps them too
   ctx->image = req.service.image;
   ctx->step_timeout = req.timeout_ms > 0 ? req.timeout_ms : st.cfg.deployment.step_timeout_ms;
   auto now = runtime::mono_now(self);
@@ -211,6 +211,7 @@ caf::result<deploy_service_reply> deploy(self_ptr self, zone_deploy_service& req
     h.deploying = true;
     ctx->hold_number = st.ledger.add(std::move(h));
   }
+  note_service(self, req);
   ctx->rp = self->make_response_promise<deploy_service_reply>();
   deploy_prepare(self, ctx);
   return ctx->rp;

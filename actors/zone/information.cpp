@@ -111,6 +111,9 @@ information zone_information(self_ptr self, const get_zone_information& req) {
   v["slot_reports_unknown"] = std::to_string(st.slots_unknown);
   v["slot_rows_expired"] = std::to_string(c.expired);
   v["slot_batches_published"] = std::to_string(st.slot_batches);
+  v["scale_outs"] = std::to_string(st.scale_outs);
+  v["scale_ins"] = std::to_string(st.scale_ins);
+  v["scale_overflows"] = std::to_string(st.overflows);
   v["cache_hits"] = std::to_string(st.cache.hits());
   v["cache_misses"] = std::to_string(st.cache.misses());
   if (req.category != info_category::summary)

@@ -162,6 +162,7 @@ std::shared_ptr<const gateway_order> order_of(self_ptr self, const service_uri& 
   for (const auto& i : st.instances) {
     if (i.withdrawn || i.service != service) continue;
     ++order->running;
+    if (i.draining) continue;
     if (auto n = live_available(self, i); n > 0) free.emplace_back(n, &i);
   }
   std::stable_sort(free.begin(), free.end(),

@@ -211,6 +211,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
                               : zone_registration_state::pending;
   if (st.registration.state == zone_registration_state::pending) try_register(self);
   start_slots(self);
+  start_scaling(self);
   return {
       [=](const zone_evaluate& req) -> caf::result<zone_offer> {
         if (req.service->evaluator.empty()) return evaluate_inline(self, req);
@@ -291,6 +292,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
         for (const auto& r : b.reports) take_report(self, r);
       },
       [=](slot_tick_atom) { slot_tick(self); },
+      [=](scale_tick_atom) { scale_tick(self); },
       [=](const list_slots& req) { return list_instance_slots(self, req); },
       [=](const open_session& req) { return open_session_here(self, req); },
   };

@@ -36,6 +36,9 @@ struct zone_manager_config {
   /// [slots]: how often the zone publishes its instances' free slots, the damping band, the
   /// validity of an instance's report (docs/slots.md).
   runtime::slots_config slots = runtime::default_config().slots;
+  /// [scaling]: how often the zone checks its services' elasticity rules (their manifests'
+  /// slot_utilisation thresholds), and the cooldown after each action (docs/slots.md).
+  runtime::scaling_config scaling = runtime::default_config().scaling;
   /// Where the zone publishes its slots besides its zone registry: service routers, or any
   /// slot sink (protocols::slot_sink_actor), resolved through the directory at each batch.
   std::vector<protocols::locator> slot_sinks;

@@ -14,6 +14,7 @@
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/manifest.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <deque>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,12 +42,13 @@ using flush_atom = caf::atom_constant<caf::atom("zm_flush")>;
 using damped_flush_atom = caf::atom_constant<caf::atom("zm_dflush")>;
 using register_atom = caf::atom_constant<caf::atom("zm_reg")>;
 using slot_tick_atom = caf::atom_constant<caf::atom("zm_slots")>;
+using scale_tick_atom = caf::atom_constant<caf::atom("zm_scale")>;
 
 /// The manager's full interface: the public one plus its own timers.
 using zone_manager_impl =
     zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
                                caf::reacts_to<damped_flush_atom>, caf::reacts_to<register_atom>,
-                               caf::reacts_to<slot_tick_atom>>;
+                               caf::reacts_to<slot_tick_atom>, caf::reacts_to<scale_tick_atom>>;
 
 inline std::chrono::milliseconds ms(duration_ms x) {
   return std::chrono::milliseconds(std::max<duration_ms>(1, x));
@@ -62,6 +65,7 @@ struct hosted_instance {
   uint64_t memory_mb = 0;
   uint32_t gpus = 0;
   bool withdrawn = false;  // being terminated: no longer reported
+  bool draining = false;   // to be reclaimed once empty: the gateway gives it no session
 
   resources use() const { return {cores, memory_mb, gpus, 1}; }
 };
@@ -71,6 +75,18 @@ struct hosted_instance {
 struct gateway_order {
   std::vector<service_lifecycle_actor> instances;
   size_t running = 0;  // of the service, full ones included
+};
+
+/// A service this zone hosts, as its last deployment here described it, with its
+/// elasticity rules and their state (scaling.cpp).
+struct hosted_service {
+  manifest service;
+  fusion_id service_id;
+  blob parameters;
+  uint32_t sessions_per_instance = 0;  // the deployment's, 0 = the manifest's
+  runtime::scaling_rules rules;
+  runtime::mono_time quiet_until{};  // the cooldown after the last action
+  std::string draining;              // the instance being emptied for reclaim, or ""
 };
 
 struct zm_state {
@@ -105,6 +121,9 @@ struct zm_state {
   // By service, kept until an instance's report, start or stop, or the next slot tick: a
   // session request between reports is then a lookup (forget_gateway_orders()).
   std::unordered_map<std::string, std::shared_ptr<const gateway_order>> gateway_orders;
+  // Elasticity rules (scaling.cpp), per service deployed here.
+  std::map<service_uri, hosted_service> services;
+  uint64_t scale_outs = 0, scale_ins = 0, overflows = 0;
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
   bool flush_scheduled = false;
@@ -197,6 +216,17 @@ slot_list list_instance_slots(self_ptr self, const list_slots& req);
 /// slots by its last report, trying the next one while an instance refuses; refused with
 /// no_session_slots when none has a free slot.
 caf::result<session_granted> open_session_here(self_ptr self, const open_session& req);
+
+// --- scaling.cpp (§6.3.3) ---
+
+/// Remembers what a deployment of a service said: its manifest and rules, for scaling.
+void note_service(self_ptr self, const zone_deploy_service& req);
+
+/// Arms the scaling tick ([scaling] interval_ms).
+void start_scaling(self_ptr self);
+
+/// Checks every service's rules: starts, overflows, drains or reclaims instances.
+void scale_tick(self_ptr self);
 
 // --- deployment.cpp (§6.3.3) ---
 

@@ -64,6 +64,9 @@ deployment_actor::behavior_type fake_deployment(deployment_actor::pointer self,
         return status_reply{status::ok, {}};
       },
       [=](reconcile_instances&) { return instances_reconciled{}; },
+      [=](zone_instances_changed&) {
+        return status_reply{status::ok, "recorded"};
+      },
   };
 }
 

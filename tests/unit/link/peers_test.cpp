@@ -90,6 +90,9 @@ protocols::deployment_actor::behavior_type fake_deployment(
         out.removed_ids.push_back(fusion_id{"asked for " + r.zone_name});
         return out;
       },
+      [=](zone_instances_changed&) {
+        return status_reply{status::ok, "recorded"};
+      },
   };
 }
 

@@ -264,6 +264,37 @@ TEST_CASE("manifest: channels and thresholds are checked entry by entry") {
         "t.yaml:5: monitoring.thresholds[0]: threshold for 'fps' needs min, max or both");
 }
 
+TEST_CASE("manifest: slot_utilisation rules are scale_out above a max, scale_in below a min") {
+  const auto rules = head + "monitoring:\n  thresholds:\n";
+  auto ok = parse_manifest(rules +
+                               "    - {metric: slot_utilisation, max: 0.8, action: scale_out}\n"
+                               "    - {metric: slot_utilisation, min: 0.3, action: scale_in}\n",
+                           "t.yaml");
+  REQUIRE_MESSAGE(ok, describe(ok.error()));
+  auto r = runtime::scaling_rules_of(*ok);
+  CHECK(r.scale_out == 0.8);
+  CHECK(r.scale_in == 0.3);
+  CHECK_FALSE(runtime::scaling_rules_of(*parse_manifest(head, "t.yaml")).scale_out);
+  CHECK(error_of(rules + "    - {metric: slot_utilisation, max: 0.5, action: scale_out}\n"
+                         "    - {metric: slot_utilisation, min: 0.5, action: scale_in}\n") ==
+        "t.yaml:5: monitoring.thresholds: the scale_in bound of slot_utilisation (min 0.5) must "
+        "be below its scale_out bound (max 0.5): the band between them keeps the zone from "
+        "flapping");
+  CHECK(error_of(rules + "    - {metric: slot_utilisation, max: 80, action: scale_out}\n") ==
+        "t.yaml:5: monitoring.thresholds[0]: 'slot_utilisation' is a share of slots in use: its "
+        "bound must be 0 to 1, found 80");
+  CHECK(error_of(rules + "    - {metric: slot_utilisation, min: 0.8, action: scale_out}\n") ==
+        "t.yaml:5: monitoring.thresholds[0]: a scale_out rule on 'slot_utilisation' takes a max "
+        "(scale out above it) and no min");
+  CHECK(error_of(rules + "    - {metric: slot_utilisation, max: 0.8, action: alert}\n") ==
+        "t.yaml:5: monitoring.thresholds[0]: the action of a rule on 'slot_utilisation' is "
+        "scale_out or scale_in, found 'alert'");
+  CHECK(error_of(rules + "    - {metric: slot_utilisation, min: 0.1, action: scale_in}\n"
+                         "    - {metric: slot_utilisation, min: 0.2, action: scale_in}\n") ==
+        "t.yaml:6: monitoring.thresholds[1]: a second scale_in rule on 'slot_utilisation'; give "
+        "one");
+}
+
 TEST_CASE("manifest: inconsistent sections are rejected at the offending key") {
   CHECK(error_of(head + "policies:\n  min_instances: 5\nbusiness:\n  max_instances: 3\n") ==
         "t.yaml:4: policies.min_instances: must not exceed business.max_instances (3), found 5");
