@@ -29,6 +29,7 @@ using all_messages = type_list<
     // service_lifecycle (§4.5.1) + session
     service_start, service_stop, get_available_sessions, available_sessions, modify_sessions,
     get_information, information, acquire_session, session_granted, release_session, open_session,
+    session_keepalive,
     // inter_service (§4.5.2)
     service_bind, service_bind_reply,
     // resource_management (§4.5.3)
@@ -55,9 +56,10 @@ using all_messages = type_list<
     announce_service_id, update_route, withdraw_service_id,
     // routing_management (§5.5.4)
     create_forwarding_entry, update_forwarding_entry, delete_forwarding_entry,
-    provide_routing_information, route_session, route_decision,
+    provide_routing_information, route_session, route_decision, get_routing_information,
+    routing_information,
     // slots (§4.3)
-    slot_report, slot_withdraw, slot_report_batch, list_slots, slot_list,
+    slot_report, slot_withdraw, slot_report_batch, list_slots, slot_list, subscribe_slots,
     // gossip (§6.2)
     domain_advertisement, membership_digest, gossip_ping, gossip_ack, gossip_ping_req,
     // auction (§7.2)

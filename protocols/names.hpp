@@ -11,6 +11,7 @@ inline constexpr const char* zone_registry = "domain/zone_registry";
 inline constexpr const char* placement = "domain/placement";
 inline constexpr const char* deployment = "domain/deployment";
 inline constexpr const char* scaling = "domain/scaling";
+inline constexpr const char* routing_manager = "domain/routing";
 inline constexpr const char* generic_evaluator = "evaluator/generic";
 
 /// Zone manager of the zone called `zone_name`.

@@ -182,6 +182,30 @@ typename Inspector::result_type inspect(Inspector& f, route_decision& x) {
   return f(caf::meta::type_name("route_decision"), x.hops, x.reason);
 }
 
+/// Ask the routing manager for the statistics its routers last provided.
+struct get_routing_information {
+  static constexpr message_meta meta{0x0807, "get_routing_information", 1, 0};
+  fusion_id router_id;  ///< "" = every router.
+  friend bool operator==(const get_routing_information&, const get_routing_information&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_routing_information& x) {
+  return f(caf::meta::type_name("get_routing_information"), x.router_id);
+}
+
+/// Reply to get_routing_information: each router's last statistics, by router id.
+struct routing_information {
+  static constexpr message_meta meta{0x0808, "routing_information", 1, 1};
+  std::vector<provide_routing_information> routers;
+  friend bool operator==(const routing_information&, const routing_information&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, routing_information& x) {
+  return f(caf::meta::type_name("routing_information"), x.routers);
+}
+
 /// Typed interface of a service router's configuration side (§5.5.4.1).
 using router_configuration_actor =
     caf::typed_actor<caf::replies_to<create_forwarding_entry>::with<status_reply>,
@@ -191,15 +215,15 @@ using router_configuration_actor =
 /// Typed interface of a service router (§4.3.2.3, §4.3.2.5, §5.5.4.1): configured by
 /// forwarding entries, a slot sink for its next hops' reports, it ranks next hops for
 /// session requests, forwards open_session along them and shows its slot rows.
-using service_router_actor =
-    router_configuration_actor::extend<caf::reacts_to<slot_report>, caf::reacts_to<slot_withdraw>,
-                                       caf::reacts_to<slot_report_batch>,
-                                       caf::replies_to<route_session>::with<route_decision>,
-                                       caf::replies_to<list_slots>::with<slot_list>,
-                                       caf::replies_to<open_session>::with<session_granted>>;
+using service_router_actor = router_configuration_actor::extend<
+    caf::reacts_to<slot_report>, caf::reacts_to<slot_withdraw>, caf::reacts_to<slot_report_batch>,
+    caf::replies_to<route_session>::with<route_decision>,
+    caf::replies_to<list_slots>::with<slot_list>,
+    caf::replies_to<open_session>::with<session_granted>, caf::reacts_to<subscribe_slots>>;
 
 /// Typed interface of the domain's routing manager (§5.5.4.2).
 using routing_manager_actor =
-    caf::typed_actor<caf::replies_to<provide_routing_information>::with<status_reply>>;
+    caf::typed_actor<caf::replies_to<provide_routing_information>::with<status_reply>,
+                     caf::replies_to<get_routing_information>::with<routing_information>>;
 
 }  // namespace fusion::protocols

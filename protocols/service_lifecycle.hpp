@@ -158,18 +158,36 @@ typename Inspector::result_type inspect(Inspector& f, release_session& x) {
 /// zone's service gateway, §6.3.6). Answered with the granted session; a hop without a free
 /// slot refuses with no_session_slots, saying why.
 struct open_session {
-  static constexpr message_meta meta{0x0E04, "open_session", 1, 1};
+  static constexpr message_meta meta{0x0E04, "open_session", 2, 1};
   service_uri service;
   std::string client;
   /// Routers the request may still pass; each router takes one, 0 is refused (a guard
   /// against forwarding loops between routers).
   uint32_t hops_left = 8;
+  /// Version 2. A stateful service's session goes back to the instance holding the
+  /// client's state: only the zone running this instance grants it, on that instance;
+  /// "" = any instance with a free slot.
+  fusion_id instance_id = {};
   friend bool operator==(const open_session&, const open_session&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, open_session& x) {
-  return f(caf::meta::type_name("open_session"), x.service, x.client, x.hops_left);
+  return f(caf::meta::type_name("open_session"), x.service, x.client, x.hops_left, x.instance_id);
+}
+
+/// The client of a session is still there: the instance frees the slot of a session whose
+/// client has sent nothing (no keepalive) for its session timeout ([instance]
+/// session_timeout_ms). Answered with ok, or an error if the session is unknown (expired).
+struct session_keepalive {
+  static constexpr message_meta meta{0x0E05, "session_keepalive", 1, 1};
+  fusion_id session_id;
+  friend bool operator==(const session_keepalive&, const session_keepalive&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_keepalive& x) {
+  return f(caf::meta::type_name("session_keepalive"), x.session_id);
 }
 
 /// Typed interface of a service instance (§4.5.1 plus session slots).
@@ -180,6 +198,7 @@ using service_lifecycle_actor =
                      caf::replies_to<modify_sessions>::with<status_reply>,
                      caf::replies_to<get_information>::with<information>,
                      caf::replies_to<acquire_session>::with<session_granted>,
-                     caf::replies_to<release_session>::with<status_reply>>;
+                     caf::replies_to<release_session>::with<status_reply>,
+                     caf::replies_to<session_keepalive>::with<status_reply>>;
 
 }  // namespace fusion::protocols

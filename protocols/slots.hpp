@@ -131,4 +131,19 @@ typename Inspector::result_type inspect(Inspector& f, slot_list& x) {
 using slot_sink_actor = caf::typed_actor<caf::reacts_to<slot_report>, caf::reacts_to<slot_withdraw>,
                                          caf::reacts_to<slot_report_batch>>;
 
+/// A slot sink (a service router) asks a slot source (a zone manager, or a router below it)
+/// to publish to it: soft state, the source forgets a subscription not renewed within its
+/// `[slots] validity_ms`, so a router renews it every interval while an entry names the
+/// source as a next hop (docs/slots.md "Service routers").
+struct subscribe_slots {
+  static constexpr message_meta meta{0x0B06, "subscribe_slots", 1, 1};
+  locator sink;
+  friend bool operator==(const subscribe_slots&, const subscribe_slots&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_slots& x) {
+  return f(caf::meta::type_name("subscribe_slots"), x.sink);
+}
+
 }  // namespace fusion::protocols

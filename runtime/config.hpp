@@ -29,6 +29,8 @@ struct node_section {
   uint64_t seed = 0;               ///< Seed of the node's random generators.
   double run_for_s = 0;            ///< Seconds to run; 0 = until SIGINT/SIGTERM.
   uint32_t await_zones = 0;        ///< Zones the services role waits for; 0 = this node's.
+  double demo_sessions_s = 0;      ///< Seconds of demo clients (services role); 0 = none.
+  uint32_t demo_clients = 0;       ///< Demo clients at the peak.
   friend bool operator==(const node_section&, const node_section&) = default;
 };
 
@@ -70,8 +72,9 @@ struct evaluator_config {
 
 /// [instance]: termination of service instances (§6.3.3.2).
 struct instance_config {
-  protocols::duration_ms stop_timeout_ms = 0;  ///< Graceful stop budget.
-  protocols::duration_ms force_grace_ms = 0;   ///< Wait after a forced stop.
+  protocols::duration_ms stop_timeout_ms = 0;     ///< Graceful stop budget.
+  protocols::duration_ms force_grace_ms = 0;      ///< Wait after a forced stop.
+  protocols::duration_ms session_timeout_ms = 0;  ///< A silent client's session ends.
   friend bool operator==(const instance_config&, const instance_config&) = default;
 };
 

@@ -27,6 +27,11 @@ const option_table<node_section>& node_options() {
       number("run_for_s", &s::run_for_s, 0.0, 0, 1e9, "Seconds to run; 0 runs until a signal."),
       integer("await_zones", &s::await_zones, 0, 0, 1'000'000,
               "Zones the services role waits for; 0 = this node's [[zone]]s."),
+      number("demo_sessions_s", &s::demo_sessions_s, 0.0, 0, 600,
+             "Seconds demo clients open and close sessions after deployment (services role, "
+             "zones in this node); 0 = no demo clients."),
+      integer("demo_clients", &s::demo_clients, 12, 1, 10'000,
+              "Demo clients at the peak; after 60% of demo_sessions_s a sixth of them go on."),
   };
   return t;
 }
@@ -95,6 +100,9 @@ const option_table<instance_config>& instance_options() {
               "Milliseconds a graceful stop may take before it is forced."),
       integer("force_grace_ms", &s::force_grace_ms, 1'000, 0, 600'000,
               "Milliseconds after a forced stop before the instance counts as gone."),
+      integer("session_timeout_ms", &s::session_timeout_ms, 60'000, 0, 86'400'000,
+              "Milliseconds without a keepalive after which an instance ends a session and "
+              "frees its slot; 0 = never."),
   };
   return t;
 }

@@ -54,6 +54,24 @@ struct router_state {
   std::optional<slots::slot_publisher> publisher;
   std::unordered_map<std::string, route_ptr> routes;  // by service, see ranked_route
   uint64_t unknown = 0;                               // reports of origins no entry names
+  locator self_locator;                               // what it subscribes with
+  // Sinks that asked for its sums (subscribe_slots), by "<node>/<actor>", until expiry.
+  std::map<std::string, std::pair<locator, runtime::mono_time>> subscribers;
+  runtime::mono_time subscribed_at{};  // when it last renewed its subscriptions to its hops
+  // Statistics of the current window, for the routing manager (§5.5.4.2).
+  struct service_stats {
+    uint64_t requests = 0, rejected = 0, granted = 0;
+    double setup_ms_sum = 0;
+  };
+  struct hop_stats {
+    locator hop;
+    uint64_t forwarded = 0, lost = 0, answered = 0;
+    double rtt_ms_sum = 0;
+  };
+  std::map<std::string, service_stats> service_window;
+  std::map<std::string, hop_stats> hop_window;  // by "<node>/<actor>"
+  runtime::mono_time window_start{};
+  protocols::timestamp_ms window_wall = 0;
   std::shared_ptr<spdlog::logger> log;
   static inline const char* name = "service_router";
 };
@@ -62,6 +80,22 @@ using self_ptr = router_impl::stateful_pointer<router_state>;
 
 caf::error bad(const std::string& what) {
   return fusion::make_error(errc::invalid_argument, what);
+}
+
+std::string key_of(const locator& where) {
+  return where.node + "/" + where.actor;
+}
+
+/// Asks every next hop to publish to this router (subscribe_slots): soft state, renewed a
+/// few times per validity period.
+void subscribe_to_hops(self_ptr self) {
+  auto& st = self->state;
+  st.subscribed_at = runtime::mono_now(self);
+  std::set<std::string> done;
+  for (const auto& [origin, h] : st.hops)
+    if (done.insert(key_of(h.hop)).second)
+      if (auto next = caf::actor_cast<service_router_actor>(st.dir->resolve(h.hop)))
+        self->send(next, subscribe_slots{st.self_locator});
 }
 
 /// Why a forwarding entry cannot be installed, naming the field; "" if it is sound.
@@ -105,6 +139,7 @@ void reindex(self_ptr self) {
     if (!hops.contains(origin)) st.table.forget(fusion_id{origin});
   st.hops = std::move(hops);
   st.routes.clear();
+  subscribe_to_hops(self);
 }
 
 void take(self_ptr self, const slot_report& r) {
@@ -203,6 +238,7 @@ route_ptr route(self_ptr self, const service_uri& service) {
 /// One session request on its way: the ranked hops, the refusals so far.
 struct session_ctx {
   caf::typed_response_promise<session_granted> rp;
+  runtime::mono_time started;
   open_session req;  // as forwarded: hops_left already taken
   route_ptr route;
   size_t next = 0;
@@ -213,6 +249,29 @@ struct session_ctx {
 std::string where(const route_choice& c) {
   const auto& h = c.hop.hop;
   return h.node.empty() ? h.actor : h.node + "/" + h.actor;
+}
+
+enum class answer { granted, refused, lost };
+
+/// Counts hop `i`'s answer, or its loss (a timeout), in the statistics window; a grant also
+/// counts the session's setup time.
+void answered(self_ptr self, const session_ctx& ctx, size_t i, runtime::mono_time sent, answer a) {
+  auto& st = self->state;
+  auto now = runtime::mono_now(self);
+  const auto& hop = ctx.route->decision.hops[i].hop.hop;
+  auto& hs = st.hop_window[key_of(hop)];
+  hs.hop = hop;
+  if (a == answer::lost) {
+    ++hs.lost;
+  } else {
+    ++hs.answered;
+    hs.rtt_ms_sum += std::chrono::duration<double, std::milli>(now - sent).count();
+  }
+  if (a == answer::granted) {
+    auto& ss = st.service_window[ctx.req.service];
+    ++ss.granted;
+    ss.setup_ms_sum += std::chrono::duration<double, std::milli>(now - ctx.started).count();
+  }
 }
 
 /// Sends the request to the next hop; on a refusal, tries the one after, up to max_tries.
@@ -226,14 +285,23 @@ void forward(self_ptr self, std::shared_ptr<session_ctx> ctx) {
       ctx->refusals.push_back(where(r.decision.hops[i]) + ": not reachable");
       continue;
     }
+    ++st.hop_window[key_of(r.decision.hops[i].hop.hop)].forwarded;
+    auto sent = runtime::mono_now(self);
     self->request(next, runtime::request_timeout(self, next, st.cfg.hop_timeout_ms), ctx->req)
-        .then([ctx](session_granted& g) { ctx->rp.deliver(std::move(g)); },
-              [self, ctx, i](caf::error& e) {
-                ctx->refusals.push_back(where(ctx->route->decision.hops[i]) + ": " + reason_of(e));
-                forward(self, ctx);
-              });
+        .then(
+            [self, ctx, i, sent](session_granted& g) {
+              answered(self, *ctx, i, sent, answer::granted);
+              ctx->rp.deliver(std::move(g));
+            },
+            [self, ctx, i, sent](caf::error& e) {
+              answered(self, *ctx, i, sent,
+                       e == caf::sec::request_timeout ? answer::lost : answer::refused);
+              ctx->refusals.push_back(where(ctx->route->decision.hops[i]) + ": " + reason_of(e));
+              forward(self, ctx);
+            });
     return;
   }
+  ++st.service_window[ctx->req.service].rejected;
   std::string why;
   for (const auto& refusal : ctx->refusals) why += (why.empty() ? "" : "; ") + refusal;
   ctx->rp.deliver(fusion::make_error(
@@ -246,7 +314,8 @@ void forward(self_ptr self, std::shared_ptr<session_ctx> ctx) {
 /// session takes a slot on it; refused with `why` and what failed, or at the deadline.
 void on_demand(self_ptr self, std::shared_ptr<session_ctx> ctx, const std::string& why) {
   auto& st = self->state;
-  auto refuse = [ctx, why](const std::string& what) {
+  auto refuse = [self, ctx, why](const std::string& what) {
+    ++self->state.service_window[ctx->req.service].rejected;
     ctx->rp.deliver(fusion::make_error(
         errc::no_session_slots, "no capacity for " + ctx->req.service + ": " + why + "; " + what));
   };
@@ -273,12 +342,57 @@ void on_demand(self_ptr self, std::shared_ptr<session_ctx> ctx, const std::strin
             }
             self->request(inst, runtime::request_timeout(self, inst, s.cfg.hop_timeout_ms),
                           acquire_session{ctx->req.client})
-                .then([ctx](session_granted& g) { ctx->rp.deliver(std::move(g)); },
-                      [refuse](caf::error& e) {
-                        refuse("the instance deployed on demand refused: " + reason_of(e));
-                      });
+                .then(
+                    [self, ctx](session_granted& g) {
+                      auto& ss = self->state.service_window[ctx->req.service];
+                      ++ss.granted;
+                      ss.setup_ms_sum += std::chrono::duration<double, std::milli>(
+                                             runtime::mono_now(self) - ctx->started)
+                                             .count();
+                      ctx->rp.deliver(std::move(g));
+                    },
+                    [refuse](caf::error& e) {
+                      refuse("the instance deployed on demand refused: " + reason_of(e));
+                    });
           },
           [refuse](caf::error& e) { refuse("on-demand deployment failed: " + reason_of(e)); });
+}
+
+/// Sends the statistics window to the routing manager, if one is configured, and opens the
+/// next window.
+void report_statistics(self_ptr self, runtime::mono_time now) {
+  auto& st = self->state;
+  if (st.cfg.manager.actor.empty() ||
+      runtime::millis_between(st.window_start, now) < st.cfg.statistics_ms)
+    return;
+  provide_routing_information info;
+  info.router_id = st.cfg.id;
+  auto& stats = info.information;
+  stats.window_start = st.window_wall;
+  stats.window_ms = runtime::millis_between(st.window_start, now);
+  for (const auto& [service, x] : st.service_window)
+    stats.services.push_back(service_request_stats{
+        fusion_id{service}, x.requests, x.rejected,
+        x.granted == 0 ? 0 : x.setup_ms_sum / static_cast<double>(x.granted)});
+  for (const auto& [key, x] : st.hop_window) {
+    auto sent = static_cast<double>(x.answered + x.lost);
+    stats.next_hops.push_back(
+        next_hop_stats{x.hop, x.answered == 0 ? 0 : x.rtt_ms_sum / static_cast<double>(x.answered),
+                       sent == 0 ? 0 : static_cast<double>(x.lost) / sent, x.forwarded});
+  }
+  st.service_window.clear();
+  st.hop_window.clear();
+  st.window_start = now;
+  st.window_wall = runtime::wall_now(self);
+  if (auto m = caf::actor_cast<routing_manager_actor>(st.dir->resolve(st.cfg.manager)))
+    self->request(m, runtime::request_timeout(self, m, st.cfg.hop_timeout_ms), std::move(info))
+        .then([](const status_reply&) {},
+              [self](const caf::error& e) {
+                self->state.log->warn(
+                    "router {}: the routing manager did not take its "
+                    "statistics: {}",
+                    self->state.cfg.name, describe(e));
+              });
 }
 
 void tick(self_ptr self) {
@@ -288,13 +402,24 @@ void tick(self_ptr self) {
   if (auto n = st.table.expire(now); n > 0)
     st.log->warn("router {}: {} next-hop slot report(s) expired: silent for {} ms", st.cfg.name, n,
                  st.cfg.slots.validity_ms);
-  if (!st.cfg.upstream.empty()) {
+  // Renewed three times per validity period, so one lost renewal costs nothing.
+  if (runtime::millis_between(st.subscribed_at, now) >= st.cfg.slots.validity_ms / 3)
+    subscribe_to_hops(self);
+  std::erase_if(st.subscribers, [&](const auto& kv) { return kv.second.second <= now; });
+  if (!st.cfg.upstream.empty() || !st.subscribers.empty()) {
     st.publisher->mirror(st.table);
-    if (auto pub = st.publisher->tick(now, runtime::wall_now(self)))
-      for (const auto& where : st.cfg.upstream)
-        if (auto up = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where)))
-          slots::deliver(*pub, up);
+    if (auto pub = st.publisher->tick(now, runtime::wall_now(self))) {
+      std::set<std::string> seen;
+      auto send_to = [&](const locator& where) {
+        if (seen.insert(key_of(where)).second)
+          if (auto up = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where)))
+            slots::deliver(*pub, up);
+      };
+      for (const auto& where : st.cfg.upstream) send_to(where);
+      for (const auto& [key, sub] : st.subscribers) send_to(sub.first);
+    }
   }
+  report_statistics(self, now);
   self->delayed_send(self, std::chrono::milliseconds(st.cfg.slots.interval_ms), tick_atom::value);
 }
 
@@ -309,6 +434,9 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
   st.cfg = std::move(cfg);
   st.dir = std::move(dir);
   st.log = runtime::logger("router");
+  st.self_locator = st.dir->here(names::router(st.cfg.name));
+  st.window_start = runtime::mono_now(self);
+  st.window_wall = runtime::wall_now(self);
   self->delayed_send(self, std::chrono::milliseconds(st.cfg.slots.interval_ms), tick_atom::value);
   return {
       [=](create_forwarding_entry& req) -> caf::result<status_reply> {
@@ -370,11 +498,18 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
           return fusion::make_error(errc::no_session_slots,
                                     "open_session for " + req.service + " reached router " +
                                         s.cfg.name + " with no hops left (a forwarding loop?)");
+        auto& stats = s.service_window[req.service];
+        ++stats.requests;
         auto r = route(self, req.service);
-        if (r->decision.hops.empty() && !(r->routed && s.cfg.on_demand))
+        // On demand only for a new session: a new instance holds no client's state.
+        if (r->decision.hops.empty() &&
+            !(r->routed && s.cfg.on_demand && req.instance_id.empty())) {
+          ++stats.rejected;
           return fusion::make_error(errc::no_session_slots,
                                     "no capacity for " + req.service + ": " + r->decision.reason);
+        }
         auto ctx = std::make_shared<session_ctx>();
+        ctx->started = runtime::mono_now(self);
         ctx->req = req;
         --ctx->req.hops_left;
         ctx->route = std::move(r);
@@ -397,6 +532,17 @@ router_impl::behavior_type service_router(self_ptr self, router_config cfg,
         out.counters = s.table.wire_counters();
         out.counters.unknown = s.unknown;
         return out;
+      },
+      [=](const subscribe_slots& req) {
+        auto& s = self->state;
+        if (req.sink.actor.empty()) return;
+        auto until = runtime::after(runtime::mono_now(self), s.cfg.slots.validity_ms);
+        auto [i, fresh] =
+            s.subscribers.insert_or_assign(key_of(req.sink), std::pair{req.sink, until});
+        // A new subscriber catches up at once instead of waiting for the next refresh.
+        if (fresh)
+          if (auto h = caf::actor_cast<slot_sink_actor>(s.dir->resolve(req.sink)))
+            slots::deliver(s.publisher->snapshot(), h);
       },
       [=](tick_atom) { tick(self); },
   };

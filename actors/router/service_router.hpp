@@ -43,6 +43,10 @@ struct router_config {
   bool on_demand = false;
   protocols::duration_ms on_demand_timeout_ms = 30'000;
   protocols::locator scaling{"", protocols::names::scaling};
+  /// The routing manager it reports its statistics to (provide_routing_information) every
+  /// statistics_ms; none if the locator is empty.
+  protocols::locator manager;
+  protocols::duration_ms statistics_ms = 10'000;
   router_config() = default;
 };
 

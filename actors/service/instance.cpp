@@ -35,11 +35,13 @@ namespace {
 
 using stop_deadline_atom = caf::atom_constant<caf::atom("stopdead")>;
 using report_atom = caf::atom_constant<caf::atom("slotrep")>;
+using sweep_atom = caf::atom_constant<caf::atom("sessweep")>;
 
 /// The instance's full interface: the public one plus its timers (a report timer carries
 /// the token it was armed with; only the newest one acts).
 using instance_impl = service_lifecycle_actor::extend<caf::reacts_to<stop_deadline_atom>,
-                                                      caf::reacts_to<report_atom, uint64_t>>;
+                                                      caf::reacts_to<report_atom, uint64_t>,
+                                                      caf::reacts_to<sweep_atom>>;
 
 /// Where and how the instance reports its free slots.
 struct slot_reporting {
@@ -56,11 +58,16 @@ struct instance_state {
   instance_config cfg;
   instance_phase phase = instance_phase::created;
   uint32_t max_sessions = 0;
-  std::unordered_map<std::string, std::string> sessions;  // session id → client
+  struct session {
+    std::string client;
+    runtime::mono_time last_seen;  // grant or keepalive
+  };
+  std::unordered_map<std::string, session> sessions;  // by session id
   uint64_t granted = 0;
   uint64_t released = 0;
   uint64_t forced = 0;
   uint64_t refused = 0;  // acquire_session without a free slot
+  uint64_t expired = 0;  // ended by the session timeout: their clients went silent
   runtime::id_generator session_ids{"sess"};
   slot_reporting slots;
   caf::typed_response_promise<status_reply> stop_promise;
@@ -115,6 +122,34 @@ void slots_changed(self_ptr self) {
                      report_atom::value, ++r.token);
 }
 
+// Arms the next sweep for silent clients: a session ends between one and one and a quarter
+// session timeouts after its client's last word.
+void arm_sweep(self_ptr self) {
+  if (auto t = self->state.cfg.session_timeout_ms; t > 0)
+    self->delayed_send(self, std::chrono::milliseconds(std::max<duration_ms>(1, t / 4)),
+                       sweep_atom::value);
+}
+
+void finish_stop(self_ptr self, std::string detail);
+
+// Ends the sessions whose clients have been silent for the session timeout.
+void sweep(self_ptr self) {
+  auto& st = self->state;
+  auto now = runtime::mono_now(self);
+  auto before = st.sessions.size();
+  std::erase_if(st.sessions, [&](const auto& kv) {
+    return runtime::after(kv.second.last_seen, st.cfg.session_timeout_ms) <= now;
+  });
+  auto n = before - st.sessions.size();
+  st.expired += n;
+  if (n > 0) slots_changed(self);
+  if (st.phase == instance_phase::stopping && st.sessions.empty()) {
+    finish_stop(self, "drained");
+    return;
+  }
+  arm_sweep(self);
+}
+
 // Answers the pending service_stop and ends the actor.
 void finish_stop(self_ptr self, std::string detail) {
   auto& st = self->state;
@@ -137,6 +172,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
         st.phase = instance_phase::running;
         st.max_sessions = req.max_sessions;
         if (st.slots.sink) report_now(self);
+        arm_sweep(self);
         return status_reply{status::ok,
                             "running with " + std::to_string(req.max_sessions) + " session slots"};
       },
@@ -208,6 +244,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
             v["released"] = std::to_string(st.released);
             v["forced"] = std::to_string(st.forced);
             v["refused"] = std::to_string(st.refused);
+            v["expired"] = std::to_string(st.expired);
             v["in_use"] = std::to_string(st.in_use());
             break;
           case info_category::resources:
@@ -235,12 +272,26 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
                                         " session slots in use; try another instance");
         }
         auto id = st.session_ids.make();
-        st.sessions.emplace(id.value, std::move(req.client));
+        st.sessions.emplace(
+            id.value, instance_state::session{std::move(req.client), runtime::mono_now(self)});
         ++st.granted;
         slots_changed(self);
         return session_granted{id, st.cfg.instance_id,
                                locator{"", names::instance(st.cfg.instance_id.value)}};
       },
+      [=](const session_keepalive& req) -> caf::result<status_reply> {
+        auto& st = self->state;
+        auto i = st.sessions.find(req.session_id.value);
+        if (i == st.sessions.end())
+          return fusion::make_error(
+              errc::invalid_argument,
+              "instance " + st.cfg.instance_id.value + " has no session '" + req.session_id.value +
+                  "' (it was released, or it expired after " +
+                  std::to_string(st.cfg.session_timeout_ms) + " ms without a keepalive)");
+        i->second.last_seen = runtime::mono_now(self);
+        return status_reply{status::ok, "alive"};
+      },
+      [=](sweep_atom) { sweep(self); },
       [=](const release_session& req) -> caf::result<status_reply> {
         auto& st = self->state;
         auto i = st.sessions.find(req.session_id.value);

@@ -30,6 +30,9 @@ struct instance_config {
   /// ... and unchanged slots at least this often, so the zone's row does not expire
   /// ([slots] refresh_ms).
   protocols::duration_ms refresh_ms = runtime::default_config().slots.refresh_ms;
+  /// A session whose client sends no keepalive for this long ends and frees its slot
+  /// ([instance] session_timeout_ms); 0 = never.
+  protocols::duration_ms session_timeout_ms = runtime::default_config().instance.session_timeout_ms;
   instance_config() = default;
 };
 

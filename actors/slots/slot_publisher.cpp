@@ -102,4 +102,11 @@ std::optional<publication> slot_publisher::tick(time_point now, protocols::times
   return out;
 }
 
+publication slot_publisher::snapshot() const {
+  publication out;
+  for (const auto& [name, s] : services_)
+    if (s.published) out.batch.reports.push_back(*s.published);
+  return out;
+}
+
 }  // namespace fusion::slots

@@ -76,6 +76,10 @@ class slot_publisher {
   /// into the reports' sent_at, for the receivers' age estimates.
   std::optional<publication> tick(time_point now, protocols::timestamp_ms wall_ms = 0);
 
+  /// The last report published of every service, as sent: what a new receiver needs to
+  /// catch up at once (the others have it, and would count it as a duplicate).
+  publication snapshot() const;
+
   uint64_t epoch() const { return epoch_; }
   uint64_t sequence() const { return sequence_; }
   const publish_settings& settings() const { return settings_; }

@@ -1,6 +1,7 @@
 #include "actors/topology/demo.hpp"
 
 #include "actors/domain/select.hpp"
+#include "actors/topology/session_demo.hpp"
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
 #include "protocols/zone_management.hpp"
@@ -308,10 +309,11 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
   // Pre-deployed instances and those of an earlier start are on record: listed with the
   // ones each entry deploys, none of them deployed twice.
   std::vector<locator> instances;
+  std::vector<std::pair<fusion_id, principal>> deployed;  // services with instances
   caf::error failed;  // the first deployment that failed: the node then exits non-zero
   auto err = register_and_deploy(
       self, nc, registrar, deployment, out, failed, [&] { show_decisions("pre-deployment"); },
-      [&](const runtime::service_entry& entry, const register_service_reply&,
+      [&](const runtime::service_entry& entry, const register_service_reply& reg,
           const caf::expected<deploy_service_reply>& dep) {
         if (!dep) {
           show_decisions("its placement");
@@ -323,6 +325,8 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
           show_decisions(deploy_heading(entry, *dep));
         instances.insert(instances.end(), dep->existing.begin(), dep->existing.end());
         instances.insert(instances.end(), dep->instances.begin(), dep->instances.end());
+        if (!dep->existing.empty() || !dep->instances.empty())
+          deployed.emplace_back(reg.service_id, principal{entry.provider, role::service_provider});
       });
   if (err) return err;
   out << "\ninstances (" << instances.size() << "):\n";
@@ -357,6 +361,17 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
     out << " instances " << std::setw(3) << v["instances"] << " free cores " << std::setw(5)
         << v["free_cpu_cores"] << " free GPUs " << v["free_gpus"] << "\n";
   }
+  // The demo clients use the first deployed service with elasticity rules.
+  if (nc.node.demo_sessions_s > 0 && hosts(nc, "zones"))
+    for (const auto& [id, owner] : deployed) {
+      auto d = call<service_description>(
+          self, registrar, query_service_by_name{owner, id, service_info_type::manifest});
+      if (!d) continue;
+      auto rules = runtime::scaling_rules_of(d->record.parsed);
+      if (!rules.scale_out && !rules.scale_in) continue;
+      run_session_demo(sys, nc, dir, *zones, d->record.parsed, out);
+      break;
+    }
   out.flush();
   return failed;
 }

@@ -119,8 +119,9 @@ options options_from(const runtime::node_config& nc) {
   return o;
 }
 
-zone::instance_launcher in_process_instances(const runtime::slots_config& slots) {
-  return [slots](caf::actor_system& sys, const zone::launch_spec& spec) {
+zone::instance_launcher in_process_instances(const runtime::slots_config& slots,
+                                             duration_ms session_timeout_ms) {
+  return [slots, session_timeout_ms](caf::actor_system& sys, const zone::launch_spec& spec) {
     service::instance_config cfg;
     cfg.instance_id = spec.instance_id;
     cfg.service = spec.service;
@@ -128,6 +129,7 @@ zone::instance_launcher in_process_instances(const runtime::slots_config& slots)
     cfg.report_to = spec.report_to;
     cfg.report_ms = slots.instance_report_ms;
     cfg.refresh_ms = slots.refresh_ms;
+    cfg.session_timeout_ms = session_timeout_ms;
     return service::spawn_instance(sys, std::move(cfg));
   };
 }
@@ -179,7 +181,7 @@ topology& topology::with_zone(const zone_parameters& zone, std::vector<locator> 
   cfg.deployment = opts_.deployment;
   cfg.slots = opts_.slots;
   cfg.scaling = opts_.scaling;
-  cfg.launch = in_process_instances(opts_.slots);
+  cfg.launch = in_process_instances(opts_.slots, opts_.instance.session_timeout_ms);
   cfg.registry = opts_.registry;
   spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
   zones_.push_back(zone.name);

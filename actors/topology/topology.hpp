@@ -75,10 +75,13 @@ struct options {
 options options_from(const runtime::node_config& nc);
 
 /// The launcher of in-process DCs: a service instance actor (actors/service) per launch,
-/// reporting its slots as `slots` says (instance_report_ms, refresh_ms). The zone role gets
-/// it from here, so it never depends on the service role.
+/// reporting its slots as `slots` says (instance_report_ms, refresh_ms) and ending sessions
+/// silent for `session_timeout_ms` ([instance]). The zone role gets it from here, so it never
+/// depends on the service role.
 zone::instance_launcher in_process_instances(
-    const runtime::slots_config& slots = runtime::default_config().slots);
+    const runtime::slots_config& slots = runtime::default_config().slots,
+    protocols::duration_ms session_timeout_ms =
+        runtime::default_config().instance.session_timeout_ms);
 
 /// A domain with zones in one actor system. Shuts every role down when destroyed.
 class topology {

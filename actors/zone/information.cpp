@@ -114,6 +114,9 @@ information zone_information(self_ptr self, const get_zone_information& req) {
   v["scale_outs"] = std::to_string(st.scale_outs);
   v["scale_ins"] = std::to_string(st.scale_ins);
   v["scale_overflows"] = std::to_string(st.overflows);
+  std::string decisions;
+  for (const auto& d : st.decisions) decisions += (decisions.empty() ? "" : "\n") + d;
+  v["scaling_decisions"] = decisions;
   v["cache_hits"] = std::to_string(st.cache.hits());
   v["cache_misses"] = std::to_string(st.cache.misses());
   if (req.category != info_category::summary)

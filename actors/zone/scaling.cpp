@@ -36,6 +36,19 @@ std::string percent(double x) {
   return std::to_string(static_cast<int>(std::lround(x * 100))) + "%";
 }
 
+/// Logs a scaling decision (info, or warn if it failed) and keeps the last ones for
+/// get_zone_information's "scaling_decisions".
+void decided(self_ptr self, bool ok, const std::string& what) {
+  auto& st = self->state;
+  auto line = "zone " + st.zone() + ": " + what;
+  if (ok)
+    st.log->info("{}", line);
+  else
+    st.log->warn("{}", line);
+  st.decisions.push_back(std::move(line));
+  if (st.decisions.size() > 32) st.decisions.pop_front();
+}
+
 zone_manager_actor me(self_ptr self) {
   return caf::actor_cast<zone_manager_actor>(self);
 }
@@ -64,24 +77,21 @@ void overflow(self_ptr self, const service_uri& service, const std::string& why)
   auto scaling = caf::actor_cast<scaling_actor>(
       st.dir->resolve(locator{st.cfg.registry.node, names::scaling}));
   if (!scaling) {
-    st.log->warn("zone {}: scale_out {}: {}; and no domain scaling to ask", st.zone(), service,
-                 why);
+    decided(self, false, "scale_out " + service + ": " + why + "; and no domain scaling to ask");
     return;
   }
   ++st.overflows;
-  st.log->info("zone {}: scale_out {}: {}; asking domain scaling", st.zone(), service, why);
+  decided(self, true, "scale_out " + service + ": " + why + "; asking domain scaling");
   self->request(scaling, ms(4 * st.cfg.deployment.step_timeout_ms),
                 scale_service{service, 1, "zone " + st.zone(), why})
       .then(
           [=](const deploy_service_reply& r) {
             std::string where;
             for (const auto& l : r.instances) where += (where.empty() ? "" : ", ") + l.actor;
-            self->state.log->info("zone {}: domain scaling started {} for {}", self->state.zone(),
-                                  where, service);
+            decided(self, true, "domain scaling started " + where + " for " + service);
           },
           [=](const caf::error& e) {
-            self->state.log->warn("zone {}: domain scaling refused {}: {}", self->state.zone(),
-                                  service, describe(e));
+            decided(self, false, "domain scaling refused " + service + ": " + describe(e));
           });
 }
 
@@ -99,8 +109,9 @@ void scale_out(self_ptr self, const hosted_service& svc, const std::string& why)
           [=](deploy_service_reply& r) {
             auto& s = self->state;
             ++s.scale_outs;
-            s.log->info("zone {}: scale_out {}: {}: started {}", s.zone(), service, why,
-                        r.instance_ids.empty() ? "" : r.instance_ids.front().value);
+            decided(self, true,
+                    "scale_out " + service + ": " + why + ": started " +
+                        (r.instance_ids.empty() ? "" : r.instance_ids.front().value));
             zone_instances_changed change;
             change.reason = "scale_out: " + why;
             for (size_t i = 0; i < r.instance_ids.size(); ++i) {
@@ -121,8 +132,8 @@ void scale_out(self_ptr self, const hosted_service& svc, const std::string& why)
             if (is(e, errc::insufficient_capacity))
               overflow(self, service, why + "; no room here (" + reason_of(e) + ")");
             else
-              self->state.log->warn("zone {}: scale_out {}: {}: failed: {}", self->state.zone(),
-                                    service, why, describe(e));
+              decided(self, false,
+                      "scale_out " + service + ": " + why + ": failed: " + describe(e));
           });
 }
 
@@ -134,15 +145,15 @@ void reclaim(self_ptr self, const service_uri& service, const std::string& id,
           [=](const status_reply&) {
             auto& s = self->state;
             ++s.scale_ins;
-            s.log->info("zone {}: scale_in {}: {}: reclaimed {}", s.zone(), service, why, id);
+            decided(self, true, "scale_in " + service + ": " + why + ": reclaimed " + id);
             zone_instances_changed change;
             change.reason = "scale_in: " + why;
             change.stopped.push_back(fusion_id{id});
             tell_domain(self, std::move(change));
           },
           [=](const caf::error& e) {
-            self->state.log->warn("zone {}: scale_in {}: reclaiming {} failed: {}",
-                                  self->state.zone(), service, id, describe(e));
+            decided(self, false,
+                    "scale_in " + service + ": reclaiming " + id + " failed: " + describe(e));
           });
 }
 
@@ -179,10 +190,9 @@ void check(self_ptr self, hosted_service& svc, runtime::mono_time now) {
       svc.draining.clear();
     } else if (!svc.rules.scale_in || u >= *svc.rules.scale_in) {
       // The load came back before the instance emptied: it takes sessions again.
-      st.log->info(
-          "zone {}: scale_in {} called off: slot utilisation {} is back; {} takes "
-          "sessions again",
-          st.zone(), service, percent(u), svc.draining);
+      decided(self, true,
+              "scale_in " + service + " called off: slot utilisation " + percent(u) + " is back; " +
+                  svc.draining + " takes sessions again");
       i->draining = false;
       svc.draining.clear();
       forget_gateway_orders(self);
@@ -202,7 +212,10 @@ void check(self_ptr self, hosted_service& svc, runtime::mono_time now) {
     scale_out(self, svc, over(">", *svc.rules.scale_out));
     return;
   }
-  if (svc.rules.scale_in && u < *svc.rules.scale_in && load.running > 1) {
+  // A zone keeps at least one instance of a service it scales, and the manifest's
+  // min_instances (policies), so scaling in never leaves the service short anywhere.
+  auto floor = std::max<size_t>(1, svc.service.min_instances);
+  if (svc.rules.scale_in && u < *svc.rules.scale_in && load.running > floor) {
     auto* victim = least_used(self, service);
     // Hysteresis: without the victim, the others must stay at or below the scale_out bound,
     // or removing it would only bring the next scale_out.
@@ -218,8 +231,9 @@ void check(self_ptr self, hosted_service& svc, runtime::mono_time now) {
     forget_gateway_orders(self);
     auto in_use =
         victim->max_sessions - std::min(live_available(self, *victim), victim->max_sessions);
-    st.log->info("zone {}: scale_in {}: {}: draining {} ({} session(s) left)", st.zone(), service,
-                 over("<", *svc.rules.scale_in), victim->id, in_use);
+    decided(self, true,
+            "scale_in " + service + ": " + over("<", *svc.rules.scale_in) + ": draining " +
+                victim->id + " (" + std::to_string(in_use) + " session(s) left)");
     if (in_use == 0) check(self, svc, now);  // empty already: reclaimed at once
   }
 }

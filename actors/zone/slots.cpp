@@ -6,6 +6,8 @@
 #include "actors/zone/zone_state.hpp"
 #include "runtime/request_timeout.hpp"
 
+#include <set>
+
 namespace fusion::zone::manager {
 
 namespace {
@@ -32,12 +34,24 @@ bool known(self_ptr self, const fusion_id& origin, const service_uri& service) {
   return false;
 }
 
+std::string key_of(const locator& where) {
+  return where.node + "/" + where.actor;
+}
+
 void send_publication(self_ptr self, const slots::publication& pub) {
   auto& st = self->state;
   std::vector<slot_sink_actor> sinks;
   if (st.registry) sinks.push_back(caf::actor_cast<slot_sink_actor>(st.registry));
-  for (const auto& where : st.cfg.slot_sinks)
+  // The configured sinks and the live subscribers, each once.
+  auto now = runtime::mono_now(self);
+  std::erase_if(st.subscribers, [&](const auto& kv) { return kv.second.second <= now; });
+  std::set<std::string> seen;
+  auto add = [&](const locator& where) {
+    if (!seen.insert(key_of(where)).second) return;
     if (auto h = caf::actor_cast<slot_sink_actor>(st.dir->resolve(where))) sinks.push_back(h);
+  };
+  for (const auto& where : st.cfg.slot_sinks) add(where);
+  for (const auto& [key, sub] : st.subscribers) add(sub.first);
   ++st.slot_batches;
   for (const auto& s : sinks) slots::deliver(pub, s);
 }
@@ -86,6 +100,17 @@ void take_report(self_ptr self, const slot_report& r) {
   if (st.slot_rows.apply(r, runtime::mono_now(self)) == slots::outcome::invalid)
     log_dropped(self, st.slot_rows.counters().invalid,
                 slots::slot_table::check(r, st.slot_rows.settings().max_slots));
+}
+
+void take_subscription(self_ptr self, const subscribe_slots& req) {
+  auto& st = self->state;
+  if (req.sink.actor.empty()) return;
+  auto until = runtime::after(runtime::mono_now(self), st.cfg.slots.validity_ms);
+  auto [i, fresh] = st.subscribers.insert_or_assign(key_of(req.sink), std::pair{req.sink, until});
+  // A new subscriber catches up at once instead of waiting for the next refresh.
+  if (fresh && st.publisher)
+    if (auto h = caf::actor_cast<slot_sink_actor>(st.dir->resolve(req.sink)))
+      slots::deliver(st.publisher->snapshot(), h);
 }
 
 void take_withdraw(self_ptr self, const slot_withdraw& w) {
@@ -172,11 +197,27 @@ std::shared_ptr<const gateway_order> order_of(self_ptr self, const service_uri& 
   return st.gateway_orders[service] = std::move(order);
 }
 
+/// A stateful session's way back to its instance: that instance only, draining or not.
+std::shared_ptr<const gateway_order> order_by_id(self_ptr self, const open_session& req) {
+  auto& st = self->state;
+  auto order = std::make_shared<gateway_order>();
+  auto i = st.find_instance(req.instance_id.value);
+  if (i != st.instances.end() && !i->withdrawn && i->service == req.service) {
+    order->running = 1;
+    order->instances.push_back(caf::actor_cast<service_lifecycle_actor>(st.dir->resolve(i->where)));
+  }
+  return order;
+}
+
 }  // namespace
 
 caf::result<session_granted> open_session_here(self_ptr self, const open_session& req) {
   auto& st = self->state;
-  auto order = order_of(self, req.service);
+  auto order = req.instance_id.empty() ? order_of(self, req.service) : order_by_id(self, req);
+  if (order->instances.empty() && !req.instance_id.empty())
+    return fusion::make_error(errc::no_session_slots, "zone " + st.zone() + " runs no instance '" +
+                                                          req.instance_id.value + "' of " +
+                                                          req.service);
   if (order->instances.empty())
     return fusion::make_error(errc::no_session_slots, "zone " + st.zone() +
                                                           " has no free slot of " + req.service +

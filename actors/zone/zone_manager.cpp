@@ -295,6 +295,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
       [=](scale_tick_atom) { scale_tick(self); },
       [=](const list_slots& req) { return list_instance_slots(self, req); },
       [=](const open_session& req) { return open_session_here(self, req); },
+      [=](const subscribe_slots& req) { take_subscription(self, req); },
   };
 }
 

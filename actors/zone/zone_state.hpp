@@ -118,12 +118,16 @@ struct zm_state {
   std::unordered_map<std::string, service_uri> reporters;
   uint64_t slots_unknown = 0;  // reports from instances the zone does not run
   uint64_t slot_batches = 0;   // publications sent
+  // Sinks that asked for the zone's slots (subscribe_slots), by "<node>/<actor>": each
+  // until it is not renewed for [slots] validity_ms.
+  std::map<std::string, std::pair<locator, runtime::mono_time>> subscribers;
   // By service, kept until an instance's report, start or stop, or the next slot tick: a
   // session request between reports is then a lookup (forget_gateway_orders()).
   std::unordered_map<std::string, std::shared_ptr<const gateway_order>> gateway_orders;
   // Elasticity rules (scaling.cpp), per service deployed here.
   std::map<service_uri, hosted_service> services;
   uint64_t scale_outs = 0, scale_ins = 0, overflows = 0;
+  std::deque<std::string> decisions;  // the last 32 scaling decisions, as logged
   evaluator::evaluation_cache cache{0, 0};
   evaluation scratch;  // reused by inline scoring so the hot path does not allocate
   bool flush_scheduled = false;
@@ -208,6 +212,7 @@ inline void forget_gateway_orders(self_ptr self) {
 uint32_t live_available(self_ptr self, const hosted_instance& i);
 
 void take_report(self_ptr self, const slot_report& r);
+void take_subscription(self_ptr self, const subscribe_slots& req);
 void take_withdraw(self_ptr self, const slot_withdraw& w);
 void slot_tick(self_ptr self);
 slot_list list_instance_slots(self_ptr self, const list_slots& req);

@@ -56,4 +56,23 @@ if awk '/decision decision-/ {seen = 0} /^ +[^ *(d].*: (offer|refused|excluded)/
 else
   echo "FAIL: a chosen zone listed after others"; failures=$((failures + 1))
 fi
+# The demo clients: a line every half second, where sessions went, the scaling decisions
+# with their reasons (which ones depends on timing: only their form is checked).
+n=$(grep -c '^ *[0-9]\.[05]s ' "$tmp/out")
+if grep -q '^sessions: 12 demo clients open and close sessions of fusion://acme/cloud-game' \
+  "$tmp/out" && [ "$n" -eq 10 ]; then
+  echo "ok: demo clients ran with a line every half second"
+else
+  echo "FAIL: demo clients: header or $n of 10 lines"; failures=$((failures + 1))
+fi
+if grep -q '^  routed: [0-9]* to ' "$tmp/out" && grep -q '^scaling decisions' "$tmp/out"; then
+  echo "ok: routing choices and scaling decisions are shown"
+else
+  echo "FAIL: no routing choices or scaling decisions"; failures=$((failures + 1))
+fi
+if grep -E '^  zone [^:]*: scale_(out|in) ' "$tmp/out" | grep -v -q 'slot utilisation [0-9]*%'; then
+  echo "FAIL: a scaling decision without its reason"; failures=$((failures + 1))
+else
+  echo "ok: every scaling decision gives its reason"
+fi
 finish

@@ -364,3 +364,37 @@ TEST_CASE_FIXTURE(test::det_fixture,
   caf::anon_send_exit(zone, caf::exit_reason::kill);
   run();
 }
+
+TEST_CASE_FIXTURE(instance_fx,
+                  "instance: a silent client's session ends after the session timeout; "
+                  "keepalives keep a session") {
+  service::instance_config cfg;
+  cfg.instance_id = fusion_id{"inst-z-2"};
+  cfg.service = std::string{"fusion://acme/game"};
+  cfg.zone_name = std::string{"z"};
+  cfg.session_timeout_ms = 1'000;
+  auto i2 = service::spawn_instance(sys, cfg);
+  run();
+  REQUIRE(ask<status_reply>(i2, service_start{{}, 2}));
+  auto talker = ask<session_granted>(i2, acquire_session{"talker"}).value();
+  auto mute = ask<session_granted>(i2, acquire_session{"mute"}).value();
+  for (int i = 0; i < 3; ++i) {
+    advance(300ms);
+    REQUIRE(ask<status_reply>(i2, session_keepalive{talker.session_id}));
+  }
+  CHECK(ask<available_sessions>(i2, get_available_sessions{})->available == 0);  // 0.9 s
+  for (int i = 0; i < 3; ++i) {
+    advance(300ms);
+    REQUIRE(ask<status_reply>(i2, session_keepalive{talker.session_id}));
+  }
+  CHECK(ask<available_sessions>(i2, get_available_sessions{})->available == 1);  // 1.8 s
+  auto gone = ask<status_reply>(i2, session_keepalive{mute.session_id});
+  REQUIRE_FALSE(gone);
+  CHECK(reason_of(gone.error()).find("expired after 1000 ms without a keepalive") !=
+        std::string::npos);
+  auto info = ask<information>(i2, get_information{info_category::sessions}).value();
+  CHECK(info.values["expired"] == "1");
+  CHECK(info.values["in_use"] == "1");
+  caf::anon_send_exit(i2, caf::exit_reason::kill);
+  run();
+}

@@ -457,6 +457,7 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: an instance ignoring stop is forced do
               return caf::delegated<session_granted>{};
             },
             [](const release_session&) { return status_reply{}; },
+            [](const session_keepalive&) { return status_reply{}; },
         };
       });
   caf::actor deaf_handle = caf::actor_cast<caf::actor>(deaf);
