@@ -26,7 +26,8 @@ for opt in "placement --zones" "placement --placements" "placement --window" "pl
   "placement --zone-nodes" \
   "codec --iterations" "link --messages" "link --handshakes" "link --window" "link --pings" \
   "link --rounds" "registrar --registrations" "registrar --providers" "registrar --single" \
-  "sessions --sessions" "sessions --window" "sessions --slots"; do
+  "sessions --sessions" "sessions --window" "sessions --slots" "slots --zones" "slots --routers" \
+  "slots --churn" "slots --interval-ms" "slots --seconds"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
     expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
@@ -70,6 +71,21 @@ contains "$tmp/out" '"figure": "session_setups_per_s"' "sessions prints its setu
 contains "$tmp/out" '"figure": "sessions_refused", "value": 0,' "no session was refused"
 contains "$tmp/out" '"figure": "router_decisions_per_s"' "sessions prints the decision rate"
 contains "$tmp/out" '"figure": "caf_request_response_per_s"' "sessions prints the CAF rate"
+expect 0 "a small slots run" -- "$bench" slots --zones 4 --instances 5 --routers 2 --slots 20 \
+  --churn 50 --ramp-intervals 4 --seconds 1
+contains "$tmp/out" '"figure": "staleness_p50_intervals"' "slots prints the median staleness"
+contains "$tmp/out" '"figure": "staleness_p99_intervals"' "slots prints the p99 staleness"
+contains "$tmp/out" '"figure": "update_msgs_per_zone_interval"' "slots prints the update rate"
+contains "$tmp/out" '"figure": "sessions_refused", "value": 0,' "no session was refused"
+contains "$tmp/out" '"routers": 2' "with its configuration"
+if grep -qF '"figure": "staleness_samples", "value": 0,' "$tmp/out"; then
+  echo "FAIL: slots took no staleness sample"; failures=$((failures + 1))
+else echo "ok: slots sampled the routers"; fi
+expect 2 "slots refuses a refresh shorter than the interval" -- "$bench" slots --interval-ms 100 \
+  --refresh-ms 50
+contains "$tmp/err" "--refresh-ms must be at least --interval-ms" "the error says what to fix"
+expect 2 "slots refuses a swing larger than a zone's slots" -- "$bench" slots --instances 2 --slots 2
+contains "$tmp/err" "it must be 1 to the zone's 4 slots" "the error gives the zone's slots"
 expect 0 "a small placement run" -- "$bench" placement --zones 40 --placements 300 --k 4 --services 3
 contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"
