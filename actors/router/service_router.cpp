@@ -40,6 +40,7 @@ struct ranked_route {
   route_decision decision;
   bool routed = false;  // some entry routes the service (its hops may all be full)
   std::vector<service_router_actor> handles;  // of decision.hops, null if not resolvable
+  std::vector<std::string> keys;              // of decision.hops: their statistics' keys
 };
 
 using route_ptr = std::shared_ptr<const ranked_route>;
@@ -230,8 +231,10 @@ route_ptr route(self_ptr self, const service_uri& service) {
   auto r = std::make_shared<ranked_route>();
   r->decision = rank(self, service, r->routed);
   // A zone's gateway and a router answer open_session alike.
-  for (const auto& c : r->decision.hops)
+  for (const auto& c : r->decision.hops) {
     r->handles.push_back(caf::actor_cast<service_router_actor>(st.dir->resolve(c.hop.hop)));
+    r->keys.push_back(key_of(c.hop.hop));
+  }
   return st.routes[service] = std::move(r);
 }
 
@@ -258,9 +261,8 @@ enum class answer { granted, refused, lost };
 void answered(self_ptr self, const session_ctx& ctx, size_t i, runtime::mono_time sent, answer a) {
   auto& st = self->state;
   auto now = runtime::mono_now(self);
-  const auto& hop = ctx.route->decision.hops[i].hop.hop;
-  auto& hs = st.hop_window[key_of(hop)];
-  hs.hop = hop;
+  auto& hs = st.hop_window[ctx.route->keys[i]];
+  hs.hop = ctx.route->decision.hops[i].hop.hop;
   if (a == answer::lost) {
     ++hs.lost;
   } else {
@@ -285,7 +287,7 @@ void forward(self_ptr self, std::shared_ptr<session_ctx> ctx) {
       ctx->refusals.push_back(where(r.decision.hops[i]) + ": not reachable");
       continue;
     }
-    ++st.hop_window[key_of(r.decision.hops[i].hop.hop)].forwarded;
+    ++st.hop_window[r.keys[i]].forwarded;
     auto sent = runtime::mono_now(self);
     self->request(next, runtime::request_timeout(self, next, st.cfg.hop_timeout_ms), ctx->req)
         .then(

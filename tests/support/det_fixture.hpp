@@ -64,6 +64,13 @@ struct det_fixture {
     sched.run();
   }
 
+  /// Lets `d` of simulated time pass in 5 ms steps, as it does in a real process: every
+  /// timer fires at its time, not all of them at the end of one jump.
+  void pass(caf::timespan d) {
+    for (caf::timespan t{0}; t < d; t += std::chrono::milliseconds{5})
+      advance(std::chrono::milliseconds{5});
+  }
+
   /// Sends `req` to `dst` as a request, drives the scheduler, and returns the answer or
   /// the error. Timers do not fire unless `after` is given, which advances time first.
   template <class Reply, class Handle, class Request>

@@ -4,7 +4,7 @@
 
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
-#include "tests/support/det_fixture.hpp"
+#include "tests/topology/slots_support.hpp"
 
 using namespace fusion;
 using namespace fusion::protocols;
@@ -14,15 +14,6 @@ using fusion::topology::zone_builder;
 namespace {
 
 const service_uri game = "fusion://acme/game";
-
-fusion::topology::options fast_slots() {
-  fusion::topology::options o;
-  o.slots.interval_ms = 100;
-  o.slots.refresh_ms = 300;
-  o.slots.validity_ms = 1'000;
-  o.slots.instance_report_ms = 10;
-  return o;
-}
 
 locator router_at(const std::string& name) {
   return {"", names::router(name)};
@@ -39,7 +30,7 @@ next_hop hop(const locator& where, const std::string& origin, double metric_ms) 
 /// Zones z1 and z2 under edge router "edge-a", z3 under "edge-b", both edges under "core":
 /// three levels of aggregation.
 struct router_fixture : test::det_fixture {
-  fusion::topology::topology topo{sys, fast_slots()};
+  fusion::topology::topology topo{sys, test::fast_slots()};
 
   router_fixture() {
     topo.with_domain();
@@ -85,21 +76,8 @@ struct router_fixture : test::det_fixture {
     REQUIRE_MESSAGE(r, describe(r.error()));
   }
 
-  void pass(caf::timespan d) {
-    for (caf::timespan t{0}; t < d; t += 5ms) advance(5ms);
-  }
-
   std::vector<fusion_id> deploy(const std::string& zone, uint32_t n) {
-    zone_deploy_service req;
-    req.service_name = game;
-    req.deploy.instances = n;
-    req.service.name = game;
-    req.service.hardware.cpu_cores = 1;
-    req.service.hardware.memory_mb = 512;
-    req.service.sessions_per_instance = 4;
-    auto r = ask<deploy_service_reply>(topo.zone(zone), std::move(req));
-    REQUIRE_MESSAGE(r, describe(r.error()));
-    return r->instance_ids;
+    return test::deploy_in(*this, topo, zone, n, test::small_service(game, 4));
   }
 
   void open(const fusion_id& instance, int n) {

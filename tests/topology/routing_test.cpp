@@ -6,7 +6,7 @@
 #include "actors/router/routing_manager.hpp"
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
-#include "tests/support/det_fixture.hpp"
+#include "tests/topology/slots_support.hpp"
 
 #include <algorithm>
 
@@ -19,19 +19,10 @@ namespace {
 
 const service_uri game = "fusion://acme/game";
 
-fusion::topology::options fast() {
-  fusion::topology::options o;
-  o.slots.interval_ms = 100;
-  o.slots.refresh_ms = 300;
-  o.slots.validity_ms = 1'000;
-  o.slots.instance_report_ms = 10;
-  return o;
-}
-
 /// Zones in Brussels and Virginia, a router in Ghent managed by the routing manager; the
 /// zones are not told about the router: it subscribes to them.
 struct routing_fixture : test::det_fixture {
-  fusion::topology::topology topo{sys, fast()};
+  fusion::topology::topology topo{sys, test::fast_slots()};
 
   routing_fixture() {
     topo.with_domain();
@@ -59,10 +50,6 @@ struct routing_fixture : test::det_fixture {
     run();
   }
 
-  void pass(caf::timespan d) {
-    for (caf::timespan t{0}; t < d; t += 5ms) advance(5ms);
-  }
-
   std::string zone_id(const std::string& zone) {
     auto r = ask<zone_registration>(topo.zone(zone), get_zone_registration{});
     REQUIRE(r);
@@ -70,16 +57,7 @@ struct routing_fixture : test::det_fixture {
   }
 
   std::vector<fusion_id> deploy(const std::string& zone, uint32_t n) {
-    zone_deploy_service req;
-    req.service_name = game;
-    req.deploy.instances = n;
-    req.service.name = game;
-    req.service.hardware.cpu_cores = 1;
-    req.service.hardware.memory_mb = 512;
-    req.service.sessions_per_instance = 4;
-    auto r = ask<deploy_service_reply>(topo.zone(zone), std::move(req));
-    REQUIRE_MESSAGE(r, describe(r.error()));
-    return r->instance_ids;
+    return test::deploy_in(*this, topo, zone, n, test::small_service(game, 4));
   }
 
   route_decision route() {

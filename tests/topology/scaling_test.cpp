@@ -4,7 +4,7 @@
 
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
-#include "tests/support/det_fixture.hpp"
+#include "tests/topology/slots_support.hpp"
 
 #include <algorithm>
 
@@ -31,11 +31,7 @@ std::string game_yaml(bool rules = true) {
 }
 
 fusion::topology::options fast() {
-  fusion::topology::options o;
-  o.slots.interval_ms = 100;
-  o.slots.refresh_ms = 300;
-  o.slots.validity_ms = 1'000;
-  o.slots.instance_report_ms = 10;
+  auto o = test::fast_slots();
   o.scaling.interval_ms = 100;
   o.scaling.cooldown_ms = 1'000;
   return o;
@@ -50,10 +46,6 @@ struct scaling_fixture : test::det_fixture {
   ~scaling_fixture() {
     topo.shutdown();
     run();
-  }
-
-  void pass(caf::timespan d) {
-    for (caf::timespan t{0}; t < d; t += 5ms) advance(5ms);
   }
 
   void register_game(bool rules = true) {

@@ -6,7 +6,7 @@
 #include "actors/topology/topology.hpp"
 #include "actors/zone/zone_manager.hpp"
 #include "protocols/names.hpp"
-#include "tests/support/det_fixture.hpp"
+#include "tests/topology/slots_support.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -22,25 +22,8 @@ namespace {
 const service_uri game = "fusion://acme/game";
 const service_uri chat = "fusion://acme/chat";
 
-/// Fast slots: a zone publishes every 100 ms, refreshes every 300 ms; rows expire after a
-/// second; instances report a change within 10 ms.
-fusion::topology::options fast_slots() {
-  fusion::topology::options o;
-  o.slots.interval_ms = 100;
-  o.slots.refresh_ms = 300;
-  o.slots.validity_ms = 1'000;
-  o.slots.instance_report_ms = 10;
-  return o;
-}
-
-manifest service(const service_uri& name, uint32_t sessions) {
-  manifest m;
-  m.name = name;
-  m.hardware.cpu_cores = 1;
-  m.hardware.memory_mb = 512;
-  m.sessions_per_instance = sessions;
-  return m;
-}
+using test::fast_slots;
+using test::small_service;
 
 /// What a fake service router hears from zones.
 struct sink_log {
@@ -75,21 +58,8 @@ struct slots_fixture : test::det_fixture {
     run();
   }
 
-  /// Deploys `n` instances of `m` in zone `zone`; returns their ids.
   std::vector<fusion_id> deploy(const std::string& zone, uint32_t n, const manifest& m) {
-    zone_deploy_service req;
-    req.service_name = m.name;
-    req.deploy.instances = n;
-    req.service = m;
-    auto r = ask<deploy_service_reply>(topo.zone(zone), std::move(req));
-    REQUIRE_MESSAGE(r, describe(r.error()));
-    return r->instance_ids;
-  }
-
-  /// Lets `d` of simulated time pass in 5 ms steps, as it does in a real process: every
-  /// timer fires at its time, not all of them at the end of one jump.
-  void pass(caf::timespan d) {
-    for (caf::timespan t{0}; t < d; t += 5ms) advance(5ms);
+    return test::deploy_in(*this, topo, zone, n, m);
   }
 
   service_lifecycle_actor instance(const fusion_id& id) {
@@ -138,9 +108,9 @@ TEST_CASE_FIXTURE(slots_fixture,
                   "instances, per service") {
   topo.with_zone(zone_builder{"edge-a"}.cores(8)).with_zone(zone_builder{"edge-b"}.cores(8));
   run();
-  auto a = deploy("edge-a", 2, service(game, 4));
-  deploy("edge-b", 1, service(game, 4));
-  deploy("edge-b", 1, service(chat, 10));
+  auto a = deploy("edge-a", 2, small_service(game, 4));
+  deploy("edge-b", 1, small_service(game, 4));
+  deploy("edge-b", 1, small_service(chat, 10));
   pass(200ms);
   auto rows = registry_slots(game).rows;
   REQUIRE(rows.size() == 2);
@@ -164,7 +134,7 @@ TEST_CASE_FIXTURE(slots_fixture,
                   "run, of another service, or absurd") {
   topo.with_zone(zone_builder{"edge-a"}.cores(8));
   run();
-  auto ids = deploy("edge-a", 1, service(game, 4));
+  auto ids = deploy("edge-a", 1, small_service(game, 4));
   pass(200ms);
   auto zm = topo.zone("edge-a");
   auto before = zone_slots("edge-a").rows;
@@ -191,7 +161,7 @@ TEST_CASE_FIXTURE(slots_fixture,
                   "restart never double-count at the zone") {
   topo.with_zone(zone_builder{"edge-a"}.cores(8));
   run();
-  auto id = deploy("edge-a", 1, service(game, 10))[0];
+  auto id = deploy("edge-a", 1, small_service(game, 10))[0];
   pass(50ms);
   auto row = zone_slots("edge-a").rows.at(0);
   auto zm = topo.zone("edge-a");
@@ -225,7 +195,7 @@ TEST_CASE_FIXTURE(slots_fixture,
                   "them from the registry") {
   topo.with_zone(zone_builder{"edge-a"}.cores(8));
   run();
-  auto ids = deploy("edge-a", 2, service(game, 4));
+  auto ids = deploy("edge-a", 2, small_service(game, 4));
   pass(200ms);
   CHECK(domain_free(game) == std::pair<uint64_t, size_t>{8, 1});
   // One instance dies without a word: the zone still counts it until its row expires.
@@ -253,7 +223,7 @@ TEST_CASE_FIXTURE(slots_fixture,
                   "slots: terminating an instance takes its slots out of the zone at once") {
   topo.with_zone(zone_builder{"edge-a"}.cores(8));
   run();
-  auto ids = deploy("edge-a", 2, service(game, 4));
+  auto ids = deploy("edge-a", 2, small_service(game, 4));
   pass(200ms);
   auto t = ask<status_reply>(topo.zone("edge-a"), terminate_service_instance{ids[0], 100});
   REQUIRE_MESSAGE(t, describe(t.error()));
@@ -270,7 +240,7 @@ TEST_CASE_FIXTURE(slots_fixture,
                   "adding to them") {
   topo.with_zone(zone_builder{"edge-a"}.cores(8));
   run();
-  deploy("edge-a", 3, service(game, 4));
+  deploy("edge-a", 3, small_service(game, 4));
   pass(200ms);
   CHECK(domain_free(game) == std::pair<uint64_t, size_t>{12, 1});
   // The zone's process dies with its instances; a new zone manager of the same zone starts.
@@ -283,7 +253,7 @@ TEST_CASE_FIXTURE(slots_fixture,
   run();
   topo.with_zone(zone_builder{"edge-a"}.cores(8));
   run();
-  deploy("edge-a", 1, service(game, 4));
+  deploy("edge-a", 1, small_service(game, 4));
   pass(200ms);
   auto l = registry_slots(game);
   REQUIRE(l.rows.size() == 1);
@@ -297,7 +267,7 @@ TEST_CASE_FIXTURE(slots_fixture,
                   "not know") {
   topo.with_zone(zone_builder{"edge-a"}.cores(8));
   run();
-  deploy("edge-a", 1, service(game, 4));
+  deploy("edge-a", 1, small_service(game, 4));
   pass(200ms);
   caf::anon_send(topo.zone_registry(),
                  slot_report_batch{{slot_report{{"zone-999"}, game, 100, 100, 100, 0, 1, 1, 0}}});
@@ -324,7 +294,7 @@ TEST_CASE_FIXTURE(slots_fixture,
   zc.slot_sinks = {locator{"", "router-1"}};
   zone::spawn_zone_manager(sys, zc, topo.directory());
   run();
-  auto ids = deploy("edge-a", 2, service(game, 100));
+  auto ids = deploy("edge-a", 2, small_service(game, 100));
   pass(100ms);
   REQUIRE(log->reports() == 1);
   CHECK(log->batches.back().reports[0].available == 200);
