@@ -8,6 +8,7 @@
 #include "protocols/names.hpp"
 #include "protocols/registry.hpp"
 #include "tests/bench/bench.hpp"
+#include "tests/bench/bench_zones.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -168,6 +169,10 @@ int run_sessions(const po::variables_map& vm) {
                          .cores(static_cast<uint32_t>(per_zone))
                          .max_instances(static_cast<uint32_t>(per_zone)),
                      {edge});
+    if (auto err = topo.await_registrations(10'000)) {
+      std::cerr << "sessions bench: " << describe(err) << "\n";
+      return 1;
+    }
     caf::scoped_actor self{sys};
     create_forwarding_entry entry;
     entry.entry_id = fusion_id{"all-zones"};
@@ -175,33 +180,14 @@ int run_sessions(const po::variables_map& vm) {
     for (size_t z = 0; z < zones; ++z) {
       auto name = "zone-" + std::to_string(z);
       auto zm = topo.zone(name);
-      zone_registration reg;
-      for (int attempt = 0; attempt < 200 && reg.zone_id.empty(); ++attempt) {
-        self->request(zm, std::chrono::seconds(5), get_zone_registration{})
-            .receive([&](zone_registration& r) { reg = r; }, [](caf::error&) {});
-        if (reg.zone_id.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (reg.zone_id.empty()) {
-        std::cerr << "sessions bench: zone " << name << " did not register\n";
+      auto zone_id = registered_zone_id(self, zm, name);
+      if (zone_id.empty() || !deploy_bench_service(self, zm, bench_service, per_zone, slots_per))
         return 1;
-      }
       next_hop h;
       h.hop = locator{"", names::zone_manager(name)};
       h.metric_ms = 1.0 + static_cast<double>(z);
-      h.origin = reg.zone_id;
+      h.origin = zone_id;
       entry.information.next_hops.push_back(h);
-      zone_deploy_service d;
-      d.service_name = bench_service;
-      d.deploy.instances = static_cast<uint32_t>(per_zone);
-      d.service.name = bench_service;
-      d.service.hardware.cpu_cores = 1;
-      d.service.hardware.memory_mb = 64;
-      d.service.sessions_per_instance = static_cast<uint32_t>(slots_per);
-      bool deployed = false;
-      self->request(zm, std::chrono::seconds(30), d)
-          .receive([&](deploy_service_reply&) { deployed = true; },
-                   [&](caf::error& e) { std::cerr << describe(e) << "\n"; });
-      if (!deployed) return 1;
     }
     bool installed = false;
     self->request(topo.router("edge"), std::chrono::seconds(5), entry)

@@ -10,6 +10,7 @@
 #include "protocols/names.hpp"
 #include "protocols/registry.hpp"
 #include "tests/bench/bench.hpp"
+#include "tests/bench/bench_zones.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -552,33 +553,17 @@ int run_slots(const po::variables_map& vm) {
     for (size_t z = 0; z < zones; ++z) {
       auto name = "zone-" + std::to_string(z);
       auto zm = topo.zone(name);
-      zone_registration reg;
-      self->request(zm, std::chrono::seconds(10), get_zone_registration{})
-          .receive([&](zone_registration& r) { reg = r; }, [](caf::error&) {});
-      if (reg.zone_id.empty()) {
-        std::cerr << "slots bench: zone " << name << " did not register\n";
-        return 1;
-      }
+      auto zone_id = registered_zone_id(self, zm, name);
+      if (zone_id.empty()) return 1;
       next_hop h;
       h.hop = locator{"", names::zone_manager(name)};
       h.metric_ms = 1.0;
-      h.origin = reg.zone_id;
+      h.origin = zone_id;
       entries[z % routers].information.next_hops.push_back(h);
       p.router_zones[z % routers].push_back(z);
-      p.zone_of.emplace(reg.zone_id.value, z);
+      p.zone_of.emplace(zone_id.value, z);
       p.gateways.push_back(zm);
-      zone_deploy_service d;
-      d.service_name = bench_service;
-      d.deploy.instances = static_cast<uint32_t>(per_zone);
-      d.service.name = bench_service;
-      d.service.hardware.cpu_cores = 1;
-      d.service.hardware.memory_mb = 64;
-      d.service.sessions_per_instance = static_cast<uint32_t>(slots_per);
-      bool deployed = false;
-      self->request(zm, std::chrono::seconds(60), d)
-          .receive([&](deploy_service_reply&) { deployed = true; },
-                   [&](caf::error& e) { std::cerr << describe(e) << "\n"; });
-      if (!deployed) return 1;
+      if (!deploy_bench_service(self, zm, bench_service, per_zone, slots_per)) return 1;
     }
     for (size_t r = 0; r < routers; ++r) {
       auto router = topo.router("router-" + std::to_string(r));

@@ -83,7 +83,7 @@ aliases = []
 for f in headers:
     for m in re.finditer(r'((?:///[^\n]*\n)+)using (\w+) = ([^;]+);', texts[f]):
         doc, name, target = m.groups()
-        if target.startswith(('caf::', 'type_list<')):
+        if target.startswith(('caf::', 'type_list<')) or re.match(r'\w+_actor::extend<', target):
             continue  # actor interfaces and the message list, not data
         aliases.append((name, ' '.join(target.split()), f, doc_comment(doc)))
 alias_names = {a[0] for a in aliases}
@@ -192,7 +192,8 @@ def field_table(fname, sname, fields, order, required=0):
 
 # ---- handlers -----------------------------------------------------------------------------
 handlers = {}
-for m in re.finditer(r'using (\w+_actor)\s*=\s*caf::typed_actor<(.*?)>;', alltext, re.S):
+for m in re.finditer(r'using (\w+_actor)\s*=\s*(?:caf::typed_actor|\w+_actor::extend)<(.*?)>;',
+                     alltext, re.S):
     iface, body = m.group(1), m.group(2)
     for r in re.finditer(r'replies_to<(\w+)>::with<(\w+)>', body):
         handlers.setdefault(r.group(1), []).append((iface, r.group(2)))
