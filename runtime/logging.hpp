@@ -9,6 +9,7 @@
 
 #include <spdlog/logger.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,13 @@ namespace fusion::runtime {
 /// The logger of `component`, created on first use with the current sink and level.
 /// Thread-safe; cheap enough to call once per actor at spawn and keep the pointer.
 std::shared_ptr<spdlog::logger> logger(const std::string& component);
+
+/// Whether the `count`th occurrence of a repeated problem (a dropped report, an unknown
+/// session) is logged: the first, then every 1,000th, so that a misbehaving sender cannot
+/// flood the log. The count itself is kept and shown by the actor.
+inline bool log_occurrence(uint64_t count) {
+  return count == 1 || count % 1000 == 0;
+}
 
 /// Points every logger (existing and future) at the sink, format and level of `cfg`.
 /// Called once by the node before actors start; errors (bad level, unwritable file) are

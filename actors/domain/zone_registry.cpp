@@ -211,7 +211,7 @@ void expire_slots(self_ptr self, bool now_or_never = false) {
 bool from_zone(self_ptr self, const fusion_id& origin) {
   auto& st = self->state;
   if (find(st, origin) != nullptr) return true;
-  if (++st.slots_unknown == 1 || st.slots_unknown % 1000 == 0)
+  if (runtime::log_occurrence(++st.slots_unknown))
     st.log->warn("dropped a slot report ({} so far): '{}' is not a registered zone",
                  st.slots_unknown, origin.value);
   return false;
@@ -222,7 +222,7 @@ void take_slots(self_ptr self, const slot_report& r) {
   if (!from_zone(self, r.zone_id)) return;
   if (st.slots.apply(r, runtime::mono_now(self)) == slots::outcome::invalid) {
     auto n = st.slots.counters().invalid;
-    if (n == 1 || n % 1000 == 0)
+    if (runtime::log_occurrence(n))
       st.log->warn("dropped a slot report ({} so far): {}", n,
                    slots::slot_table::check(r, st.slots.settings().max_slots));
   }

@@ -146,7 +146,7 @@ void reindex(self_ptr self) {
 void take(self_ptr self, const slot_report& r) {
   auto& st = self->state;
   if (!st.hops.contains(r.zone_id.value)) {
-    if (++st.unknown == 1 || st.unknown % 1000 == 0)
+    if (runtime::log_occurrence(++st.unknown))
       st.log->warn(
           "router {}: dropped a slot report ({} so far): no forwarding entry names "
           "'{}' as a next hop",
@@ -156,7 +156,7 @@ void take(self_ptr self, const slot_report& r) {
   st.routes.clear();
   if (st.table.apply(r, runtime::mono_now(self)) == slots::outcome::invalid) {
     auto n = st.table.counters().invalid;
-    if (n == 1 || n % 1000 == 0)
+    if (runtime::log_occurrence(n))
       st.log->warn("router {}: dropped a slot report ({} so far): {}", st.cfg.name, n,
                    slots::slot_table::check(r, st.table.settings().max_slots));
   }

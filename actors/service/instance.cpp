@@ -3,11 +3,14 @@
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/logging.hpp"
 
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
+
+#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <chrono>
@@ -68,6 +71,8 @@ struct instance_state {
   uint64_t forced = 0;
   uint64_t refused = 0;  // acquire_session without a free slot
   uint64_t expired = 0;  // ended by the session timeout: their clients went silent
+  uint64_t unknown = 0;  // releases and keepalives of sessions it does not hold
+  std::shared_ptr<spdlog::logger> log;
   runtime::id_generator session_ids{"sess"};
   slot_reporting slots;
   caf::typed_response_promise<status_reply> stop_promise;
@@ -150,6 +155,18 @@ void sweep(self_ptr self) {
   arm_sweep(self);
 }
 
+// A release or keepalive of a session the instance does not hold: counted, logged (the first,
+// then every 1,000th), refused with why.
+caf::error unknown_session(self_ptr self, const char* what, const fusion_id& session) {
+  auto& st = self->state;
+  auto why = "instance " + st.cfg.instance_id.value + " has no session '" + session.value +
+             "' (it was released, or it expired after " +
+             std::to_string(st.cfg.session_timeout_ms) + " ms without a keepalive)";
+  if (runtime::log_occurrence(++st.unknown))
+    st.log->warn("dropped a {} ({} so far): {}", what, st.unknown, why);
+  return fusion::make_error(errc::invalid_argument, std::move(why));
+}
+
 // Answers the pending service_stop and ends the actor.
 void finish_stop(self_ptr self, std::string detail) {
   auto& st = self->state;
@@ -160,6 +177,7 @@ void finish_stop(self_ptr self, std::string detail) {
 
 instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
   self->state.session_ids = runtime::id_generator{"sess-" + cfg.instance_id.value};
+  self->state.log = runtime::logger("instance");
   self->state.slots.sink = cfg.report_to;
   self->state.slots.epoch =
       cfg.epoch > 0 ? cfg.epoch
@@ -245,6 +263,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
             v["forced"] = std::to_string(st.forced);
             v["refused"] = std::to_string(st.refused);
             v["expired"] = std::to_string(st.expired);
+            v["unknown_sessions"] = std::to_string(st.unknown);
             v["in_use"] = std::to_string(st.in_use());
             break;
           case info_category::resources:
@@ -282,12 +301,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
       [=](const session_keepalive& req) -> caf::result<status_reply> {
         auto& st = self->state;
         auto i = st.sessions.find(req.session_id.value);
-        if (i == st.sessions.end())
-          return fusion::make_error(
-              errc::invalid_argument,
-              "instance " + st.cfg.instance_id.value + " has no session '" + req.session_id.value +
-                  "' (it was released, or it expired after " +
-                  std::to_string(st.cfg.session_timeout_ms) + " ms without a keepalive)");
+        if (i == st.sessions.end()) return unknown_session(self, "keepalive", req.session_id);
         i->second.last_seen = runtime::mono_now(self);
         return status_reply{status::ok, "alive"};
       },
@@ -295,10 +309,7 @@ instance_impl::behavior_type instance(self_ptr self, instance_config cfg) {
       [=](const release_session& req) -> caf::result<status_reply> {
         auto& st = self->state;
         auto i = st.sessions.find(req.session_id.value);
-        if (i == st.sessions.end())
-          return fusion::make_error(errc::invalid_argument, "instance " + st.cfg.instance_id.value +
-                                                                " has no session '" +
-                                                                req.session_id.value + "'");
+        if (i == st.sessions.end()) return unknown_session(self, "release", req.session_id);
         st.sessions.erase(i);
         ++st.released;
         slots_changed(self);

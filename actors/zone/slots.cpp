@@ -15,7 +15,7 @@ namespace {
 /// Logs a dropped report: the first of a kind, then every 1,000th, so that a misbehaving
 /// sender cannot flood the log.
 void log_dropped(self_ptr self, uint64_t count, const std::string& why) {
-  if (count == 1 || count % 1000 == 0)
+  if (runtime::log_occurrence(count))
     self->state.log->warn("zone {}: dropped a slot report ({} so far): {}", self->state.zone(),
                           count, why);
 }

@@ -367,7 +367,8 @@ TEST_CASE_FIXTURE(test::det_fixture,
 
 TEST_CASE_FIXTURE(instance_fx,
                   "instance: a silent client's session ends after the session timeout; "
-                  "keepalives keep a session") {
+                  "keepalives keep a session; closes of unknown sessions are refused and "
+                  "counted") {
   service::instance_config cfg;
   cfg.instance_id = fusion_id{"inst-z-2"};
   cfg.service = std::string{"fusion://acme/game"};
@@ -392,9 +393,13 @@ TEST_CASE_FIXTURE(instance_fx,
   REQUIRE_FALSE(gone);
   CHECK(reason_of(gone.error()).find("expired after 1000 ms without a keepalive") !=
         std::string::npos);
+  auto late = ask<status_reply>(i2, release_session{mute.session_id});  // a late close
+  REQUIRE_FALSE(late);
+  CHECK(is(late.error(), errc::invalid_argument));
   auto info = ask<information>(i2, get_information{info_category::sessions}).value();
   CHECK(info.values["expired"] == "1");
   CHECK(info.values["in_use"] == "1");
+  CHECK(info.values["unknown_sessions"] == "2");  // the keepalive and the close, counted
   caf::anon_send_exit(i2, caf::exit_reason::kill);
   run();
 }
