@@ -69,7 +69,9 @@ caf::behavior clients(caf::event_based_actor* self, std::shared_ptr<demo_run> ru
                     ++run->open_now;
                     ++run->by_instance[g.instance_id.value];
                   }
-                  self->delayed_send(self, pause(200, 600), close_atom::value, i, g.instance.actor,
+                  // Closed where the grant says the instance is, whatever node that is.
+                  self->delayed_send(self, pause(200, 600), close_atom::value, i,
+                                     caf::actor_cast<caf::actor>(run->dir->resolve(g.instance)),
                                      g.session_id.value);
                 },
                 [=](caf::error& e) {
@@ -81,8 +83,8 @@ caf::behavior clients(caf::event_based_actor* self, std::shared_ptr<demo_run> ru
                   self->delayed_send(self, pause(100, 300), open_atom::value, i);
                 });
       },
-      [=](close_atom, size_t i, const std::string& instance, const std::string& session) {
-        if (auto inst = run->dir->get_as<service_lifecycle_actor>(instance))
+      [=](close_atom, size_t i, const caf::actor& instance, const std::string& session) {
+        if (auto inst = caf::actor_cast<service_lifecycle_actor>(instance))
           self->request(inst, caf::infinite, release_session{fusion_id{session}})
               .then([](const status_reply&) {}, [](const caf::error&) {});
         {
