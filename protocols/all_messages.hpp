@@ -39,7 +39,7 @@ using all_messages = type_list<
     query_service_by_name, service_description, query_service_by_category, service_list,
     deploy_service, deploy_service_reply, place_service, placement_decision, explain_placement,
     stop_service_instances, reconcile_instances, instances_reconciled, scale_service,
-    zone_instances_changed,
+    zone_instances_changed, zone_availability,
     // zone_management (§5.5.2)
     register_zone, register_zone_reply, update_zone, unregister_zone, update_service_information,
     update_resource_information, preselect_zones, preselection, list_zones, zone_list,
@@ -62,6 +62,7 @@ using all_messages = type_list<
     slot_report, slot_withdraw, slot_report_batch, list_slots, slot_list, subscribe_slots,
     // gossip (§6.2)
     domain_advertisement, membership_digest, gossip_ping, gossip_ack, gossip_ping_req,
+    member_change,
     // auction (§7.2)
     bid, auction_result,
     // durable records

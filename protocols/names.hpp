@@ -29,6 +29,11 @@ inline std::string instance(const std::string& instance_id) {
   return "instance/" + instance_id;
 }
 
+/// Gossip agent of the member `member` (a node, or in one process a zone; docs/gossip.md).
+inline std::string gossip(const std::string& member) {
+  return "gossip/" + member;
+}
+
 /// Service router called `name` (§4.3.2.5, §5.5.4).
 inline std::string router(const std::string& name) {
   return "router/" + name;

@@ -338,6 +338,27 @@ typename Inspector::result_type inspect(Inspector& f, zone_instances_changed& x)
            x.reason);
 }
 
+/// The zone registry tells the deployment function that a zone failed or came back (§6.2,
+/// docs/gossip.md "Failure handling"). Down: gossip declared the zone's node dead, the zone
+/// is fenced; its instance records go and the instances are placed again elsewhere. Up: the
+/// zone registered again (start `start`); instances it still hosts that were placed again
+/// meanwhile are stopped there, so no instance runs twice.
+struct zone_availability {
+  static constexpr message_meta meta{0x0513, "zone_availability", 1, 1};
+  fusion_id zone_id;
+  std::string zone_name;
+  bool up = false;
+  uint32_t start = 0;
+  locator manager = {};  ///< Where the zone's manager listens (up only).
+  friend bool operator==(const zone_availability&, const zone_availability&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, zone_availability& x) {
+  return f(caf::meta::type_name("zone_availability"), x.zone_id, x.zone_name, x.up, x.start,
+           x.manager);
+}
+
 /// Typed interface of the registrar (§5.5.1.1, §5.5.1.2).
 using registrar_actor =
     caf::typed_actor<caf::replies_to<register_service>::with<register_service_reply>,
@@ -351,7 +372,8 @@ using deployment_actor =
     caf::typed_actor<caf::replies_to<deploy_service>::with<deploy_service_reply>,
                      caf::replies_to<stop_service_instances>::with<status_reply>,
                      caf::replies_to<reconcile_instances>::with<instances_reconciled>,
-                     caf::replies_to<zone_instances_changed>::with<status_reply>>;
+                     caf::replies_to<zone_instances_changed>::with<status_reply>,
+                     caf::reacts_to<zone_availability>>;
 
 /// Typed interface of the domain scaling function (§5.4.3).
 using scaling_actor = caf::typed_actor<caf::replies_to<scale_service>::with<deploy_service_reply>>;

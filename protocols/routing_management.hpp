@@ -224,6 +224,7 @@ using service_router_actor = router_configuration_actor::extend<
 /// Typed interface of the domain's routing manager (§5.5.4.2).
 using routing_manager_actor =
     caf::typed_actor<caf::replies_to<provide_routing_information>::with<status_reply>,
-                     caf::replies_to<get_routing_information>::with<routing_information>>;
+                     caf::replies_to<get_routing_information>::with<routing_information>,
+                     caf::reacts_to<slot_withdraw>>;
 
 }  // namespace fusion::protocols

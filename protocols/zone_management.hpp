@@ -3,6 +3,7 @@
 // The zone registry keeps every registered zone durably and answers the placement
 // function's preselection queries.
 
+#include "protocols/gossip.hpp"
 #include "protocols/manifest.hpp"
 #include "protocols/service_lifecycle.hpp"
 #include "protocols/slots.hpp"
@@ -223,6 +224,6 @@ using zone_registry_actor =
                      caf::replies_to<preselect_zones>::with<preselection>,
                      caf::replies_to<list_zones>::with<zone_list>, caf::reacts_to<slot_report>,
                      caf::reacts_to<slot_withdraw>, caf::reacts_to<slot_report_batch>,
-                     caf::replies_to<list_slots>::with<slot_list>>;
+                     caf::replies_to<list_slots>::with<slot_list>, caf::reacts_to<member_change>>;
 
 }  // namespace fusion::protocols

@@ -232,7 +232,8 @@ using zone_manager_actor = caf::typed_actor<
     caf::replies_to<list_hosted_instances>::with<hosted_instances>, caf::reacts_to<slot_report>,
     caf::reacts_to<slot_withdraw>, caf::reacts_to<slot_report_batch>,
     caf::replies_to<list_slots>::with<slot_list>,
-    caf::replies_to<open_session>::with<session_granted>, caf::reacts_to<subscribe_slots>>;
+    caf::replies_to<open_session>::with<session_granted>, caf::reacts_to<subscribe_slots>,
+    caf::reacts_to<domain_advertisement>, caf::reacts_to<member_change>>;
 
 // --- Evaluators (§5.4.2.2) ---
 

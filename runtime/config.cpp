@@ -167,6 +167,7 @@ class parser {
     if (auto err = parse_zones(root, cfg)) return err;
     if (auto err = parse_services(root, cfg)) return err;
     if (auto err = parse_peers(root, cfg)) return err;
+    if (auto err = check_gossip(root, cfg)) return err;
     return check_link_needs(root, cfg);
   }
 
@@ -567,6 +568,42 @@ class parser {
     return fail(n->source(), "link.dead_after_ms: must be greater than link.heartbeat_ms (found " +
                                  std::to_string(l.dead_after_ms) +
                                  " <= " + std::to_string(l.heartbeat_ms) + ")");
+  }
+
+  // [gossip]: probes time out within their period, seeds are peers this node can dial, keys
+  // parse, and the named policy names a domain.
+  caf::error check_gossip(const toml::table& root, const node_config& cfg) const {
+    const auto& g = cfg.gossip;
+    const auto* node = root.get("gossip");
+    if (node == nullptr) return {};
+    const auto& t = *node->as_table();
+    auto at_key = [&](const char* key) -> const toml::source_region& {
+      return t.get(key) ? t.get(key)->source() : t.source();
+    };
+    if (g.probe_timeout_ms >= g.interval_ms)
+      return fail(at_key("probe_timeout_ms"),
+                  "gossip.probe_timeout_ms: must be less than gossip.interval_ms (found " +
+                      std::to_string(g.probe_timeout_ms) + " >= " + std::to_string(g.interval_ms) +
+                      ")");
+    for (const auto& seed : g.seeds) {
+      auto it = std::find_if(cfg.peers.begin(), cfg.peers.end(),
+                             [&](const peer_entry& p) { return p.name == seed; });
+      if (it == cfg.peers.end() || it->address.empty())
+        return fail(at_key("seeds"), "gossip.seeds: " + toml_quote(seed) +
+                                         " is not a [[peer]] with an address; a seed is a peer "
+                                         "this node dials (add it as [[peer]] with address and "
+                                         "public_key)");
+    }
+    for (const auto& key : g.trusted_keys)
+      if (!valid_public_key(key))
+        return fail(at_key("trusted_keys"),
+                    "gossip.trusted_keys: " + toml_quote(key) +
+                        " is not a public key: standard base64 of 32 bytes, 44 characters "
+                        "ending in '=' (what `fusion-node keygen` prints)");
+    if (g.policy == "named" && g.domain.empty())
+      return fail(at_key("policy"),
+                  "gossip.policy: \"named\" needs gossip.domain, the domain to join");
+    return {};
   }
 
   // [slots]: unchanged slots are re-published no faster than the interval allows, and

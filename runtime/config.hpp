@@ -125,6 +125,27 @@ struct link_config {
   friend bool operator==(const link_config&, const link_config&) = default;
 };
 
+/// [gossip]: membership, failure detection and domain discovery (docs/gossip.md).
+struct gossip_config {
+  std::string mode;                        ///< "off": zones register as configured; "on": gossip.
+  protocols::duration_ms interval_ms = 0;  ///< Protocol period: one probe per period.
+  protocols::duration_ms probe_timeout_ms = 0;  ///< Wait for an ack before indirect probes.
+  uint32_t indirect_probes = 0;                 ///< Members asked to probe on our behalf.
+  double suspicion_mult = 0;                ///< Min suspicion = mult x max(1, log10 N) x interval.
+  double suspicion_max_mult = 0;            ///< Max suspicion = this x min.
+  uint32_t retransmit_mult = 0;             ///< Each change is sent mult x log10(N + 1) times.
+  protocols::duration_ms push_pull_ms = 0;  ///< Whole-view exchange period.
+  double updates_per_s = 0;                 ///< Changes accepted per second from one sender.
+  std::vector<std::string> seeds;           ///< Peers (node names) to join through.
+  std::string policy;                       ///< Home domain: "first", "named" or "nearest".
+  std::string domain;                       ///< Domain name (named policy; a domain node's own).
+  protocols::duration_ms bootstrap_after_ms = 0;  ///< No domain this long: start one; 0 = never.
+  std::vector<std::string> trusted_keys;          ///< Keys trusted to advertise domains.
+  double latitude = 0;  ///< Where this node's orchestrator is (policy "nearest" of zones).
+  double longitude = 0;
+  friend bool operator==(const gossip_config&, const gossip_config&) = default;
+};
+
 /// [[peer]]: another node this node links with, and trusts by its public key.
 struct peer_entry {
   std::string name;        ///< The peer's node name, unique among peers.
@@ -154,6 +175,7 @@ struct node_config {
   slots_config slots;
   scaling_config scaling;
   link_config link;
+  gossip_config gossip;
   std::vector<protocols::zone_parameters> zones;  ///< [[zone]]: zones this node hosts.
   std::vector<service_entry> services;            ///< [[service]]: services to register.
   std::vector<peer_entry> peers;                  ///< [[peer]]: nodes this node links with.
@@ -195,6 +217,7 @@ const option_table<deployment_config>& deployment_options();
 const option_table<slots_config>& slots_options();
 const option_table<scaling_config>& scaling_options();
 const option_table<link_config>& link_options();
+const option_table<gossip_config>& gossip_options();
 
 /// Calls `f(name, member, table)` for each flat section of node_config, in file order:
 /// `name` is the TOML table ("placement"), `member` the node_config member holding it.
@@ -210,6 +233,7 @@ void for_each_section(F&& f) {
   f(std::string_view{"slots"}, &node_config::slots, slots_options());
   f(std::string_view{"scaling"}, &node_config::scaling, scaling_options());
   f(std::string_view{"link"}, &node_config::link, link_options());
+  f(std::string_view{"gossip"}, &node_config::gossip, gossip_options());
 }
 
 /// The configuration of a node given no file: every option at its table's default.

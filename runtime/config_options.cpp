@@ -186,4 +186,49 @@ const option_table<link_config>& link_options() {
   return t;
 }
 
+const option_table<gossip_config>& gossip_options() {
+  using s = gossip_config;
+  static const option_table<s> t = {
+      choice("mode", &s::mode, "off", {"off", "on"},
+             "\"on\": members gossip, zones find their domain by it and dead zones are fenced; "
+             "\"off\": zones register with the configured zone registry."),
+      integer("interval_ms", &s::interval_ms, 200, 10, 60'000,
+              "Protocol period: each member probes one other member this often."),
+      integer("probe_timeout_ms", &s::probe_timeout_ms, 100, 5, 30'000,
+              "Wait for a probe's ack before asking other members to probe; less than "
+              "interval_ms."),
+      integer("indirect_probes", &s::indirect_probes, 3, 0, 16,
+              "Members asked to probe a member that did not answer (k)."),
+      number("suspicion_mult", &s::suspicion_mult, 3.0, 0.5, 100,
+             "Shortest suspicion before death: this x max(1, log10 members) x interval_ms."),
+      number("suspicion_max_mult", &s::suspicion_max_mult, 3.0, 1, 100,
+             "Longest suspicion (no other member confirms it): this x the shortest."),
+      integer("retransmit_mult", &s::retransmit_mult, 4, 1, 64,
+              "Each change rides on this x ceil(log10(members + 1)) messages."),
+      integer("push_pull_ms", &s::push_pull_ms, 5'000, 100, 3'600'000,
+              "Whole-view exchange with a random member this often (more rarely beyond 32 "
+              "members)."),
+      number("updates_per_s", &s::updates_per_s, 200.0, 1, 1e6,
+             "Changes accepted per second from one member; more are dropped and counted."),
+      strings("seeds", &s::seeds, {}, {},
+              "Peers (by name) whose agents this node joins through; [] = every peer with an "
+              "address."),
+      choice("policy", &s::policy, "first", {"first", "named", "nearest"},
+             "How a zone picks its home domain among those advertised."),
+      text("domain", &s::domain, "",
+           "The domain to join (policy \"named\"), or the name of the domain this node "
+           "hosts; \"\" = the node name."),
+      integer("bootstrap_after_ms", &s::bootstrap_after_ms, 0, 0, 86'400'000,
+              "A zone node that found no domain this long starts one itself; 0 never does."),
+      strings("trusted_keys", &s::trusted_keys, {}, {},
+              "Public keys trusted to advertise domains; [] = the keys of this node's peers and "
+              "its own."),
+      number("latitude", &s::latitude, 0.0, -90, 90,
+             "Where this node's orchestrator is (\"domain\" role), for zones that pick the "
+             "nearest domain."),
+      number("longitude", &s::longitude, 0.0, -180, 180, "Its longitude."),
+  };
+  return t;
+}
+
 }  // namespace fusion::runtime

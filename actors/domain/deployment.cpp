@@ -28,6 +28,9 @@ struct deployment_state {
   caf::error db_error;  // set if the store could not be opened: every write fails with it
   std::map<std::string, instance_record> instances;  // by InstanceID
   std::map<fusion_id, uint32_t> deploying;           // instances being deployed, by ServiceID
+  /// Instances of failed zones placed again elsewhere, by zone name: stopped where they
+  /// still run once their zone is back (docs/gossip.md, "Failure handling").
+  std::map<std::string, std::vector<instance_record>> replaced;
   static inline const char* name = "deployment";
 };
 
@@ -412,6 +415,85 @@ caf::result<status_reply> on_zone_changed(self_ptr self, const zone_instances_ch
                                       " stopped instance(s)"};
 }
 
+// A zone failed (gossip declared its node dead, the registry fenced it): its instances are
+// off the record and placed again elsewhere, through domain scaling (which takes each
+// service's owner and manifest); the originals are remembered until the zone is back.
+void on_zone_down(self_ptr self, const zone_availability& z) {
+  auto& st = self->state;
+  std::map<service_uri, uint32_t> lost;
+  auto& gone = st.replaced[z.zone_name];
+  for (auto it = st.instances.begin(); it != st.instances.end();) {
+    if (it->second.zone_name != z.zone_name) {
+      ++it;
+      continue;
+    }
+    auto rec = it->second;
+    ++it;
+    ++lost[rec.service];
+    gone.push_back(rec);
+    forget(self, rec.instance_id);
+  }
+  auto log = runtime::logger("deployment");
+  if (lost.empty()) {
+    log->info("zone {} failed: it hosted no instance on record", z.zone_name);
+    return;
+  }
+  auto scaling = st.dir->get_as<scaling_actor>(names::scaling);
+  for (const auto& [service, n] : lost) {
+    log->warn("zone {} failed: placing its {} instance(s) of {} again elsewhere", z.zone_name, n,
+              service);
+    if (!scaling) {
+      log->error("no domain scaling function to place {} again: deploy it by hand", service);
+      continue;
+    }
+    self->request(scaling, ms(4 * st.cfg.deployment.step_timeout_ms),
+                  scale_service{service, n, "zone failure handling",
+                                "zone " + z.zone_name + " declared dead"})
+        .then([](const deploy_service_reply&) {},
+              [=](const caf::error& e) {
+                runtime::logger("deployment")
+                    ->error("could not place {} again after zone {} failed: {}", service,
+                            z.zone_name, describe(e));
+              });
+  }
+}
+
+// A failed zone is back (it registered again): what it still runs of the instances placed
+// again meanwhile is stopped there, so no instance runs twice.
+void on_zone_up(self_ptr self, const zone_availability& z) {
+  auto& st = self->state;
+  auto it = st.replaced.find(z.zone_name);
+  if (it == st.replaced.end()) return;
+  auto recs = std::move(it->second);
+  st.replaced.erase(it);
+  auto zm = zone_at(
+      self, z.manager.actor.empty() ? locator{"", names::zone_manager(z.zone_name)} : z.manager);
+  if (!zm) return;
+  self->request(zm, ms(st.cfg.deployment.step_timeout_ms), list_hosted_instances{})
+      .then(
+          [=](const hosted_instances& hosted) {
+            std::set<fusion_id> present(hosted.instance_ids.begin(), hosted.instance_ids.end());
+            std::vector<instance_record> twice;
+            for (const auto& r : recs)
+              if (present.count(r.instance_id) > 0) twice.push_back(r);
+            if (twice.empty()) return;
+            runtime::logger("deployment")
+                ->warn(
+                    "zone {} is back with {} instance(s) placed again while it was dead: "
+                    "stopping them there",
+                    z.zone_name, twice.size());
+            for (auto& r : twice) r.zone_manager = z.manager;
+            terminate_instances(self, twice);
+          },
+          [=](const caf::error& e) {
+            runtime::logger("deployment")
+                ->warn(
+                    "zone {} is back but did not list its instances ({}); instances placed "
+                    "again meanwhile may run twice until it is reconciled",
+                    z.zone_name, describe(e));
+          });
+}
+
 deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_settings cfg,
                                                 runtime::directory_ptr dir) {
   auto& st = self->state;
@@ -435,6 +517,12 @@ deployment_actor::behavior_type deployment_impl(self_ptr self, deployment_settin
       [=](stop_service_instances& req) { return on_stop(self, req); },
       [=](const reconcile_instances& req) { return on_reconcile(self, req); },
       [=](const zone_instances_changed& req) { return on_zone_changed(self, req); },
+      [=](const zone_availability& z) {
+        if (z.up)
+          on_zone_up(self, z);
+        else
+          on_zone_down(self, z);
+      },
   };
 }
 

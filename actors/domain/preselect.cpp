@@ -124,7 +124,8 @@ std::string check_hard_constraints(const zone_record& zone, const manifest& serv
 }
 
 preselect_result preselect(const std::vector<zone_record>& zones, const manifest& service,
-                           const deploy_parameters& deploy, size_t k, size_t start) {
+                           const deploy_parameters& deploy, size_t k, size_t start,
+                           const std::map<std::string, uint32_t>* fenced) {
   preselect_result out;
   // mapping.fixed_zones naming a zone the domain does not know (by name or id) is reported,
   // not silently ignored: a misspelt name would otherwise read as "no feasible zone".
@@ -141,6 +142,13 @@ preselect_result preselect(const std::vector<zone_record>& zones, const manifest
     auto idx = (start + i) % n;
     const auto& z = zones[idx];
     out.scanned = i + 1;
+    if (fenced != nullptr && !fenced->empty() && fenced->count(z.zone_id.value) > 0) {
+      if (out.rejected.size() < max_reported_rejections)
+        out.rejected.push_back({z.zone_id, z.parameters.name,
+                                "declared dead by gossip; fenced until it registers again",
+                                protocols::refusal_code::unreachable});
+      continue;
+    }
     if (out.rejected.size() < max_reported_rejections) {
       std::string why;
       if (check(z, service, deploy, &why)) {

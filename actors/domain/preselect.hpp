@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,12 @@ struct preselect_result {
 };
 
 /// Scans `zones` from `start` (wrapping around), stopping after `k` feasible zones, like
-/// Kubernetes' percentageOfNodesToScore: the start offset rotates so load spreads.
+/// Kubernetes' percentageOfNodesToScore: the start offset rotates so load spreads. Zones
+/// whose ZoneID is in `fenced` (declared dead by gossip) are refused as unreachable.
 preselect_result preselect(const std::vector<protocols::zone_record>& zones,
                            const protocols::manifest& service,
-                           const protocols::deploy_parameters& deploy, size_t k, size_t start);
+                           const protocols::deploy_parameters& deploy, size_t k, size_t start,
+                           const std::map<std::string, uint32_t>* fenced = nullptr);
 
 /// Free resources of a zone that has not reported yet: its total capacity, healthy.
 protocols::resource_report full_capacity(const protocols::zone_parameters& params);

@@ -17,6 +17,7 @@
 
 #include <spdlog/logger.h>
 
+#include <limits>
 #include <map>
 #include <unordered_map>
 
@@ -47,7 +48,11 @@ struct zone_registry_state {
   slots::slot_table slots;
   runtime::mono_time slots_expired_at{};  ///< Rows are expired at most once per second.
   uint64_t slots_unknown = 0;             ///< Reports of zones not registered here.
-  size_t next_start = 0;                  ///< Rotating start offset of the next preselection scan.
+  /// Zones gossip declared dead, fenced until they register again: ZoneID → the start
+  /// that ended (docs/gossip.md, "Failure handling"). Soft state: a registry that restarts
+  /// learns deaths again from gossip.
+  std::map<std::string, uint32_t> down;
+  size_t next_start = 0;  ///< Rotating start offset of the next preselection scan.
   runtime::id_generator ids{"zone"};
   static inline const char* name = "fusion.zone_registry";
 };
@@ -78,6 +83,12 @@ void reindex(zone_registry_state& st) {
 caf::error store_unusable(const zone_registry_state& st) {
   return make_error(errc::storage_failure,
                     "zone registry store is unusable: " + describe(st.db_error));
+}
+
+caf::error fenced(const zone_record& z) {
+  return make_error(errc::unknown_zone,
+                    "zone " + z.parameters.name + " (" + z.zone_id.value +
+                        ") was declared dead and is fenced: its manager must register again");
 }
 
 caf::error unknown(const fusion_id& id) {
@@ -228,6 +239,36 @@ void take_slots(self_ptr self, const slot_report& r) {
   }
 }
 
+/// Gossip declared the member hosting zone `z` dead: the zone's start ends (fenced). Its
+/// slots leave this registry and, through the routing manager, every router at once, and
+/// reports of that start stay refused; placement skips it; the deployment function places
+/// its instances again. The record stays: nothing is deleted on a death gossip reports, so
+/// a zone that was only cut off registers again and reconciles.
+void fence(self_ptr self, zone_record& z, const member_state& m) {
+  auto& st = self->state;
+  if (!st.down.emplace(z.zone_id.value, z.starts).second) return;
+  st.log->warn(
+      "zone {} ({}) declared dead by gossip (member {}, incarnation {}): fenced at "
+      "start {}; its slots are withdrawn and its instances placed again",
+      z.parameters.name, z.zone_id.value, m.node_id, m.incarnation, z.starts);
+  // The highest sequence of the ended start: every later report of that start is stale.
+  slot_withdraw w{z.zone_id, "", std::numeric_limits<uint64_t>::max(), uint64_t{z.starts}};
+  st.slots.withdraw(w, runtime::mono_now(self));
+  st.services.erase(z.zone_id.value);
+  if (!st.dir) return;
+  if (auto rm = st.dir->get(names::routing_manager)) caf::anon_send(rm, w);
+  if (auto dep = st.dir->get(names::deployment))
+    caf::anon_send(dep, zone_availability{z.zone_id, z.parameters.name, false, z.starts, {}});
+}
+
+void on_member_change(self_ptr self, const member_change& c) {
+  auto& st = self->state;
+  if (c.self || c.member.status != member_status::dead) return;
+  for (const auto& name : c.member.zones)
+    if (auto i = st.by_name.find(name); i != st.by_name.end())
+      fence(self, st.zones[i->second], c.member);
+}
+
 zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_config cfg,
                                                 runtime::directory_ptr dir) {
   self->state.slots = slots::slot_table{slots::table_settings_of(cfg.slots)};
@@ -277,10 +318,19 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
             if (!st.reported[i->second]) old.resources = full_capacity(old.parameters);
           }
           // A restarted zone hosts nothing of its earlier start: the deployment drops the
-          // records of instances the zone no longer has (and keeps the rest).
+          // records of instances the zone no longer has (and keeps the rest). A zone back
+          // from the dead also stops what was placed again elsewhere meanwhile.
+          auto was_down = st.down.erase(old.zone_id.value) > 0;
+          if (was_down)
+            st.log->info("zone {} ({}) is back (start {}): no longer fenced", old.parameters.name,
+                         old.zone_id.value, old.starts);
           if (st.dir)
-            if (auto dep = st.dir->get_as<deployment_actor>(names::deployment))
+            if (auto dep = st.dir->get_as<deployment_actor>(names::deployment)) {
               caf::anon_send(dep, reconcile_instances{old.parameters.name});  // no answer wanted
+              if (was_down)
+                caf::anon_send(dep, zone_availability{old.zone_id, old.parameters.name, true,
+                                                      old.starts, old.manager});
+            }
           return reply_durably(
               self, {runtime::record_write(zones_table, old.zone_id.value, durable_form(old))},
               register_zone_reply{old.zone_id, old.starts});
@@ -350,6 +400,7 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
         auto& st = self->state;
         auto z = find(st, req.zone_id);
         if (z == nullptr) return unknown(req.zone_id);
+        if (st.down.count(req.zone_id.value) > 0) return fenced(*z);
         st.services[req.zone_id.value] = std::move(req.information);
         return status_reply{status::ok, {}};
       },
@@ -358,6 +409,7 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
         size_t idx = 0;
         auto z = find(st, req.zone_id, &idx);
         if (z == nullptr) return unknown(req.zone_id);
+        if (st.down.count(req.zone_id.value) > 0) return fenced(*z);
         z->resources = req.information;
         st.reported[idx] = 1;
         return status_reply{status::ok, {}};
@@ -366,7 +418,7 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
         auto& st = self->state;
         if (req.k == 0)
           return make_error(errc::invalid_argument, "preselect_zones: k must be at least 1");
-        auto res = preselect(st.zones, req.service, req.deploy, req.k, st.next_start);
+        auto res = preselect(st.zones, req.service, req.deploy, req.k, st.next_start, &st.down);
         st.next_start = res.next_start;
         preselection out;
         out.zones_known = static_cast<uint32_t>(st.zones.size());
@@ -392,6 +444,7 @@ zone_registry_impl::behavior_type zone_registry(self_ptr self, zone_registry_con
         if (find(self->state, w.zone_id) != nullptr)
           self->state.slots.withdraw(w, runtime::mono_now(self));
       },
+      [=](const member_change& c) { on_member_change(self, c); },
       [=](const list_slots& req) {
         auto& st = self->state;
         expire_slots(self, true);

@@ -127,6 +127,15 @@ routing_manager_actor spawn_routing_manager(caf::actor_system& sys, routing_mana
                 if (req.router_id.empty() || req.router_id.value == id) out.routers.push_back(info);
               return out;
             },
+            [=](const slot_withdraw& w) {
+              // A zone fenced by the zone registry (docs/gossip.md): its slots leave every
+              // managed router now, not when their rows expire.
+              for (const auto& r : self->state.cfg.routers)
+                if (auto h = self->state.dir->resolve(locator{"", names::router(r.name)}))
+                  self->send(caf::actor_cast<slot_sink_actor>(h), w);
+              self->state.log->info("routing manager: slots of zone {} withdrawn from {} router(s)",
+                                    w.zone_id.value, self->state.cfg.routers.size());
+            },
             [=](sync_atom) { sync(self); },
         };
       });

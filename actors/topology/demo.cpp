@@ -1,8 +1,10 @@
 #include "actors/topology/demo.hpp"
 
 #include "actors/domain/select.hpp"
+#include "actors/gossip/agent.hpp"
 #include "actors/topology/session_demo.hpp"
 #include "actors/topology/topology.hpp"
+#include "protocols/gossip.hpp"
 #include "protocols/names.hpp"
 #include "protocols/zone_management.hpp"
 #include "protocols/zone_orchestration.hpp"
@@ -63,6 +65,26 @@ caf::expected<zone_list> wait_for_zones(caf::scoped_actor& self, const runtime::
       },
       milliseconds{settle_ms});
   return zones;
+}
+
+/// Who gossips with this node's domain agent, and how the zones found the domain.
+void print_gossip(std::ostream& out, caf::scoped_actor& self, const runtime::directory& dir) {
+  auto agent = dir.get_as<gossip_actor>(gossip::seed_name);
+  if (!agent) return;
+  auto view = call<membership_digest>(self, agent, membership_digest{});
+  if (!view) return;
+  std::vector<std::string> zones;
+  size_t alive = 0;
+  for (const auto& m : view->members) {
+    alive += m.status == member_status::alive ? 1 : 0;
+    // With gossip on, a zone registers only once its agent has found the domain.
+    if (!m.zones.empty() && m.status == member_status::alive) zones.push_back(m.zones.front());
+  }
+  out << "gossip: " << alive << " members alive; " << zones.size() << " zone(s) found domain '"
+      << (view->domains.empty() ? "?" : view->domains.front().domain)
+      << "' by its signed advertisement and registered:";
+  for (const auto& z : zones) out << " " << z;
+  out << "\n";
 }
 
 void print_zones(std::ostream& out, const zone_list& zones) {
@@ -277,6 +299,7 @@ caf::error bootstrap_services(caf::actor_system& sys, const runtime::node_config
                           " zones (node.await_zones) registered and reachable within " +
                           std::to_string(settle_ms) + " ms");
   out << "FUSION domain '" << nc.node.name << "'\n";
+  print_gossip(out, self, *dir);
   print_zones(out, *zones);
   // After a restart, records of instances that died with the previous process go first, so
   // they count toward no limit and nothing is deployed twice.

@@ -3,11 +3,13 @@
 #include "actors/domain/registrar.hpp"
 #include "actors/domain/scaling.hpp"
 #include "actors/domain/zone_registry.hpp"
+#include "actors/gossip/agent.hpp"
 #include "actors/service/instance.hpp"
 #include "actors/zone/zone_manager.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/logging.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/scoped_actor.hpp>
@@ -91,6 +93,7 @@ options::options() {
   deployment = defaults.deployment;
   slots = defaults.slots;
   scaling = defaults.scaling;
+  gossip = defaults.gossip;
 }
 
 topology::topology(caf::actor_system& sys, options opts)
@@ -116,7 +119,139 @@ options options_from(const runtime::node_config& nc) {
         o.registry = locator{p.name, names::zone_registry};
         break;
       }
+  o.seed = nc.node.seed;
+  o.gossip = nc.gossip;
+  if (o.gossip.domain.empty() && hosts_domain) o.gossip.domain = nc.node.name;
+  if (nc.gossip.mode != "on") return o;
+  // Seeds: the peers named, else every peer this node dials; each reached at its seed entry.
+  for (const auto& p : nc.peers)
+    if (nc.gossip.seeds.empty() ? !p.address.empty()
+                                : std::find(nc.gossip.seeds.begin(), nc.gossip.seeds.end(),
+                                            p.name) != nc.gossip.seeds.end())
+      o.gossip_seeds.push_back(locator{p.name, gossip::seed_name});
+  if (!nc.gossip.trusted_keys.empty())
+    for (const auto& k : nc.gossip.trusted_keys) o.trust.allow("*", k);
+  else
+    for (const auto& p : nc.peers) o.trust.allow("*", p.public_key);
+  if (!nc.link.identity.empty()) {
+    // The links role has loaded it already (and stopped the node if it could not).
+    if (auto id = link::identity::load(nc.link.identity))
+      o.identity = std::make_shared<const link::identity>(std::move(*id));
+  }
+  // Without one, every role of this process signs and trusts the same ephemeral key.
+  if (!o.identity) o.identity = ephemeral_identity();
+  o.trust.allow("*", o.identity->public_key_text());
   return o;
+}
+
+namespace {
+
+gossip::params params_of(const runtime::gossip_config& g) {
+  gossip::params p;
+  p.interval_ms = g.interval_ms;
+  p.probe_timeout_ms = g.probe_timeout_ms;
+  p.indirect_probes = g.indirect_probes;
+  p.suspicion_mult = g.suspicion_mult;
+  p.suspicion_max_mult = g.suspicion_max_mult;
+  p.retransmit_mult = g.retransmit_mult;
+  p.push_pull_ms = g.push_pull_ms;
+  p.updates_per_s = g.updates_per_s;
+  return p;
+}
+
+}  // namespace
+
+std::shared_ptr<const link::identity> ephemeral_identity() {
+  static const auto id = [] {
+    auto made = link::identity::generate();
+    if (!made) throw std::runtime_error("no randomness for a key: " + describe(made.error()));
+    return std::make_shared<const link::identity>(std::move(*made));
+  }();
+  return id;
+}
+
+const link::identity& topology::identity() {
+  if (!opts_.identity) opts_.identity = ephemeral_identity();
+  return *opts_.identity;
+}
+
+void topology::with_domain_agent() {
+  const auto& id = identity();
+  auto name = !opts_.gossip.domain.empty() ? opts_.gossip.domain
+              : !dir_->node().empty()      ? dir_->node()
+                                           : std::string{"domain"};
+  domain_advertisement ad;
+  ad.domain = name;
+  ad.zone_registry = dir_->here(names::zone_registry);
+  ad.registrar = dir_->here(names::registrar);
+  ad.routing_manager = dir_->here(names::routing_manager);
+  ad.node_id = dir_->node();
+  // Versions grow across restarts: a restarted orchestrator's advertisement wins.
+  ad.version = static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(sys_)));
+  ad.latitude = opts_.gossip.latitude;
+  ad.longitude = opts_.gossip.longitude;
+  gossip::sign(ad, id);
+  gossip::agent_config ac;
+  ac.self.node_id = "domain/" + name;
+  ac.self.incarnation = ad.version;
+  ac.self.address = dir_->node();
+  ac.self.domain = name;
+  ac.protocol = params_of(opts_.gossip);
+  ac.seed = opts_.seed;
+  ac.seeds = opts_.gossip_seeds;
+  ac.trust = opts_.trust;
+  ac.trust.allow(name, id.public_key_text());
+  ac.advertise = ad;
+  ac.observers = {dir_->here(names::zone_registry)};
+  ac.alias = gossip::seed_name;
+  if (opts_.gossip_network)
+    ac.network = [f = opts_.gossip_network, me = ac.self.node_id](const std::string& to) {
+      return f(me, to);
+    };
+  auto agent = gossip::spawn_gossip_agent(sys_, std::move(ac), dir_);
+  std::lock_guard guard{mtx_};
+  advertisement_ = ad;
+  spawned_.push_back(caf::actor_cast<caf::actor>(agent));
+}
+
+void topology::with_zone_agent(const zone_parameters& zone) {
+  gossip::agent_config ac;
+  ac.self.node_id = "zone/" + zone.name;
+  ac.self.incarnation = static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(sys_)));
+  ac.self.address = dir_->node();
+  ac.self.zones = {zone.name};
+  ac.protocol = params_of(opts_.gossip);
+  ac.seed = opts_.seed + std::hash<std::string>{}(zone.name);
+  ac.seeds = opts_.gossip_seeds.empty() ? std::vector<locator>{locator{"", gossip::seed_name}}
+                                        : opts_.gossip_seeds;
+  ac.trust = opts_.trust;
+  // What this process signs (a domain it hosts or bootstraps) is trusted.
+  ac.trust.allow("*", identity().public_key_text());
+  ac.policy =
+      gossip::parse_domain_policy(opts_.gossip.policy).value_or(gossip::domain_policy::first);
+  ac.domain = opts_.gossip.domain;
+  ac.latitude = zone.location.latitude;
+  ac.longitude = zone.location.longitude;
+  ac.observers = {dir_->here(names::zone_manager(zone.name))};
+  ac.bootstrap_after_ms = opts_.gossip.bootstrap_after_ms;
+  if (ac.bootstrap_after_ms > 0) {
+    ac.bootstrap = [this]() -> std::optional<domain_advertisement> {
+      with_domain();
+      return advertisement();
+    };
+  }
+  if (opts_.gossip_network)
+    ac.network = [f = opts_.gossip_network, me = ac.self.node_id](const std::string& to) {
+      return f(me, to);
+    };
+  auto agent = gossip::spawn_gossip_agent(sys_, std::move(ac), dir_);
+  std::lock_guard guard{mtx_};
+  spawned_.push_back(caf::actor_cast<caf::actor>(agent));
+}
+
+std::optional<domain_advertisement> topology::advertisement() const {
+  std::lock_guard guard{mtx_};
+  return advertisement_;
 }
 
 zone::instance_launcher in_process_instances(const runtime::slots_config& slots,
@@ -147,6 +282,7 @@ std::string db_file(const std::string& dir, const char* name) {
 }  // namespace
 
 topology& topology::with_domain() {
+  std::unique_lock guard{mtx_};
   domain::registrar_config rc;
   rc.db_path = db_file(opts_.data_dir, "registrar.db");
   rc.deployment = opts_.deployment;
@@ -164,6 +300,8 @@ topology& topology::with_domain() {
   spawned_.push_back(caf::actor_cast<caf::actor>(domain::spawn_deployment(sys_, dc, dir_)));
   spawned_.push_back(
       caf::actor_cast<caf::actor>(domain::spawn_scaling(sys_, opts_.deployment, dir_)));
+  guard.unlock();
+  if (opts_.gossip.mode == "on") with_domain_agent();
   return *this;
 }
 
@@ -183,7 +321,13 @@ topology& topology::with_zone(const zone_parameters& zone, std::vector<locator> 
   cfg.scaling = opts_.scaling;
   cfg.launch = in_process_instances(opts_.slots, opts_.instance.session_timeout_ms);
   cfg.registry = opts_.registry;
-  spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
+  auto gossiping = opts_.gossip.mode == "on";
+  if (gossiping) cfg.registry = locator{};  // its agent finds the domain
+  {
+    std::lock_guard guard{mtx_};
+    spawned_.push_back(caf::actor_cast<caf::actor>(zone::spawn_zone_manager(sys_, cfg, dir_)));
+  }
+  if (gossiping) with_zone_agent(zone);
   zones_.push_back(zone.name);
   return *this;
 }
@@ -292,6 +436,7 @@ caf::error topology::await_registrations(duration_ms timeout_ms,
 }
 
 void topology::shutdown() {
+  std::lock_guard guard{mtx_};
   // Zone managers own their DC agents and instances; the directory holds the rest.
   for (const auto& name : dir_->names())
     if (auto h = dir_->get(name)) caf::anon_send_exit(h, caf::exit_reason::user_shutdown);

@@ -12,6 +12,7 @@
 
 #include "actors/domain/deployment.hpp"
 #include "actors/domain/placement.hpp"
+#include "actors/gossip/advertisement.hpp"
 #include "actors/router/service_router.hpp"
 #include "actors/zone/dc_inprocess.hpp"
 #include "protocols/names.hpp"
@@ -23,6 +24,10 @@
 
 #include <caf/actor_system.hpp>
 
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +71,18 @@ struct options {
   runtime::deployment_config deployment;  ///< [deployment]: every deployment step.
   runtime::slots_config slots;            ///< [slots]: slot reports and their damping.
   runtime::scaling_config scaling;        ///< [scaling]: zone elasticity rules.
+  /// [gossip]: with mode "on", the domain and every zone get a gossip agent
+  /// (docs/gossip.md): zones find the domain through it instead of `registry`.
+  runtime::gossip_config gossip;
+  /// Agents zones join through; empty = this node's seed entry (its domain's agent).
+  std::vector<protocols::locator> gossip_seeds;
+  gossip::domain_trust trust;  ///< Keys trusted to advertise domains (plus `identity`'s).
+  /// Signs this node's domain advertisement; null = an ephemeral key made on first use.
+  std::shared_ptr<const link::identity> identity;
+  uint64_t seed = 1;  ///< [node] seed: of the agents' random choices.
+  /// Tests only: whether a gossip message from member `from` to member `to` (or to a seed
+  /// entry, "gossip") gets through: simulated loss and partitions. Null = all do.
+  std::function<bool(const std::string& from, const std::string& to)> gossip_network;
   /// The zone registry zones register with: this node's, or (a zone node without the
   /// domain role) the first [[peer]] of role "node"'s.
   protocols::locator registry{"", protocols::names::zone_registry};
@@ -73,6 +90,10 @@ struct options {
 
 /// Role settings from a node config: its sections and node.data_dir.
 options options_from(const runtime::node_config& nc);
+
+/// The key every role of this process signs with and trusts when the node has no
+/// [link] identity: made once per process.
+std::shared_ptr<const link::identity> ephemeral_identity();
 
 /// The launcher of in-process DCs: a service instance actor (actors/service) per launch,
 /// reporting its slots as `slots` says (instance_report_ms, refresh_ms) and ending sessions
@@ -144,12 +165,21 @@ class topology {
   /// Stops every actor the builder spawned and clears the directory. Idempotent.
   void shutdown();
 
+  /// The signed advertisement of this topology's domain (with_domain with gossip on).
+  std::optional<protocols::domain_advertisement> advertisement() const;
+
  private:
+  void with_domain_agent();
+  void with_zone_agent(const protocols::zone_parameters& zone);
+  const link::identity& identity();
+
   caf::actor_system& sys_;
   options opts_;
   runtime::directory_ptr dir_;
   std::vector<std::string> zones_;
   std::vector<caf::actor> spawned_;
+  std::optional<protocols::domain_advertisement> advertisement_;
+  mutable std::mutex mtx_;  // a zone's agent may bootstrap the domain from its own thread
 };
 
 }  // namespace fusion::topology

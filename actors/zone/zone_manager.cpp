@@ -206,10 +206,14 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   st.dir = std::move(dir);
   st.dc = std::move(dc);
   st.self_locator = st.dir->here(names::zone_manager(st.zone()));
-  st.registration.state = st.cfg.registry.node.empty() && !st.dir->get(st.cfg.registry.actor)
-                              ? zone_registration_state::no_registry
-                              : zone_registration_state::pending;
-  if (st.registration.state == zone_registration_state::pending) try_register(self);
+  // No registry actor named: the zone's gossip agent finds the home domain (docs/gossip.md)
+  // and hands its advertisement over; the zone registers then.
+  auto discover = st.cfg.registry.actor.empty();
+  st.registration.state =
+      !discover && st.cfg.registry.node.empty() && !st.dir->get(st.cfg.registry.actor)
+          ? zone_registration_state::no_registry
+          : zone_registration_state::pending;
+  if (st.registration.state == zone_registration_state::pending && !discover) try_register(self);
   start_slots(self);
   start_scaling(self);
   return {
@@ -296,6 +300,32 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
       [=](const list_slots& req) { return list_instance_slots(self, req); },
       [=](const open_session& req) { return open_session_here(self, req); },
       [=](const subscribe_slots& req) { take_subscription(self, req); },
+      [=](const domain_advertisement& ad) {
+        // The home domain, found by gossip: register with its zone registry (again, if it
+        // moved).
+        auto& s = self->state;
+        if (ad.zone_registry.actor.empty() || ad.zone_registry == s.cfg.registry) return;
+        s.log->info(
+            "zone {} found its domain '{}' by gossip: registering with the zone registry "
+            "of node '{}'",
+            s.zone(), ad.domain, ad.zone_registry.node);
+        s.cfg.registry = ad.zone_registry;
+        s.registration.state = zone_registration_state::pending;
+        s.register_backoff = std::chrono::milliseconds{100};
+        try_register(self);
+      },
+      [=](const member_change& c) {
+        // Gossip declared this zone's member dead (it was cut off, or too slow): the domain
+        // fenced the zone's start, so it registers again and publishes under the new one.
+        auto& s = self->state;
+        if (!c.self || c.member.status != member_status::dead || s.cfg.registry.actor.empty())
+          return;
+        s.log->warn("zone {} was declared dead by gossip (incarnation {}): registering again",
+                    s.zone(), c.member.incarnation);
+        s.registration.state = zone_registration_state::pending;
+        s.register_backoff = std::chrono::milliseconds{100};
+        try_register(self);
+      },
   };
 }
 

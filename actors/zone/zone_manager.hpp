@@ -47,6 +47,8 @@ struct zone_manager_config {
   /// The zone registry to register with: this node's (node "") or another node's, reached
   /// over its link. A remote registry that cannot be reached yet (its link is not up) is
   /// asked again, after waits doubling from 100 ms to 2 s, until the zone is registered.
+  /// An empty actor name: the zone waits for its gossip agent to find the home domain (a
+  /// domain_advertisement, docs/gossip.md) and registers with that domain's registry.
   protocols::locator registry{"", protocols::names::zone_registry};
   zone_manager_config() = default;
 };

@@ -13,6 +13,8 @@ source "$src/tests/support/cli.sh"
 expect 0 "the embedded demo runs" -- "$node" --run-for 0.2
 contains "$tmp/out" "* marks a chosen zone" "the demo explains the * once"
 contains "$tmp/out" "pre-deployment:" "the demo shows pre-deployment decisions"
+contains "$tmp/out" "4 zone(s) found domain 'fusion-demo' by its signed advertisement" \
+  "the demo's zones find the domain by gossip"
 
 # Decision ids in the order printed: decision-1, decision-2, … each once, none missing.
 grep -o '^ *decision decision-[0-9]*:' "$tmp/out" | grep -o '[0-9]*' >"$tmp/ids"

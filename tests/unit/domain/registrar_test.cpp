@@ -67,6 +67,7 @@ deployment_actor::behavior_type fake_deployment(deployment_actor::pointer self,
       [=](zone_instances_changed&) {
         return status_reply{status::ok, "recorded"};
       },
+      [=](const zone_availability&) {},
   };
 }
 

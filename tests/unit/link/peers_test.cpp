@@ -93,6 +93,7 @@ protocols::deployment_actor::behavior_type fake_deployment(
       [=](zone_instances_changed&) {
         return status_reply{status::ok, "recorded"};
       },
+      [=](const zone_availability&) {},
   };
 }
 
