@@ -127,7 +127,8 @@ typename Inspector::result_type inspect(Inspector& f, gossip_ping_req& x) {
 
 /// What a gossip agent tells the actors that watch it (its observers: the zone registry on a
 /// domain's node, the zone managers on a zone's node): a member joined, became suspect, was
-/// declared dead, refuted, or left; `member` is its state now.
+/// declared dead, refuted, or left; `member` is its state now, `previous` its status before
+/// (the same as its status for a member newly known: a join).
 struct member_change {
   static constexpr message_meta meta{0x0C06, "member_change", 1, 2};
   member_state member;

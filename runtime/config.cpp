@@ -585,15 +585,16 @@ class parser {
                   "gossip.probe_timeout_ms: must be less than gossip.interval_ms (found " +
                       std::to_string(g.probe_timeout_ms) + " >= " + std::to_string(g.interval_ms) +
                       ")");
-    for (const auto& seed : g.seeds) {
-      auto it = std::find_if(cfg.peers.begin(), cfg.peers.end(),
-                             [&](const peer_entry& p) { return p.name == seed; });
-      if (it == cfg.peers.end() || it->address.empty())
-        return fail(at_key("seeds"), "gossip.seeds: " + toml_quote(seed) +
-                                         " is not a [[peer]] with an address; a seed is a peer "
-                                         "this node dials (add it as [[peer]] with address and "
-                                         "public_key)");
-    }
+    for (const char* key : {"seeds", "wan_seeds"})
+      for (const auto& seed : std::string_view{key} == "seeds" ? g.seeds : g.wan_seeds) {
+        auto it = std::find_if(cfg.peers.begin(), cfg.peers.end(),
+                               [&](const peer_entry& p) { return p.name == seed; });
+        if (it == cfg.peers.end() || it->address.empty())
+          return fail(at_key(key), "gossip." + std::string{key} + ": " + toml_quote(seed) +
+                                       " is not a [[peer]] with an address; a seed is a peer "
+                                       "this node dials (add it as [[peer]] with address and "
+                                       "public_key)");
+      }
     for (const auto& key : g.trusted_keys)
       if (!valid_public_key(key))
         return fail(at_key("trusted_keys"),

@@ -137,6 +137,7 @@ struct gossip_config {
   protocols::duration_ms push_pull_ms = 0;  ///< Whole-view exchange period.
   double updates_per_s = 0;                 ///< Changes accepted per second from one sender.
   std::vector<std::string> seeds;           ///< Peers (node names) to join through.
+  std::vector<std::string> wan_seeds;       ///< Other domains' orchestrators (WAN pool).
   std::string policy;                       ///< Home domain: "first", "named" or "nearest".
   std::string domain;                       ///< Domain name (named policy; a domain node's own).
   protocols::duration_ms bootstrap_after_ms = 0;  ///< No domain this long: start one; 0 = never.

@@ -213,6 +213,9 @@ const option_table<gossip_config>& gossip_options() {
       strings("seeds", &s::seeds, {}, {},
               "Peers (by name) whose agents this node joins through; [] = every peer with an "
               "address."),
+      strings("wan_seeds", &s::wan_seeds, {}, {},
+              "Orchestrator nodes of other domains (peers, by name) whose WAN agents this "
+              "domain's node joins, to learn their advertisements; [] = no WAN pool."),
       choice("policy", &s::policy, "first", {"first", "named", "nearest"},
              "How a zone picks its home domain among those advertised."),
       text("domain", &s::domain, "",

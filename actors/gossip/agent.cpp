@@ -31,6 +31,7 @@ struct agent_state {
   runtime::mono_time started{};
   std::optional<domain_advertisement> home;
   time_ms first_ad_at = 0;    // when the first advertisement arrived (nearest: settle)
+  std::string first_domain;   // the domain of that advertisement (policy first)
   time_ms next_seed_at = 0;   // next join attempt through the seeds while alone
   bool bootstrapped = false;  // bootstrap tried
   std::shared_ptr<spdlog::logger> log;
@@ -90,7 +91,8 @@ void choose_domain(self_ptr self, time_ms now) {
   }
   switch (st.cfg.policy) {
     case domain_policy::first:
-      adopt(self, known.begin()->second, now, "first advertised");
+      if (auto it = known.find(st.first_domain); it != known.end())
+        adopt(self, it->second, now, "first advertised");
       return;
     case domain_policy::named:
       if (auto it = known.find(st.cfg.domain); it != known.end())
@@ -195,7 +197,15 @@ void flush(self_ptr self, time_ms now) {
     tell_observers(self, caf::make_message(c));
   }
   auto ads = st.core->take_new_domains();
-  if (!ads.empty() && st.first_ad_at == 0) st.first_ad_at = now;
+  if (!ads.empty() && st.first_ad_at == 0) {
+    st.first_ad_at = now;
+    st.first_domain = ads.front().domain;
+  }
+  // A WAN agent hands every domain it learns to its domain's own (LAN) agent.
+  if (!st.cfg.relay_domains.actor.empty())
+    if (auto lan = st.dir->resolve(st.cfg.relay_domains))
+      for (const auto& ad : ads)
+        if (!st.cfg.advertise || ad.domain != st.cfg.advertise->domain) caf::anon_send(lan, ad);
   if (!ads.empty() || (!st.home && st.first_ad_at > 0)) choose_domain(self, now);
 }
 

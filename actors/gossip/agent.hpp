@@ -56,6 +56,10 @@ struct agent_config {
   std::vector<protocols::locator> observers;
   /// Also registered in the directory under this name ("" = not): a node's seed entry.
   std::string alias;
+  /// The WAN tier (docs/gossip.md, "Two tiers"): every advertisement of another domain this
+  /// agent learns is handed to the agent here (its domain's LAN agent), which spreads it
+  /// to its zones. Empty = none.
+  protocols::locator relay_domains;
   /// Tests only: called with the receiving member's id before each message leaves; false
   /// drops it (loss, a partition). Null = every message leaves.
   std::function<bool(const std::string& to)> network;
@@ -68,5 +72,7 @@ protocols::gossip_actor spawn_gossip_agent(caf::actor_system& sys, agent_config 
 
 /// Name a node's first agent is also registered under: its seed entry for other nodes.
 inline constexpr const char* seed_name = "gossip";
+/// Name a domain node's WAN agent is also registered under: its entry for other domains.
+inline constexpr const char* wan_seed_name = "gossip-wan";
 
 }  // namespace fusion::gossip

@@ -160,7 +160,9 @@ void membership::tick(time_ms now) {
     // Spread members' periods so that they do not all probe in the same millisecond.
     std::uniform_int_distribution<time_ms> d(0, p_.interval_ms);
     next_probe_ = now + d(rng_);
-    next_push_pull_ = now + p_.push_pull_ms / 2 + d(rng_);
+    // Over a whole push-pull period: all members share that period, so a narrower spread
+    // would have them all exchange their whole views at once, period after period.
+    next_push_pull_ = now + std::uniform_int_distribution<time_ms>(0, p_.push_pull_ms)(rng_);
   }
   // Probes: escalate after the probe timeout, fail after three.
   for (auto it = probes_.begin(); it != probes_.end();) {
@@ -332,7 +334,8 @@ bool membership::admit(time_ms now, const std::string& from, size_t n) {
   auto& b = buckets_[from];
   auto burst = std::max(p_.updates_per_s * 2, static_cast<double>(p_.max_piggyback) * 4);
   if (b.at == 0) b.tokens = burst;
-  b.tokens = std::min(burst, b.tokens + p_.updates_per_s * static_cast<double>(now - b.at) / 1000.0);
+  b.tokens =
+      std::min(burst, b.tokens + p_.updates_per_s * static_cast<double>(now - b.at) / 1000.0);
   b.at = now;
   if (b.tokens < static_cast<double>(n)) {
     stats_.rate_limited += n;
@@ -381,7 +384,15 @@ void membership::apply(time_ms now, const std::string& from, const member_state&
     // Newly known: reported with `previous` equal to its status (a join, when alive).
     changes_.push_back(member_change{claimed, claimed.status, false});
     broadcast(claimed);
-    if (live(claimed)) order_.push_back(up.node_id);
+    if (live(claimed)) {
+      // At a random place among those not probed yet this round (memberlist does the same):
+      // appended in the order a digest lists them, every member would probe the newcomers
+      // in the same order at the same time.
+      order_.push_back(up.node_id);
+      std::uniform_int_distribution<size_t> at(std::min(order_pos_, order_.size() - 1),
+                                               order_.size() - 1);
+      std::swap(order_.back(), order_[at(rng_)]);
+    }
     return;
   }
   auto& m = it->second;
@@ -466,8 +477,9 @@ bool membership::advertise(time_ms now, const domain_advertisement& ad, std::str
   auto before = stats_.untrusted + stats_.dropped;
   auto known = domains_.find(ad.domain);
   if (known != domains_.end() && known->second.version >= ad.version) {
-    if (why) *why = "an advertisement of domain " + ad.domain + " with version >= " +
-                    std::to_string(ad.version) + " is already known";
+    if (why)
+      *why = "an advertisement of domain " + ad.domain +
+             " with version >= " + std::to_string(ad.version) + " is already known";
     return false;
   }
   merge_domains(now, {ad});

@@ -32,19 +32,19 @@ using time_ms = uint64_t;
 
 /// Protocol parameters ([gossip]; docs/gossip.md lists what each one trades).
 struct params {
-  time_ms interval_ms = 200;        ///< Protocol period: one probe per period.
-  time_ms probe_timeout_ms = 100;   ///< Wait for a direct ack before asking others.
-  uint32_t indirect_probes = 3;     ///< Members asked to probe on our behalf (k).
-  double suspicion_mult = 3;        ///< Min suspicion = mult x max(1, log10 N) x interval.
-  double suspicion_max_mult = 3;    ///< Max suspicion = this x min (no confirmations yet).
-  uint32_t retransmit_mult = 4;     ///< Each change is sent mult x ceil(log10(N + 1)) times.
-  uint32_t max_piggyback = 12;      ///< Member changes per ping or ack.
-  uint32_t max_domains = 2;         ///< Advertisements per ping or ack.
-  time_ms push_pull_ms = 5'000;     ///< Whole-view exchange with one random member.
-  uint32_t max_records = 100'000;   ///< Records one message may carry; more = dropped.
-  double updates_per_s = 200;       ///< Changes accepted per second from one sender.
+  time_ms interval_ms = 200;            ///< Protocol period: one probe per period.
+  time_ms probe_timeout_ms = 100;       ///< Wait for a direct ack before asking others.
+  uint32_t indirect_probes = 3;         ///< Members asked to probe on our behalf (k).
+  double suspicion_mult = 3;            ///< Min suspicion = mult x max(1, log10 N) x interval.
+  double suspicion_max_mult = 3;        ///< Max suspicion = this x min (no confirmations yet).
+  uint32_t retransmit_mult = 4;         ///< Each change is sent mult x ceil(log10(N + 1)) times.
+  uint32_t max_piggyback = 12;          ///< Member changes per ping or ack.
+  uint32_t max_domains = 2;             ///< Advertisements per ping or ack.
+  time_ms push_pull_ms = 5'000;         ///< Whole-view exchange with one random member.
+  uint32_t max_records = 100'000;       ///< Records one message may carry; more = dropped.
+  double updates_per_s = 200;           ///< Changes accepted per second from one sender.
   time_ms dead_retention_ms = 600'000;  ///< Dead members are forgotten after this.
-  uint32_t max_health = 8;          ///< Local health multiplier cap (Lifeguard LHM).
+  uint32_t max_health = 8;              ///< Local health multiplier cap (Lifeguard LHM).
 };
 
 /// A message for another member: `to` is its id, `address` the node hosting its agent.
@@ -58,16 +58,16 @@ struct outgoing {
 
 /// Counters, for logs, tests and the benchmark.
 struct counters {
-  uint64_t probes = 0;           ///< Direct probes sent.
-  uint64_t indirect = 0;         ///< Indirect probe requests sent.
-  uint64_t acks = 0;             ///< Acks received for our probes.
-  uint64_t suspicions = 0;       ///< Members this member suspected itself.
-  uint64_t deaths = 0;           ///< Members this member declared dead itself.
-  uint64_t refutations = 0;      ///< Suspicions or deaths of itself it refuted.
-  uint64_t dropped = 0;          ///< Messages dropped: oversized or malformed.
-  uint64_t rate_limited = 0;     ///< Changes dropped: their sender sent too many.
-  uint64_t untrusted = 0;        ///< Advertisements refused: bad signature or key.
-  uint64_t stale = 0;            ///< Records older than what is known (normal; not an error).
+  uint64_t probes = 0;        ///< Direct probes sent.
+  uint64_t indirect = 0;      ///< Indirect probe requests sent.
+  uint64_t acks = 0;          ///< Acks received for our probes.
+  uint64_t suspicions = 0;    ///< Members this member suspected itself.
+  uint64_t deaths = 0;        ///< Members this member declared dead itself.
+  uint64_t refutations = 0;   ///< Suspicions or deaths of itself it refuted.
+  uint64_t dropped = 0;       ///< Messages dropped: oversized or malformed.
+  uint64_t rate_limited = 0;  ///< Changes dropped: their sender sent too many.
+  uint64_t untrusted = 0;     ///< Advertisements refused: bad signature or key.
+  uint64_t stale = 0;         ///< Records older than what is known (normal; not an error).
 };
 
 /// Says whether an advertisement is genuine (signature and trusted key); "" = yes, else why
@@ -96,7 +96,8 @@ class membership {
   /// stale or partitioned view never kills a member here without a probe of our own.
   void on_digest(time_ms now, const protocols::membership_digest& d);
   /// Adds an advertisement (ours, or one a local actor gave); false with `why` if refused.
-  bool advertise(time_ms now, const protocols::domain_advertisement& ad, std::string* why = nullptr);
+  bool advertise(time_ms now, const protocols::domain_advertisement& ad,
+                 std::string* why = nullptr);
   /// Leaves voluntarily: every member learns it as "left", not dead.
   void leave(time_ms now);
   /// Changes the home domain this member announces about itself.
@@ -120,9 +121,7 @@ class membership {
   /// Members not dead or left, itself included.
   size_t live_members() const { return live_; }
   size_t known_members() const { return members_.size() + 1; }
-  const std::map<std::string, protocols::domain_advertisement>& domains() const {
-    return domains_;
-  }
+  const std::map<std::string, protocols::domain_advertisement>& domains() const { return domains_; }
   const counters& stats() const { return stats_; }
   uint32_t health() const { return health_; }
   /// Current suspicion timeout bounds for `n` members (docs/gossip.md, "Timing").
@@ -184,11 +183,11 @@ class membership {
   std::mt19937_64 rng_;
   ad_verifier verify_;
   reachability reachable_;
-  std::map<std::string, member> members_;  // everyone but self
-  std::set<std::string> suspects_;         // members with a suspicion running
+  std::map<std::string, member> members_;       // everyone but self
+  std::set<std::string> suspects_;              // members with a suspicion running
   std::multimap<time_ms, std::string> graves_;  // when gone members may be forgotten
-  size_t live_ = 1;                        // members not dead or left, self included
-  std::vector<std::string> order_;         // probe order
+  size_t live_ = 1;                             // members not dead or left, self included
+  std::vector<std::string> order_;              // probe order
   size_t order_pos_ = 0;
   std::map<uint64_t, probe> probes_;  // by our sequence
   std::map<uint64_t, relay> relays_;  // by the sequence of our relay ping

@@ -129,6 +129,8 @@ options options_from(const runtime::node_config& nc) {
                                 : std::find(nc.gossip.seeds.begin(), nc.gossip.seeds.end(),
                                             p.name) != nc.gossip.seeds.end())
       o.gossip_seeds.push_back(locator{p.name, gossip::seed_name});
+  for (const auto& name : nc.gossip.wan_seeds)
+    o.gossip_wan_seeds.push_back(locator{name, gossip::wan_seed_name});
   if (!nc.gossip.trusted_keys.empty())
     for (const auto& k : nc.gossip.trusted_keys) o.trust.allow("*", k);
   else
@@ -208,10 +210,24 @@ void topology::with_domain_agent() {
     ac.network = [f = opts_.gossip_network, me = ac.self.node_id](const std::string& to) {
       return f(me, to);
     };
+  auto lan_member = ac.self.node_id;
+  auto wan = ac;  // the WAN tier: the same domain among other domains' agents
   auto agent = gossip::spawn_gossip_agent(sys_, std::move(ac), dir_);
   std::lock_guard guard{mtx_};
   advertisement_ = ad;
   spawned_.push_back(caf::actor_cast<caf::actor>(agent));
+  if (opts_.gossip_wan_seeds.empty()) return;
+  wan.self.node_id = "wan:" + name;
+  wan.seeds = opts_.gossip_wan_seeds;
+  wan.observers.clear();
+  wan.alias = gossip::wan_seed_name;
+  wan.relay_domains = dir_->here(names::gossip(lan_member));
+  if (opts_.gossip_network)
+    wan.network = [f = opts_.gossip_network, me = wan.self.node_id](const std::string& to) {
+      return f(me, to);
+    };
+  spawned_.push_back(
+      caf::actor_cast<caf::actor>(gossip::spawn_gossip_agent(sys_, std::move(wan), dir_)));
 }
 
 void topology::with_zone_agent(const zone_parameters& zone) {

@@ -76,6 +76,9 @@ struct options {
   runtime::gossip_config gossip;
   /// Agents zones join through; empty = this node's seed entry (its domain's agent).
   std::vector<protocols::locator> gossip_seeds;
+  /// Other domains' WAN agents this domain's WAN agent joins ([gossip] wan_seeds at their
+  /// entry gossip::wan_seed_name); empty = no WAN agent.
+  std::vector<protocols::locator> gossip_wan_seeds;
   gossip::domain_trust trust;  ///< Keys trusted to advertise domains (plus `identity`'s).
   /// Signs this node's domain advertisement; null = an ephemeral key made on first use.
   std::shared_ptr<const link::identity> identity;

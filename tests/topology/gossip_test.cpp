@@ -4,12 +4,14 @@
 // duplicate instance or a lost registration; a zone with no domain bootstraps one. Simulated
 // time, and a network the test can cut.
 
+#include "actors/gossip/agent.hpp"
 #include "actors/router/routing_manager.hpp"
 #include "actors/topology/topology.hpp"
 #include "protocols/names.hpp"
 #include "tests/topology/slots_support.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 
 using namespace fusion;
@@ -238,21 +240,88 @@ TEST_CASE_FIXTURE(gossip_fixture,
   CHECK(records().size() == 5);
 }
 
-TEST_CASE("a zone that finds no domain bootstraps one and registers with it") {
-  test::det_fixture fx;
+/// Topologies built by the test itself, stopped (and their exits run) however it ends.
+struct topologies_fixture : test::det_fixture {
+  std::vector<std::unique_ptr<fusion::topology::topology>> built;
+
+  fusion::topology::topology& make(fusion::topology::options o, runtime::directory_ptr dir = {}) {
+    built.push_back(dir ? std::make_unique<fusion::topology::topology>(sys, std::move(o), dir)
+                        : std::make_unique<fusion::topology::topology>(sys, std::move(o)));
+    return *built.back();
+  }
+
+  ~topologies_fixture() {
+    for (auto& t : built) t->shutdown();
+    run();
+  }
+};
+
+fusion::topology::options gossiping() {
   auto o = test::fast_slots();
   o.gossip.mode = "on";
+  return o;
+}
+
+TEST_CASE_FIXTURE(topologies_fixture,
+                  "a zone that finds no domain bootstraps one and registers with it") {
+  auto o = gossiping();
   o.gossip.bootstrap_after_ms = 500;
-  fusion::topology::topology topo{fx.sys, o};
+  auto& topo = make(o);
   topo.with_zone(zone_builder{"lonely"}.region("eu-west", 50, 4).cores(4));
-  fx.run();
-  fx.pass(300ms);
+  run();
+  pass(300ms);
   CHECK_FALSE(topo.directory()->get(names::zone_registry));
-  fx.pass(1s);
+  pass(1s);
   REQUIRE(topo.directory()->get(names::zone_registry));
-  auto r = fx.ask<zone_registration>(topo.zone("lonely"), get_zone_registration{});
+  auto r = ask<zone_registration>(topo.zone("lonely"), get_zone_registration{});
   REQUIRE(r);
   CHECK(r->state == zone_registration_state::registered);
-  topo.shutdown();
-  fx.run();
+}
+
+TEST_CASE_FIXTURE(topologies_fixture,
+                  "a zone learns another domain's advertisement over the WAN pool and joins it") {
+  // Two domains on two "nodes" (directories that resolve each other's locators, as links
+  // would): A's and B's WAN agents know each other; a zone seeded by A's agent, told to join
+  // B, gets B's advertisement relayed through A's WAN agent and registers with B.
+  auto dir_a = std::make_shared<runtime::directory>();
+  auto dir_b = std::make_shared<runtime::directory>();
+  dir_a->set_node("node-a");
+  dir_b->set_node("node-b");
+  dir_a->set_remote_resolver([dir_b](const locator& l) {
+    return l.node == "node-b" ? dir_b->get(l.actor) : caf::actor{};
+  });
+  dir_b->set_remote_resolver([dir_a](const locator& l) {
+    return l.node == "node-a" ? dir_a->get(l.actor) : caf::actor{};
+  });
+  auto opts = [](const std::string& domain, const std::string& other_node) {
+    auto o = gossiping();
+    o.gossip.domain = domain;
+    o.gossip_wan_seeds = {locator{other_node, gossip::wan_seed_name}};
+    // Both domains sign with this process's key; each trusts it for any domain, as a node
+    // trusts its peers' keys.
+    o.trust.allow("*", fusion::topology::ephemeral_identity()->public_key_text());
+    return o;
+  };
+  auto& a = make(opts("domain-a", "node-b"), dir_a);
+  auto& b = make(opts("domain-b", "node-a"), dir_b);
+  a.with_domain();
+  b.with_domain();
+  auto zo = opts("domain-a", "node-b");
+  zo.gossip.policy = "named";
+  zo.gossip.domain = "domain-b";
+  zo.gossip_wan_seeds.clear();
+  auto& zones = make(zo, dir_a);
+  zones.with_zone(zone_builder{"wanderer"}.region("eu-west", 50, 4).cores(4));
+  run();
+  pass(3s);
+  auto r = ask<zone_registration>(zones.zone("wanderer"), get_zone_registration{});
+  REQUIRE(r);
+  CHECK(r->state == zone_registration_state::registered);
+  auto in_b = ask<zone_list>(b.zone_registry(), list_zones{});
+  REQUIRE(in_b);
+  REQUIRE(in_b->zones.size() == 1);
+  CHECK(in_b->zones[0].parameters.name == "wanderer");
+  auto in_a = ask<zone_list>(a.zone_registry(), list_zones{});
+  REQUIRE(in_a);
+  CHECK(in_a->zones.empty());
 }

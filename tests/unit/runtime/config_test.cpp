@@ -611,7 +611,7 @@ TEST_CASE("config: a config with every option off its default survives to_toml")
   for_each_section([&](std::string_view, auto member, const auto& table) {
     for (const auto& opt : table) opt.set(cfg.*member, other_value(opt));
   });
-  // [gossip] refers to peers: its seeds ("a", "b") must be peers this node dials, and its
+  // [gossip] refers to peers: its (WAN) seeds ("a", "b") must be peers this node dials, and its
   // trusted keys must be keys.
   const std::string key_1 = "GuMLMFdaGaExipWcQPM27wuZJDoWNTCFmfbZz2K7MVI=";
   const std::string key_2 = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
