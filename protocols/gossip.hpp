@@ -29,13 +29,14 @@ struct member_state {
                         ///< reader's own process (in-process topologies).
   std::string domain;   ///< Home domain, once known.
   std::vector<std::string> zones = {};  ///< Zones the member hosts (what its death fences).
+  std::string accuser = {};             ///< Suspect or dead: the member whose failed probe says so.
   friend bool operator==(const member_state&, const member_state&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_state& x) {
   return f(caf::meta::type_name("member_state"), x.node_id, x.incarnation, x.status, x.address,
-           x.domain, x.zones);
+           x.domain, x.zones, x.accuser);
 }
 
 /// A domain's advertisement: where its zones register. Newer `version` replaces older.

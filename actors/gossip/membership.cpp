@@ -190,6 +190,7 @@ void membership::tick(time_ms now) {
     auto& m = members_[id];
     auto next = m.state;
     next.status = member_status::dead;
+    next.accuser = self_.node_id;
     ++stats_.deaths;
     change(now, m, next);
   }
@@ -263,9 +264,20 @@ void membership::escalate(time_ms, uint64_t seq, probe& pr) {
 void membership::fail_probe(time_ms now, const probe& pr) {
   health_ = std::min(health_ + 1, p_.max_health);
   auto it = members_.find(pr.target);
-  if (it == members_.end() || it->second.state.status != member_status::alive) return;
-  auto next = it->second.state;
+  if (it == members_.end()) return;
+  auto& m = it->second;
+  if (m.state.status == member_status::suspect && m.suspect) {
+    // Our own probe of a suspect failed too: an independent confirmation, for others too.
+    if (m.suspect->confirmers.insert(self_.node_id).second) {
+      m.state.accuser = self_.node_id;
+      broadcast(m.state);
+    }
+    return;
+  }
+  if (m.state.status != member_status::alive) return;
+  auto next = m.state;
   next.status = member_status::suspect;
+  next.accuser = self_.node_id;
   ++stats_.suspicions;
   change(now, it->second, next);
   it->second.suspect->confirmers.insert(self_.node_id);
@@ -349,11 +361,10 @@ void membership::merge(time_ms now, const std::string& from, const std::vector<m
                        bool from_digest) {
   // Digests are whole views, paced by push_pull_ms; pings and acks carry a few changes each.
   if (!from_digest && !admit(now, from, ups.size())) return;
-  for (auto& up : ups) apply(now, from, up, from_digest);
+  for (auto& up : ups) apply(now, from, up);
 }
 
-void membership::apply(time_ms now, const std::string& from, const member_state& up,
-                       bool from_digest) {
+void membership::apply(time_ms now, const std::string&, const member_state& up) {
   if (up.node_id.empty()) {
     ++stats_.dropped;
     return;
@@ -365,8 +376,10 @@ void membership::apply(time_ms now, const std::string& from, const member_state&
     return;
   }
   auto claimed = up;
-  // A remote view's death is only a suspicion here: we confirm deaths by our own probes.
-  if (from_digest && claimed.status == member_status::dead) claimed.status = member_status::suspect;
+  // Another member's "dead" is only a suspicion here: every member concludes a death by its
+  // own suspicion timer, which the suspect can still refute. So a partitioned minority
+  // that declared the majority dead, once healed, makes nobody dead: its claims are refuted.
+  if (claimed.status == member_status::dead) claimed.status = member_status::suspect;
   auto it = members_.find(up.node_id);
   if (it == members_.end()) {
     member m;
@@ -374,7 +387,8 @@ void membership::apply(time_ms now, const std::string& from, const member_state&
     m.changed_at = now;
     auto& stored = members_.emplace(up.node_id, std::move(m)).first->second;
     if (claimed.status == member_status::suspect) {
-      stored.suspect = suspicion{now, {from}};
+      stored.suspect = suspicion{now, {}};
+      if (!claimed.accuser.empty()) stored.suspect->confirmers.insert(claimed.accuser);
       suspects_.insert(up.node_id);
     }
     if (live(claimed))
@@ -402,14 +416,20 @@ void membership::apply(time_ms now, const std::string& from, const member_state&
   if (!newer) {
     // The same suspicion from another member: an independent confirmation (Lifeguard).
     if (claimed.status == member_status::suspect && cur.status == member_status::suspect &&
-        claimed.incarnation == cur.incarnation && m.suspect && !from.empty())
-      m.suspect->confirmers.insert(from);
-    else if (claimed != cur)
+        claimed.incarnation == cur.incarnation && m.suspect && !claimed.accuser.empty()) {
+      // Counted once per accuser (whose own probe failed), however many members relay it;
+      // a new accuser is passed on for others to count too.
+      if (m.suspect->confirmers.insert(claimed.accuser).second) {
+        cur.accuser = claimed.accuser;
+        broadcast(cur);
+      }
+    } else if (claimed != cur) {
       ++stats_.stale;
+    }
     return;
   }
   change(now, m, claimed);
-  if (m.suspect && !from.empty()) m.suspect->confirmers.insert(from);
+  if (m.suspect && !claimed.accuser.empty()) m.suspect->confirmers.insert(claimed.accuser);
 }
 
 void membership::change(time_ms now, member& m, member_state next) {

@@ -92,8 +92,9 @@ class membership {
   void on_ping(time_ms now, const protocols::gossip_ping& p);
   void on_ack(time_ms now, const protocols::gossip_ack& a);
   void on_ping_req(time_ms now, const protocols::gossip_ping_req& r);
-  /// Merges a digest (push or pull answer). Remote deaths are taken as suspicions, so a
-  /// stale or partitioned view never kills a member here without a probe of our own.
+  /// Merges a digest (push or pull answer). Like every record from another member, a death
+  /// counts here only as a suspicion, which this member's own timer turns into a death
+  /// unless the member refutes it in time.
   void on_digest(time_ms now, const protocols::membership_digest& d);
   /// Adds an advertisement (ours, or one a local actor gave); false with `why` if refused.
   bool advertise(time_ms now, const protocols::domain_advertisement& ad,
@@ -162,8 +163,7 @@ class membership {
   void merge(time_ms now, const std::string& from, const std::vector<protocols::member_state>& ups,
              bool from_digest);
   void merge_domains(time_ms now, const std::vector<protocols::domain_advertisement>& ads);
-  void apply(time_ms now, const std::string& from, const protocols::member_state& up,
-             bool from_digest);
+  void apply(time_ms now, const std::string& from, const protocols::member_state& up);
   void refute(time_ms now, uint64_t seen_incarnation, protocols::member_status claimed);
   void change(time_ms now, member& m, protocols::member_state next);
   bool admit(time_ms now, const std::string& from, size_t n);

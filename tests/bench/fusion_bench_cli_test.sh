@@ -27,7 +27,8 @@ for opt in "placement --zones" "placement --placements" "placement --window" "pl
   "codec --iterations" "link --messages" "link --handshakes" "link --window" "link --pings" \
   "link --rounds" "registrar --registrations" "registrar --providers" "registrar --single" \
   "sessions --sessions" "sessions --window" "sessions --slots" "slots --zones" "slots --routers" \
-  "slots --churn" "slots --interval-ms" "slots --seconds"; do
+  "slots --churn" "slots --interval-ms" "slots --seconds" "gossip --members" \
+  "gossip --loss-seconds" "gossip --seed"; do
   read -r cmd flag <<<"$opt"
   for v in -1 -18446744073709551615 18446744073709551616 +3 " 3" 0x10; do
     expect 2 "$cmd $flag $v is refused" -- "$bench" "$cmd" "$flag=$v"
@@ -86,6 +87,17 @@ expect 2 "slots refuses a refresh shorter than the interval" -- "$bench" slots -
 contains "$tmp/err" "--refresh-ms must be at least --interval-ms" "the error says what to fix"
 expect 2 "slots refuses a swing larger than a zone's slots" -- "$bench" slots --instances 2 --slots 2
 contains "$tmp/err" "it must be 1 to the zone's 4 slots" "the error gives the zone's slots"
+expect 0 "a small gossip run" -- "$bench" gossip --members 50 --loss-seconds 5
+contains "$tmp/out" '"figure": "dissemination_rounds"' "gossip prints the dissemination rounds"
+contains "$tmp/out" '"figure": "bytes_per_member_s"' "gossip prints the bytes per member"
+contains "$tmp/out" '"figure": "detection_s"' "gossip prints the detection time"
+contains "$tmp/out" '"figure": "false_positives"' "gossip prints the false positives"
+contains "$tmp/out" '"figure": "wall_s"' "gossip prints its wall-clock time"
+contains "$tmp/out" '"members_reached": 50,' "the advertisement reached every member"
+contains "$tmp/out" '"members_reached": 49,' "every live member saw the crash"
+contains "$tmp/out" '"start": "preseeded views, join news spent"' "gossip says how it started"
+expect 2 "gossip refuses fewer than 3 members" -- "$bench" gossip --members 2
+contains "$tmp/err" "at least 3" "the error says the minimum"
 expect 0 "a small placement run" -- "$bench" placement --zones 40 --placements 300 --k 4 --services 3
 contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"

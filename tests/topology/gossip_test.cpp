@@ -11,6 +11,7 @@
 #include "tests/topology/slots_support.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -221,6 +222,8 @@ TEST_CASE_FIXTURE(gossip_fixture,
   auto start = registration(victim).start;
   auto id = registration(victim).zone_id.value;
   auto lost = hosted_ids(victim);
+  std::map<std::string, uint32_t> starts;
+  for (int i = 0; i < 5; ++i) starts[zone_name(i)] = registration(zone_name(i)).start;
   cut.insert("zone/" + victim);
   pass(5s);
   CHECK(seen_by_domain("zone/" + victim) == member_status::dead);
@@ -238,6 +241,10 @@ TEST_CASE_FIXTURE(gossip_fixture,
   for (int i = 0; i < 5; ++i) running += hosted(zone_name(i));
   CHECK(running == 5);
   CHECK(records().size() == 5);
+  // The cut-off zone declared everyone else dead meanwhile; once healed, its claims were
+  // refuted: no other zone was fenced (none had to register again).
+  for (int i = 0; i < 5; ++i)
+    if (zone_name(i) != victim) CHECK(registration(zone_name(i)).start == starts[zone_name(i)]);
 }
 
 /// Topologies built by the test itself, stopped (and their exits run) however it ends.
