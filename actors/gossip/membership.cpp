@@ -47,76 +47,47 @@ uint32_t membership::retransmit_limit() const {
   return p_.retransmit_mult * static_cast<uint32_t>(std::ceil(std::log10(n + 1)));
 }
 
-void membership::broadcast(const member_state& st) {
-  if (auto it = member_queued_.find(st.node_id); it != member_queued_.end()) {
-    member_queue_.erase(it->second);
-    member_queued_.erase(it);
+void membership::transmit_queue::push(const std::string& key) {
+  if (auto it = queued_.find(key); it != queued_.end()) {
+    queue_.erase(it->second);
+    queued_.erase(it);
   }
-  queue_key k{0, queue_age_++};
-  member_queue_.emplace(k, st.node_id);
-  member_queued_.emplace(st.node_id, k);
+  rank_t r{0, age_++};
+  queue_.emplace(r, key);
+  queued_.emplace(key, r);
+}
+
+void membership::broadcast(const member_state& st) {
+  member_tx_.push(st.node_id);
 }
 
 void membership::broadcast(const domain_advertisement& ad) {
-  if (auto it = domain_queued_.find(ad.domain); it != domain_queued_.end()) {
-    domain_queue_.erase(it->second);
-    domain_queued_.erase(it);
-  }
-  queue_key k{0, queue_age_++};
-  domain_queue_.emplace(k, ad.domain);
-  domain_queued_.emplace(ad.domain, k);
+  domain_tx_.push(ad.domain);
 }
 
 std::vector<member_state> membership::piggyback() {
   std::vector<member_state> out;
-  auto limit = retransmit_limit();
-  std::vector<std::pair<queue_key, std::string>> taken;
-  for (auto it = member_queue_.begin(); it != member_queue_.end() && out.size() < p_.max_piggyback;
-       it = member_queue_.erase(it)) {
-    const auto& id = it->second;
-    if (id == self_.node_id)
+  member_tx_.take(p_.max_piggyback, retransmit_limit(), [&](const std::string& id) {
+    if (id == self_.node_id) {
       out.push_back(self_);
-    else if (auto m = members_.find(id); m != members_.end())
-      out.push_back(m->second.state);
-    else {
-      member_queued_.erase(id);
-      continue;
+      return true;
     }
-    taken.emplace_back(queue_key{it->first.first + 1, it->first.second}, id);
-  }
-  for (auto& [k, id] : taken) {
-    if (k.first >= limit) {
-      member_queued_.erase(id);
-    } else {
-      member_queue_.emplace(k, id);
-      member_queued_[id] = k;
-    }
-  }
+    auto m = members_.find(id);
+    if (m == members_.end()) return false;
+    out.push_back(m->second.state);
+    return true;
+  });
   return out;
 }
 
 std::vector<domain_advertisement> membership::piggyback_domains() {
   std::vector<domain_advertisement> out;
-  auto limit = retransmit_limit();
-  std::vector<std::pair<queue_key, std::string>> taken;
-  for (auto it = domain_queue_.begin(); it != domain_queue_.end() && out.size() < p_.max_domains;
-       it = domain_queue_.erase(it)) {
-    auto d = domains_.find(it->second);
-    if (d == domains_.end()) {
-      domain_queued_.erase(it->second);
-      continue;
-    }
+  domain_tx_.take(p_.max_domains, retransmit_limit(), [&](const std::string& name) {
+    auto d = domains_.find(name);
+    if (d == domains_.end()) return false;
     out.push_back(d->second);
-    taken.emplace_back(queue_key{it->first.first + 1, it->first.second}, it->second);
-  }
-  for (auto& [k, name] : taken) {
-    if (k.first >= limit) {
-      domain_queued_.erase(name);
-    } else {
-      domain_queue_.emplace(k, name);
-      domain_queued_[name] = k;
-    }
-  }
+    return true;
+  });
   return out;
 }
 

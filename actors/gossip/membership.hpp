@@ -153,8 +153,41 @@ class membership {
     double tokens = 0;
     time_ms at = 0;
   };
-  // A change waiting to be piggybacked: ordered by times sent, then age.
-  using queue_key = std::pair<uint32_t, uint64_t>;
+  /// Changes waiting to be piggybacked, by key (a member id, a domain name): the least sent
+  /// first, then the oldest (memberlist's transmit-limited queue). Pushing a key again
+  /// starts its count over.
+  class transmit_queue {
+   public:
+    void push(const std::string& key);
+    /// Offers keys to `emit` (which says false if the key's record is gone) until `max`
+    /// were emitted; each emitted key counts one send, and leaves after `limit` sends.
+    template <class Emit>
+    void take(size_t max, uint32_t limit, Emit&& emit) {
+      std::vector<std::pair<rank_t, std::string>> sent;
+      for (auto it = queue_.begin(); it != queue_.end() && sent.size() < max;
+           it = queue_.erase(it)) {
+        if (!emit(it->second)) {
+          queued_.erase(it->second);
+          continue;
+        }
+        sent.emplace_back(rank_t{it->first.first + 1, it->first.second}, it->second);
+      }
+      for (auto& [r, key] : sent) {
+        if (r.first >= limit) {
+          queued_.erase(key);
+        } else {
+          queue_.emplace(r, key);
+          queued_[key] = r;
+        }
+      }
+    }
+
+   private:
+    using rank_t = std::pair<uint32_t, uint64_t>;  // times sent, age
+    std::map<rank_t, std::string> queue_;
+    std::map<std::string, rank_t> queued_;
+    uint64_t age_ = 0;
+  };
 
   void send(const protocols::member_state& to, decltype(outgoing::msg) msg);
   void start_probe(time_ms now);
@@ -197,11 +230,8 @@ class membership {
   uint32_t health_ = 0;
   std::map<std::string, bucket> buckets_;
   // Piggyback queues: member changes by id, advertisements by domain.
-  std::map<queue_key, std::string> member_queue_;
-  std::map<std::string, queue_key> member_queued_;
-  std::map<queue_key, std::string> domain_queue_;
-  std::map<std::string, queue_key> domain_queued_;
-  uint64_t queue_age_ = 0;
+  transmit_queue member_tx_;  // by member id
+  transmit_queue domain_tx_;  // by domain name
   std::map<std::string, protocols::domain_advertisement> domains_;
   std::vector<outgoing> outbox_;
   std::vector<protocols::member_change> changes_;
