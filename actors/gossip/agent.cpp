@@ -160,7 +160,7 @@ void log_change(self_ptr self, const member_change& c) {
 
 void flush(self_ptr self, time_ms now);
 
-void push_pull(self_ptr self, const caf::actor& to, time_ms now) {
+void push_pull(self_ptr self, const caf::actor& to) {
   auto& st = self->state;
   auto timeout = runtime::request_timeout(self, to, st.cfg.protocol.push_pull_ms);
   self->request(caf::actor_cast<gossip_actor>(to), timeout, st.core->digest())
@@ -171,10 +171,9 @@ void push_pull(self_ptr self, const caf::actor& to, time_ms now) {
             flush(self, now);
           },
           [](const caf::error&) {});  // lost: gossip tries again
-  (void)now;
 }
 
-void deliver(self_ptr self, outgoing& o, time_ms now) {
+void deliver(self_ptr self, outgoing& o) {
   if (self->state.cfg.network && !self->state.cfg.network(o.to)) return;
   auto to = agent_of(self, o.to, o.address);
   if (!to) return;  // unreachable now: the protocol counts it as a lost message
@@ -182,7 +181,7 @@ void deliver(self_ptr self, outgoing& o, time_ms now) {
       [&](auto& msg) {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, membership_digest>)
-          push_pull(self, to, now);
+          push_pull(self, to);
         else
           self->send(caf::actor_cast<gossip_actor>(to), std::move(msg));
       },
@@ -191,7 +190,7 @@ void deliver(self_ptr self, outgoing& o, time_ms now) {
 
 void flush(self_ptr self, time_ms now) {
   auto& st = self->state;
-  for (auto& o : st.core->take_outbox()) deliver(self, o, now);
+  for (auto& o : st.core->take_outbox()) deliver(self, o);
   for (auto& c : st.core->take_changes()) {
     log_change(self, c);
     tell_observers(self, caf::make_message(c));
@@ -219,7 +218,7 @@ void tick(self_ptr self) {
     for (const auto& s : st.cfg.seeds) {
       if (st.cfg.network && !st.cfg.network(s.actor)) continue;
       if (auto h = st.dir->resolve(s); h && h != caf::actor_cast<caf::actor>(self))
-        push_pull(self, h, now);
+        push_pull(self, h);
     }
   }
   if (!st.home && !st.bootstrapped && st.cfg.bootstrap_after_ms > 0 && st.cfg.bootstrap &&

@@ -343,7 +343,7 @@ void membership::apply(time_ms now, const std::string&, const member_state& up) 
   if (up.node_id == self_.node_id) {
     if (up.incarnation > self_.incarnation ||
         (up.incarnation == self_.incarnation && up.status != member_status::alive))
-      refute(now, up.incarnation, up.status);
+      refute(up.incarnation, up.status);
     return;
   }
   auto claimed = up;
@@ -426,7 +426,7 @@ void membership::change(time_ms now, member& m, member_state next) {
   broadcast(m.state);
 }
 
-void membership::refute(time_ms now, uint64_t seen_incarnation, member_status claimed) {
+void membership::refute(uint64_t seen_incarnation, member_status claimed) {
   if (self_.status == member_status::left) return;
   self_.incarnation = std::max(self_.incarnation, seen_incarnation) + 1;
   self_.status = member_status::alive;
@@ -437,7 +437,6 @@ void membership::refute(time_ms now, uint64_t seen_incarnation, member_status cl
     mine.status = claimed;
     changes_.push_back(member_change{mine, claimed, true});
   }
-  (void)now;
   broadcast(self_);
 }
 
@@ -482,20 +481,19 @@ bool membership::advertise(time_ms now, const domain_advertisement& ad, std::str
   return true;
 }
 
-void membership::leave(time_ms now) {
+void membership::leave(time_ms) {
   if (self_.status == member_status::left) return;
   self_.status = member_status::left;
   --live_;
-  (void)now;
   broadcast(self_);
   for (auto* peer : pick(p_.indirect_probes + 1, "", true))
     send(peer->state, gossip_ping{self_.node_id, ++sequence_, {self_}, {}});
 }
 
-void membership::set_domain(time_ms now, const std::string& domain) {
+void membership::set_domain(time_ms, const std::string& domain) {
   if (self_.domain == domain) return;
   self_.domain = domain;
-  refute(now, self_.incarnation, member_status::alive);  // a new incarnation carries it
+  refute(self_.incarnation, member_status::alive);  // a new incarnation carries it
 }
 
 // --- Output and view --------------------------------------------------------------------------

@@ -197,7 +197,7 @@ class membership {
              bool from_digest);
   void merge_domains(time_ms now, const std::vector<protocols::domain_advertisement>& ads);
   void apply(time_ms now, const std::string& from, const protocols::member_state& up);
-  void refute(time_ms now, uint64_t seen_incarnation, protocols::member_status claimed);
+  void refute(uint64_t seen_incarnation, protocols::member_status claimed);
   void change(time_ms now, member& m, protocols::member_state next);
   bool admit(time_ms now, const std::string& from, size_t n);
   void broadcast(const protocols::member_state& st);
