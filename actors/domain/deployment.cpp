@@ -466,8 +466,7 @@ void on_zone_up(self_ptr self, const zone_availability& z) {
   if (it == st.replaced.end()) return;
   auto recs = std::move(it->second);
   st.replaced.erase(it);
-  auto zm = zone_at(
-      self, z.manager.actor.empty() ? locator{"", names::zone_manager(z.zone_name)} : z.manager);
+  auto zm = zone_at(self, z.manager);  // the locator the zone registered, as the registry sent it
   if (!zm) return;
   self->request(zm, ms(st.cfg.deployment.step_timeout_ms), list_hosted_instances{})
       .then(

@@ -29,6 +29,18 @@ bool gone(member_status s) {
 
 }  // namespace
 
+params::params() : params(runtime::default_config().gossip) {}
+
+params::params(const runtime::gossip_config& g)
+    : interval_ms(g.interval_ms),
+      probe_timeout_ms(g.probe_timeout_ms),
+      indirect_probes(g.indirect_probes),
+      suspicion_mult(g.suspicion_mult),
+      suspicion_max_mult(g.suspicion_max_mult),
+      retransmit_mult(g.retransmit_mult),
+      push_pull_ms(g.push_pull_ms),
+      updates_per_s(g.updates_per_s) {}
+
 membership::membership(member_state self, params p, uint64_t seed, ad_verifier verify,
                        reachability reachable)
     : self_(std::move(self)),

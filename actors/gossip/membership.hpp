@@ -15,6 +15,7 @@
 // view lets a member that missed them (or rejoins) catch up.
 
 #include "protocols/gossip.hpp"
+#include "runtime/config.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -30,19 +31,25 @@ namespace fusion::gossip {
 
 using time_ms = uint64_t;
 
-/// Protocol parameters ([gossip]; docs/gossip.md lists what each one trades).
+/// Protocol parameters. Those an operator sets come from [gossip] (their defaults are
+/// written once, in runtime/config_options.cpp); the rest are the protocol's own limits.
 struct params {
-  time_ms interval_ms = 200;            ///< Protocol period: one probe per period.
-  time_ms probe_timeout_ms = 100;       ///< Wait for a direct ack before asking others.
-  uint32_t indirect_probes = 3;         ///< Members asked to probe on our behalf (k).
-  double suspicion_mult = 3;            ///< Min suspicion = mult x max(1, log10 N) x interval.
-  double suspicion_max_mult = 3;        ///< Max suspicion = this x min (no confirmations yet).
-  uint32_t retransmit_mult = 4;         ///< Each change is sent mult x ceil(log10(N + 1)) times.
+  /// [gossip]'s defaults.
+  params();
+  /// The keys of a node's [gossip].
+  explicit params(const runtime::gossip_config& g);
+
+  time_ms interval_ms = 0;              ///< Protocol period: one probe per period.
+  time_ms probe_timeout_ms = 0;         ///< Wait for a direct ack before asking others.
+  uint32_t indirect_probes = 0;         ///< Members asked to probe on our behalf (k).
+  double suspicion_mult = 0;            ///< Min suspicion = mult x max(1, log10 N) x interval.
+  double suspicion_max_mult = 0;        ///< Max suspicion = this x min (no confirmations yet).
+  uint32_t retransmit_mult = 0;         ///< Each change is sent mult x ceil(log10(N + 1)) times.
+  time_ms push_pull_ms = 0;             ///< Whole-view exchange with one random member.
+  double updates_per_s = 0;             ///< Changes accepted per second from one sender.
   uint32_t max_piggyback = 12;          ///< Member changes per ping or ack.
   uint32_t max_domains = 2;             ///< Advertisements per ping or ack.
-  time_ms push_pull_ms = 5'000;         ///< Whole-view exchange with one random member.
   uint32_t max_records = 100'000;       ///< Records one message may carry; more = dropped.
-  double updates_per_s = 200;           ///< Changes accepted per second from one sender.
   time_ms dead_retention_ms = 600'000;  ///< Dead members are forgotten after this.
   uint32_t max_health = 8;              ///< Local health multiplier cap (Lifeguard LHM).
 };

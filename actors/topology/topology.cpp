@@ -148,17 +148,10 @@ options options_from(const runtime::node_config& nc) {
 
 namespace {
 
-gossip::params params_of(const runtime::gossip_config& g) {
-  gossip::params p;
-  p.interval_ms = g.interval_ms;
-  p.probe_timeout_ms = g.probe_timeout_ms;
-  p.indirect_probes = g.indirect_probes;
-  p.suspicion_mult = g.suspicion_mult;
-  p.suspicion_max_mult = g.suspicion_max_mult;
-  p.retransmit_mult = g.retransmit_mult;
-  p.push_pull_ms = g.push_pull_ms;
-  p.updates_per_s = g.updates_per_s;
-  return p;
+/// The test network (options::gossip_network) as member `me`'s agent sees it; null if none.
+std::function<bool(const std::string&)> network_of(const options& o, const std::string& me) {
+  if (!o.gossip_network) return {};
+  return [f = o.gossip_network, me](const std::string& to) { return f(me, to); };
 }
 
 }  // namespace
@@ -198,7 +191,7 @@ void topology::with_domain_agent() {
   ac.self.incarnation = ad.version;
   ac.self.address = dir_->node();
   ac.self.domain = name;
-  ac.protocol = params_of(opts_.gossip);
+  ac.protocol = gossip::params{opts_.gossip};
   ac.seed = opts_.seed;
   ac.seeds = opts_.gossip_seeds;
   ac.trust = opts_.trust;
@@ -206,10 +199,7 @@ void topology::with_domain_agent() {
   ac.advertise = ad;
   ac.observers = {dir_->here(names::zone_registry)};
   ac.alias = gossip::seed_name;
-  if (opts_.gossip_network)
-    ac.network = [f = opts_.gossip_network, me = ac.self.node_id](const std::string& to) {
-      return f(me, to);
-    };
+  ac.network = network_of(opts_, ac.self.node_id);
   auto lan_member = ac.self.node_id;
   auto wan = ac;  // the WAN tier: the same domain among other domains' agents
   auto agent = gossip::spawn_gossip_agent(sys_, std::move(ac), dir_);
@@ -222,10 +212,7 @@ void topology::with_domain_agent() {
   wan.observers.clear();
   wan.alias = gossip::wan_seed_name;
   wan.relay_domains = dir_->here(names::gossip(lan_member));
-  if (opts_.gossip_network)
-    wan.network = [f = opts_.gossip_network, me = wan.self.node_id](const std::string& to) {
-      return f(me, to);
-    };
+  wan.network = network_of(opts_, wan.self.node_id);
   spawned_.push_back(
       caf::actor_cast<caf::actor>(gossip::spawn_gossip_agent(sys_, std::move(wan), dir_)));
 }
@@ -236,7 +223,7 @@ void topology::with_zone_agent(const zone_parameters& zone) {
   ac.self.incarnation = static_cast<uint64_t>(std::max<int64_t>(1, runtime::wall_now(sys_)));
   ac.self.address = dir_->node();
   ac.self.zones = {zone.name};
-  ac.protocol = params_of(opts_.gossip);
+  ac.protocol = gossip::params{opts_.gossip};
   ac.seed = opts_.seed + std::hash<std::string>{}(zone.name);
   ac.seeds = opts_.gossip_seeds.empty() ? std::vector<locator>{locator{"", gossip::seed_name}}
                                         : opts_.gossip_seeds;
@@ -256,10 +243,7 @@ void topology::with_zone_agent(const zone_parameters& zone) {
       return advertisement();
     };
   }
-  if (opts_.gossip_network)
-    ac.network = [f = opts_.gossip_network, me = ac.self.node_id](const std::string& to) {
-      return f(me, to);
-    };
+  ac.network = network_of(opts_, ac.self.node_id);
   auto agent = gossip::spawn_gossip_agent(sys_, std::move(ac), dir_);
   std::lock_guard guard{mtx_};
   spawned_.push_back(caf::actor_cast<caf::actor>(agent));
