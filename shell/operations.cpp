@@ -1,0 +1,214 @@
+#include "shell/operations.hpp"
+
+#include "protocols/errc.hpp"
+#include "protocols/names.hpp"
+#include "runtime/manifest.hpp"
+#include "shell/schema.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace fusion::shell {
+
+namespace {
+
+namespace names = protocols::names;
+
+caf::error bad(std::string text) {
+  return make_error(errc::invalid_argument, std::move(text));
+}
+
+caf::expected<std::string> read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) return bad("cannot read '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// "actor" on the node `node` of a locator, as the shell names it.
+std::string address(const value& loc) {
+  auto node = loc["node"].text();
+  auto actor = loc["actor"].text();
+  return node.empty() ? actor : actor + "@" + node;
+}
+
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+value operations::caller() const {
+  const auto& p = c_.caller();
+  const char* kind = p.kind == protocols::role::domain_admin ? "domain_admin"
+                     : p.kind == protocols::role::zone_admin ? "zone_admin"
+                                                             : "service_provider";
+  return value{value_object{{"name", value{p.name}}, {"kind", value{kind}}}};
+}
+
+caf::expected<value> operations::ask(const std::string& actor, const std::string& message,
+                                     value fields) {
+  auto msg = make_message(message, fields);
+  if (!msg) return std::move(msg.error());
+  auto reply = c_.request(actor, std::move(*msg));
+  if (!reply) return std::move(reply.error());
+  return to_value(*reply);
+}
+
+caf::expected<value> operations::request(const std::string& actor, const std::string& message,
+                                         const value& fields) {
+  return ask(actor, message, fields);
+}
+
+caf::error operations::send(const std::string& actor, const std::string& message,
+                            const value& fields) {
+  auto msg = make_message(message, fields);
+  if (!msg) return std::move(msg.error());
+  if (client::is_request(*msg))
+    return bad(message + " is a request (answered with " + client::reply_name(message) +
+               "): use 'request'");
+  return c_.send(actor, std::move(*msg));
+}
+
+caf::expected<value> operations::services() {
+  auto r = ask(names::registrar, "query_service_by_category", value_object{{"caller", caller()}});
+  if (!r) return r;
+  return (*r)["service_names"];
+}
+
+caf::expected<value> operations::register_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return std::move(text.error());
+  return register_text(*text, path);
+}
+
+caf::expected<value> operations::register_text(const std::string& yaml, const std::string&) {
+  return ask(names::registrar, "register_service",
+             value_object{{"caller", caller()}, {"service_manifest", value{yaml}}});
+}
+
+caf::expected<value> operations::deploy(const std::string& service, uint32_t instances) {
+  return ask(names::deployment, "deploy_service",
+             value_object{{"caller", caller()},
+                          {"service_id", value{service}},
+                          {"deploy", value_object{{"instances", value{uint64_t{instances}}}}}});
+}
+
+caf::expected<value> operations::plan(const std::string& path, uint32_t instances) {
+  auto text = read_file(path);
+  if (!text) return std::move(text.error());
+  return plan_text(*text, path, instances);
+}
+
+caf::expected<value> operations::plan_text(const std::string& yaml, const std::string& source,
+                                           uint32_t instances) {
+  // place_service carries the manifest parsed (runtime/manifest, as the registrar parses it).
+  auto m = runtime::parse_manifest(yaml, source);
+  if (!m) return std::move(m.error());
+  msgpack::sbuffer body;
+  protocols::codec::pack_body(body, *m);
+  auto parsed = from_body(body.data(), body.size(), "manifest");
+  if (!parsed) return std::move(parsed.error());
+  return ask(names::placement, "place_service",
+             value_object{{"caller", caller()},
+                          {"service", std::move(*parsed)},
+                          {"deploy", value_object{{"instances", value{uint64_t{instances}}}}},
+                          {"dry_run", value{true}}});
+}
+
+caf::expected<value> operations::explain(const std::string& decision_id) {
+  return ask(names::placement, "explain_placement",
+             value_object{{"decision_id", value{decision_id}}});
+}
+
+caf::expected<value> operations::zones() {
+  auto r = ask(names::zone_registry, "list_zones", value_object{});
+  if (!r) return r;
+  return (*r)["zones"];
+}
+
+caf::expected<value> operations::instances(const std::string& service) {
+  return ask(names::registrar, "query_service_by_name",
+             value_object{{"caller", caller()},
+                          {"service_id", value{service}},
+                          {"information_type", value{"instances"}}});
+}
+
+caf::expected<value> operations::slots(const std::string& service) {
+  return ask(names::zone_registry, "list_slots", value_object{{"service", value{service}}});
+}
+
+caf::expected<value> operations::members(const std::string& member) {
+  std::string agent =
+      member.empty() ? "" : (starts_with(member, "gossip/") ? member : names::gossip(member));
+  if (agent.empty()) {
+    for (const auto& a : c_.actors())
+      if (starts_with(a, "gossip/")) {
+        agent = a;
+        break;
+      }
+    if (agent.empty() && !c_.node().empty()) agent = names::gossip(c_.node());
+    if (agent.empty()) return bad("no gossip agent here ([gossip] mode is off?); name a member");
+  }
+  return ask(agent, "membership_digest", value_object{});
+}
+
+caf::expected<value> operations::session_open(const std::string& target,
+                                              const std::string& client_name,
+                                              const std::string& via) {
+  if (target.empty()) return bad("session open: name a service or an instance (instance/ID)");
+  caf::expected<value> granted{caf::error{}};
+  if (starts_with(target, "instance/")) {
+    granted = ask(target, "acquire_session", value_object{{"client", value{client_name}}});
+  } else {
+    std::vector<std::string> hops;
+    if (!via.empty()) {
+      hops.push_back(via);
+    } else {
+      auto all = c_.actors();
+      for (const auto& a : all)
+        if (starts_with(a, "router/")) hops.push_back(a);
+      for (const auto& a : all)
+        if (starts_with(a, "zone/") && a.find('/', 5) == std::string::npos) hops.push_back(a);
+    }
+    if (hops.empty()) return bad("session open: no service router or zone gateway is known");
+    std::string why;
+    for (const auto& hop : hops) {
+      granted = ask(hop, "open_session",
+                    value_object{{"service", value{target}}, {"client", value{client_name}}});
+      if (granted) break;
+      why += (why.empty() ? "" : "; ") + hop + ": " + describe(granted.error());
+    }
+    if (!granted) return make_error(errc::no_session_slots, "session open " + target + ": " + why);
+  }
+  if (!granted) return granted;
+  auto sid = (*granted)["session_id"].text();
+  auto at = address((*granted)["instance"]);
+  if (at.empty() && starts_with(target, "instance/")) at = target;
+  if (!sid.empty()) sessions_[sid] = at;
+  return granted;
+}
+
+caf::expected<value> operations::session_close(const std::string& session_id,
+                                               const std::string& at) {
+  std::string where = at;
+  if (where.empty()) {
+    auto i = sessions_.find(session_id);
+    if (i == sessions_.end())
+      return bad("session close: this shell did not open '" + session_id +
+                 "'; name its instance with --at instance/ID");
+    where = i->second;
+  }
+  auto r = ask(where, "release_session", value_object{{"session_id", value{session_id}}});
+  if (r) sessions_.erase(session_id);
+  return r;
+}
+
+value operations::actors() {
+  value_array out;
+  for (auto& a : c_.actors()) out.emplace_back(std::move(a));
+  return value{std::move(out)};
+}
+
+}  // namespace fusion::shell
