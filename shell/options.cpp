@@ -88,6 +88,11 @@ caf::expected<shell_options> parse_options(const std::vector<std::string>& args)
   auto rest =
       vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
   o.connect.embedded = vm.count("embedded") > 0;
+  // "--embedded lua": the mode, not a config file called lua.
+  if (o.connect.embedded && embedded == "lua") {
+    embedded.clear();
+    rest.insert(rest.begin(), "lua");
+  }
   o.connect.config = o.connect.embedded ? embedded : config;
   // "--embedded CONFIG": Boost takes an implicit value only as --embedded=CONFIG.
   if (o.connect.embedded && embedded.empty() && !rest.empty() && rest[0] != "lua") {

@@ -1,0 +1,3 @@
+-- Never ends: stopped by its instruction budget.
+local n = 0
+while true do n = n + 1 end
