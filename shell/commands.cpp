@@ -131,6 +131,15 @@ void print_result(std::ostream& out, const std::string& cmd, const value& r) {
     }
     return;
   }
+  if (cmd == "instances") {
+    const auto* ids = r["instance_ids"].as_array();
+    out << r["record"]["parsed"]["name"].text() << " (" << r["record"]["service_id"].text()
+        << "): " << (ids ? ids->size() : 0) << " instance(s)\n";
+    for (size_t i = 0; ids && i < ids->size(); ++i) out << "  " << (*ids)[i].text() << "\n";
+    if (auto d = r["details"].as_object())
+      for (const auto& [k, v] : *d) out << "  " << k << ": " << v.text() << "\n";
+    return;
+  }
   if (cmd == "session" && r.find("session_id")) {
     out << "session " << r["session_id"].text() << " on instance " << r["instance_id"].text()
         << " (" << r["instance"]["actor"].text() << ")\n";
