@@ -116,9 +116,7 @@ caf::expected<std::unique_ptr<client>> client::start(const client_options& opts,
                  ": [link] identity is not set; the shell connects to nodes with its own key");
     if (nc_ref.peers.empty())
       return bad("shell config " + opts.config + ": no [[peer]] to connect to");
-    if (!nc_ref.node.roles.empty())
-      return bad("shell config " + opts.config +
-                 ": node.roles must be empty (use --embedded to run roles in the shell)");
+    // node.roles is not used: the shell starts links only, never roles.
   }
   if (auto err = runtime::setup_logging(nc_ref.log)) return err;
   c->cfg_ = std::make_unique<caf::actor_system_config>();
