@@ -46,6 +46,8 @@ const std::vector<std::string_view> zone_keys = {"name",
 const std::vector<std::string_view> gpu_keys = {"model", "memory_mb", "shader_model", "count"};
 const std::vector<std::string_view> service_keys = {"manifest", "provider", "deploy"};
 const std::vector<std::string_view> peer_keys = {"name", "address", "public_key", "role"};
+const std::vector<std::string_view> evaluator_script_keys = {"name", "script", "instructions",
+                                                             "memory_kb"};
 
 const std::vector<std::string_view> peer_roles(defaults::peer::roles.begin(),
                                                defaults::peer::roles.end());
@@ -64,7 +66,7 @@ const std::vector<std::string_view>& top_keys() {
   static const auto keys = [] {
     std::vector<std::string_view> out;
     for_each_section([&](std::string_view name, auto, const auto&) { out.push_back(name); });
-    out.insert(out.end(), {"zone", "service", "peer"});
+    out.insert(out.end(), {"zone", "service", "peer", "evaluator_script"});
     return out;
   }();
   return keys;
@@ -166,6 +168,8 @@ class parser {
     if (auto err = check_slot_timers(root, cfg.slots)) return err;
     if (auto err = parse_zones(root, cfg)) return err;
     if (auto err = parse_services(root, cfg)) return err;
+    if (auto err = parse_evaluator_scripts(root, cfg)) return err;
+    if (auto err = check_monitoring(root, cfg)) return err;
     if (auto err = parse_peers(root, cfg)) return err;
     if (auto err = check_gossip(root, cfg)) return err;
     return check_link_needs(root, cfg);
@@ -557,6 +561,62 @@ class parser {
       cfg.services.push_back(std::move(s));
     }
     return {};
+  }
+
+  // [[evaluator_script]]: a unique name and a readable script. Whether the script compiles
+  // is checked when the zones role loads it (the config reader knows no Lua).
+  caf::error parse_evaluator_scripts(const toml::table& root, node_config& cfg) {
+    caf::error err;
+    auto* scripts = tables_of(root, "evaluator_script", err);
+    if (scripts == nullptr) return err;
+    namespace d = defaults::evaluator_script;
+    for (size_t i = 0; i < scripts->size(); ++i) {
+      auto& t = *scripts->get(i)->as_table();
+      auto prefix = "evaluator_script[" + std::to_string(i) + "]";
+      if (auto e = check_keys(t, prefix, evaluator_script_keys)) return e;
+      evaluator_script e;
+      e.instructions = d::instructions;
+      e.memory_kb = d::memory_kb;
+      for (auto key : {"name", "script"})
+        if (t.get(key) == nullptr)
+          return fail(t.source(), prefix + "." + key + ": required key is missing");
+      if (auto x = get_string(t, prefix, "name", e.name)) return x;
+      if (!valid_name(e.name))
+        return type_error(*t.get("name"), prefix, "name",
+                          "an evaluator name of 1 to 64 characters from [A-Za-z0-9._-]");
+      for (const auto& other : cfg.evaluator_scripts)
+        if (other.name == e.name)
+          return fail(t.get("name")->source(),
+                      prefix + ".name: duplicate evaluator name " + toml_quote(e.name));
+      if (auto x = get_string(t, prefix, "script", e.script)) return x;
+      if (auto x = get_int(t, prefix, "instructions", 1, d::max_instructions, e.instructions))
+        return x;
+      if (auto x = get_int(t, prefix, "memory_kb", d::min_memory_kb, d::max_memory_kb, e.memory_kb))
+        return x;
+      auto path = resolve(e.script);
+      std::error_code ec;
+      if (e.script.empty() || !fs::is_regular_file(path, ec))
+        return fail(t.get("script")->source(),
+                    prefix + ".script: expected a readable Lua file, found " +
+                        shown_string(e.script) + " (no such file: " + echoed(path) +
+                        "; relative paths start at the config file's folder)");
+      e.script = path;
+      cfg.evaluator_scripts.push_back(std::move(e));
+    }
+    return {};
+  }
+
+  // [monitoring]: a script, if named, is a readable file (whether it compiles is checked
+  // when the zones role loads it).
+  caf::error check_monitoring(const toml::table& root, const node_config& cfg) const {
+    const auto& path = cfg.monitoring.script;
+    if (path.empty()) return {};
+    std::error_code ec;
+    if (fs::is_regular_file(path, ec)) return {};
+    const auto& t = *root.get("monitoring")->as_table();
+    return fail(t.get("script")->source(),
+                "monitoring.script: expected a readable Lua file, found " + toml_quote(path) +
+                    " (no such file; relative paths start at the config file's folder)");
   }
 
   // [link]: a link is declared dead only after a heartbeat had the time to arrive.
@@ -1013,6 +1073,13 @@ std::string to_toml(const node_config& c) {
     line("public_key", toml_quote(p.public_key));
     line("role", toml_quote(p.role));
   }
+  for (const auto& e : c.evaluator_scripts) {
+    out += "\n[[evaluator_script]]\n";
+    line("name", toml_quote(e.name));
+    line("script", toml_quote(e.script));
+    line("instructions", std::to_string(e.instructions));
+    line("memory_kb", std::to_string(e.memory_kb));
+  }
   return out;
 }
 
@@ -1031,6 +1098,7 @@ std::vector<std::string> known_config_keys() {
   out.push_back("zone.latency_ms");
   add("service", service_keys);
   add("peer", peer_keys);
+  add("evaluator_script", evaluator_script_keys);
   return out;
 }
 

@@ -67,6 +67,9 @@ struct evaluator_config {
   protocols::duration_ms timeout_ms = 0;    ///< Time an evaluation may take.
   uint64_t cache_entries = 0;               ///< Cached evaluations per zone; 0 = no cache.
   protocols::duration_ms cache_ttl_ms = 0;  ///< Age limit of a cached evaluation.
+  /// When a service-specific evaluator fails or does not answer: "generic" (the zone
+  /// scores with the generic evaluator) or "decline" (the zone declines the request).
+  std::string fallback;
   friend bool operator==(const evaluator_config&, const evaluator_config&) = default;
 };
 
@@ -125,6 +128,16 @@ struct link_config {
   friend bool operator==(const link_config&, const link_config&) = default;
 };
 
+/// [monitoring]: the zones' monitoring aggregation script (§6.3.4.2; docs/shell.md, "Lua
+/// inside the runtime").
+struct monitoring_config {
+  std::string script;                      ///< Lua file; "" = no aggregation.
+  protocols::duration_ms interval_ms = 0;  ///< Time between two aggregations.
+  uint64_t instructions = 0;               ///< Lua VM instructions one aggregation may run.
+  uint64_t memory_kb = 0;                  ///< Memory the script's state may hold.
+  friend bool operator==(const monitoring_config&, const monitoring_config&) = default;
+};
+
 /// [gossip]: membership, failure detection and domain discovery (docs/gossip.md).
 struct gossip_config {
   std::string mode;                        ///< "off": zones register as configured; "on": gossip.
@@ -164,6 +177,16 @@ struct service_entry {
   friend bool operator==(const service_entry&, const service_entry&) = default;
 };
 
+/// [[evaluator_script]]: a service-specific evaluator written in Lua, served on this node
+/// to its zones (actors/evaluator/lua_evaluator.hpp; docs/shell.md, "Lua inside the runtime").
+struct evaluator_script {
+  std::string name;           ///< What manifests name in `evaluator:`; unique on the node.
+  std::string script;         ///< The Lua file, absolute (resolved against the config's folder).
+  uint64_t instructions = 0;  ///< Lua VM instructions one evaluation may run.
+  uint64_t memory_kb = 0;     ///< Memory the script's state may hold.
+  friend bool operator==(const evaluator_script&, const evaluator_script&) = default;
+};
+
 /// The whole, validated configuration of one node. Every field holds its effective value.
 struct node_config {
   node_section node;
@@ -177,9 +200,11 @@ struct node_config {
   scaling_config scaling;
   link_config link;
   gossip_config gossip;
-  std::vector<protocols::zone_parameters> zones;  ///< [[zone]]: zones this node hosts.
-  std::vector<service_entry> services;            ///< [[service]]: services to register.
-  std::vector<peer_entry> peers;                  ///< [[peer]]: nodes this node links with.
+  monitoring_config monitoring;
+  std::vector<protocols::zone_parameters> zones;    ///< [[zone]]: zones this node hosts.
+  std::vector<service_entry> services;              ///< [[service]]: services to register.
+  std::vector<peer_entry> peers;                    ///< [[peer]]: nodes this node links with.
+  std::vector<evaluator_script> evaluator_scripts;  ///< [[evaluator_script]]: Lua evaluators.
   friend bool operator==(const node_config&, const node_config&) = default;
 };
 
@@ -219,6 +244,7 @@ const option_table<slots_config>& slots_options();
 const option_table<scaling_config>& scaling_options();
 const option_table<link_config>& link_options();
 const option_table<gossip_config>& gossip_options();
+const option_table<monitoring_config>& monitoring_options();
 
 /// Calls `f(name, member, table)` for each flat section of node_config, in file order:
 /// `name` is the TOML table ("placement"), `member` the node_config member holding it.
@@ -235,6 +261,7 @@ void for_each_section(F&& f) {
   f(std::string_view{"scaling"}, &node_config::scaling, scaling_options());
   f(std::string_view{"link"}, &node_config::link, link_options());
   f(std::string_view{"gossip"}, &node_config::gossip, gossip_options());
+  f(std::string_view{"monitoring"}, &node_config::monitoring, monitoring_options());
 }
 
 /// The configuration of a node given no file: every option at its table's default.

@@ -89,6 +89,9 @@ const option_table<evaluator_config>& evaluator_options() {
               "Evaluations cached per zone; 0 disables the cache."),
       integer("cache_ttl_ms", &s::cache_ttl_ms, 10'000, 0, 86'400'000,
               "Milliseconds a cached evaluation stays valid."),
+      choice("fallback", &s::fallback, "generic", {"generic", "decline"},
+             "When a service's own evaluator fails or does not answer in time: \"generic\" "
+             "scores with the generic evaluator, \"decline\" declines the request."),
   };
   return t;
 }
@@ -230,6 +233,24 @@ const option_table<gossip_config>& gossip_options() {
              "Where this node's orchestrator is (\"domain\" role), for zones that pick the "
              "nearest domain."),
       number("longitude", &s::longitude, 0.0, -180, 180, "Its longitude."),
+  };
+  return t;
+}
+
+const option_table<monitoring_config>& monitoring_options() {
+  using s = monitoring_config;
+  namespace d = defaults::evaluator_script;
+  static const option_table<s> t = {
+      text("script", &s::script, "",
+           "Lua file defining aggregate(samples, indicators), run by every zone of this node; "
+           "\"\" aggregates nothing.")
+          .as_path(),
+      integer("interval_ms", &s::interval_ms, 1'000, 10, 3'600'000,
+              "Milliseconds between two aggregations."),
+      integer("instructions", &s::instructions, d::instructions, 1, d::max_instructions,
+              "Lua VM instructions one aggregation may run."),
+      integer("memory_kb", &s::memory_kb, d::memory_kb, d::min_memory_kb, d::max_memory_kb,
+              "Kilobytes the script's state may hold."),
   };
   return t;
 }

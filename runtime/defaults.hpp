@@ -31,6 +31,17 @@ inline constexpr int64_t deploy = 0;
 inline constexpr int64_t max_deploy = 10'000;
 }  // namespace service
 
+/// [[evaluator_script]]: Lua evaluators (docs/shell.md, "Lua inside the runtime").
+namespace evaluator_script {
+/// Lua VM instructions one evaluation may run, and the upper bound of the key.
+inline constexpr int64_t instructions = 1'000'000;
+inline constexpr int64_t max_instructions = 1'000'000'000;
+/// Kilobytes a script's state may hold, and the bounds of the key.
+inline constexpr int64_t memory_kb = 8'192;
+inline constexpr int64_t min_memory_kb = 256;
+inline constexpr int64_t max_memory_kb = 1'048'576;
+}  // namespace evaluator_script
+
 /// [[peer]]: the nodes a node links with.
 namespace peer {
 /// Address dialled; "" means the peer dials this node.

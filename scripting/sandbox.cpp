@@ -69,8 +69,9 @@ void sandbox::hook(lua_State* L, lua_Debug*) {
     // From now on every instruction fails, so a script's pcall cannot swallow the error
     // and go on: each level of protected calls unwinds at its next instruction.
     lua_sethook(L, &sandbox::hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction budget of %I exceeded",
-               static_cast<lua_Integer>(self.budget_.instructions));
+    lua_pushfstring(L, "instruction budget of %I exceeded",
+                    static_cast<lua_Integer>(self.budget_.instructions));
+    lua_error(L);
   }
 }
 

@@ -476,7 +476,9 @@ int run_plan(const runtime::node_config& nc, const std::string& manifest_path, u
   topology topo{sys, opts};
   topo.with_domain();
   // Every zone registered before placing (in waves: issue 8 item 11), or a clear error.
-  auto zones = topo.with_zones(nc.zones, opts.deployment.step_timeout_ms);
+  // Lua evaluators first: a manifest naming one is scored by it, as on a running node.
+  auto zones = topo.with_evaluator_scripts(nc.evaluator_scripts);
+  if (!zones) zones = topo.with_zones(nc.zones, opts.deployment.step_timeout_ms);
   int code = 0;
   {
     caf::scoped_actor self{sys};

@@ -49,6 +49,8 @@ caf::error start_zones(caf::actor_system& sys, const runtime::node_config& nc,
   auto opts = options_from(nc);
   auto topo = std::make_shared<topology>(sys, opts, ctx.directory);
   keep(ctx, topo);
+  if (auto err = topo->with_evaluator_scripts(nc.evaluator_scripts)) return err;
+  if (auto err = topo->with_monitoring_script()) return err;
   return topo->with_zones(nc.zones, opts.deployment.step_timeout_ms);
 }
 

@@ -3,12 +3,15 @@
 #include "actors/domain/registrar.hpp"
 #include "actors/domain/scaling.hpp"
 #include "actors/domain/zone_registry.hpp"
+#include "actors/evaluator/lua_evaluator.hpp"
 #include "actors/gossip/agent.hpp"
 #include "actors/service/instance.hpp"
+#include "actors/zone/aggregation.hpp"
 #include "actors/zone/zone_manager.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/files.hpp"
 #include "runtime/logging.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -93,6 +96,7 @@ options::options() {
   deployment = defaults.deployment;
   slots = defaults.slots;
   scaling = defaults.scaling;
+  monitoring = defaults.monitoring;
   gossip = defaults.gossip;
 }
 
@@ -111,6 +115,7 @@ options options_from(const runtime::node_config& nc) {
   o.deployment = nc.deployment;
   o.slots = nc.slots;
   o.scaling = nc.scaling;
+  o.monitoring = nc.monitoring;
   auto hosts_domain =
       std::find(nc.node.roles.begin(), nc.node.roles.end(), "domain") != nc.node.roles.end();
   if (!hosts_domain)
@@ -319,6 +324,8 @@ topology& topology::with_zone(const zone_parameters& zone, std::vector<locator> 
   cfg.deployment = opts_.deployment;
   cfg.slots = opts_.slots;
   cfg.scaling = opts_.scaling;
+  cfg.monitoring = opts_.monitoring;
+  cfg.monitoring_source = opts_.monitoring_source;
   cfg.launch = in_process_instances(opts_.slots, opts_.instance.session_timeout_ms);
   cfg.registry = opts_.registry;
   auto gossiping = opts_.gossip.mode == "on";
@@ -343,6 +350,36 @@ topology& topology::with_evaluator(const std::string& name, caf::actor evaluator
   dir_->put(names::evaluator(name), evaluator);
   spawned_.push_back(std::move(evaluator));
   return *this;
+}
+
+caf::error topology::with_evaluator_scripts(const std::vector<runtime::evaluator_script>& scripts) {
+  for (const auto& s : scripts) {
+    auto text = runtime::read_text_file(s.script, "Lua script");
+    if (!text) return std::move(text.error());
+    evaluator::lua_evaluator_config cfg;
+    cfg.name = s.name;
+    cfg.chunk_name = std::filesystem::path{s.script}.filename().string();
+    cfg.source = std::move(*text);
+    cfg.limits.instructions = s.instructions;
+    cfg.limits.memory_bytes = static_cast<size_t>(s.memory_kb) * 1024;
+    auto ev = evaluator::spawn_lua_evaluator(sys_, cfg);
+    if (!ev) return std::move(ev.error());
+    with_evaluator(s.name, caf::actor_cast<caf::actor>(*ev));
+  }
+  return caf::none;
+}
+
+caf::error topology::with_monitoring_script() {
+  const auto& m = opts_.monitoring;
+  if (m.script.empty()) return caf::none;
+  auto text = runtime::read_text_file(m.script, "Lua script");
+  if (!text) return std::move(text.error());
+  auto checked =
+      zone::manager::aggregator::load(std::filesystem::path{m.script}.filename().string(), *text,
+                                      {m.instructions, static_cast<size_t>(m.memory_kb) * 1024});
+  if (!checked) return std::move(checked.error());
+  opts_.monitoring_source = std::move(*text);
+  return caf::none;
 }
 
 registrar_actor topology::registrar() const {

@@ -71,6 +71,10 @@ struct options {
   runtime::deployment_config deployment;  ///< [deployment]: every deployment step.
   runtime::slots_config slots;            ///< [slots]: slot reports and their damping.
   runtime::scaling_config scaling;        ///< [scaling]: zone elasticity rules.
+  /// [monitoring]: the zones' aggregation script, and its text ("" = none; filled from
+  /// `monitoring.script` by topology::with_monitoring_script, or set by a test).
+  runtime::monitoring_config monitoring;
+  std::string monitoring_source;
   /// [gossip]: with mode "on", the domain and every zone get a gossip agent
   /// (docs/gossip.md): zones find the domain through it instead of `registry`.
   runtime::gossip_config gossip;
@@ -133,6 +137,14 @@ class topology {
 
   /// Registers `evaluator` as the service-specific evaluator `name`.
   topology& with_evaluator(const std::string& name, caf::actor evaluator);
+
+  /// Loads every [[evaluator_script]] and registers it as a Lua evaluator
+  /// (actors/evaluator/lua_evaluator.hpp), or says which script cannot serve and why.
+  caf::error with_evaluator_scripts(const std::vector<runtime::evaluator_script>& scripts);
+
+  /// Reads and checks the [monitoring] script the zones spawned from now on run, or says
+  /// why it cannot serve. No-op without one.
+  caf::error with_monitoring_script();
 
   protocols::registrar_actor registrar() const;
   protocols::zone_registry_actor zone_registry() const;

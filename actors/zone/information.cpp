@@ -112,6 +112,12 @@ information zone_information(self_ptr self, const get_zone_information& req) {
   v["slot_rows_expired"] = std::to_string(c.expired);
   v["slot_batches_published"] = std::to_string(st.slot_batches);
   v["scale_outs"] = std::to_string(st.scale_outs);
+  if (!st.cfg.monitoring_source.empty()) {
+    v["aggregations"] = std::to_string(st.aggregations);
+    v["aggregation_failures"] = std::to_string(st.aggregation_failures);
+    if (!st.aggregation_error.empty()) v["aggregation_error"] = st.aggregation_error;
+    for (const auto& [name, x] : st.indicators) v["indicator." + name] = fmt::format("{}", x);
+  }
   v["scale_ins"] = std::to_string(st.scale_ins);
   v["scale_overflows"] = std::to_string(st.overflows);
   std::string decisions;

@@ -1,5 +1,6 @@
 #include "actors/zone/zone_manager.hpp"
 
+#include "actors/zone/aggregation.hpp"
 #include "actors/zone/zone_state.hpp"
 
 namespace fusion::zone {
@@ -141,6 +142,10 @@ size_t release(self_ptr self, const std::vector<fusion_id>& ids) {
   return released;
 }
 
+/// Cache entries are keyed by the request hash alone: it covers the manifest, whose
+/// `evaluator` keeps the generic evaluator's entries apart from a service evaluator's.
+const std::string no_key;
+
 /// Scores with the generic evaluator next to the zone, through the zone's cache.
 zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
   auto& st = self->state;
@@ -148,7 +153,6 @@ zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
   auto free = st.free();
   auto now = runtime::mono_now(self);
   auto hash = evaluator::request_hash(p, free, *req.service, req.deploy);
-  static const std::string no_key;
   const evaluation* ev = st.cache.find(no_key, hash, now);
   if (ev == nullptr) {
     evaluator::score_zone_into(p, free, *req.service, req.deploy, st.scratch);
@@ -159,7 +163,9 @@ zone_offer evaluate_inline(self_ptr self, const zone_evaluate& req) {
 }
 
 /// Evaluates one request and hands the answer to `done`, synchronously for the generic
-/// evaluator and after a bounded wait for a service-specific one.
+/// evaluator and after a bounded wait for a service-specific one. When that one fails or
+/// does not answer in time, [evaluator] fallback says what the zone does: score with the
+/// generic evaluator ("generic") or decline ("decline").
 template <class Done>
 void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
   auto& st = self->state;
@@ -174,20 +180,40 @@ void evaluate_with(self_ptr self, zone_evaluate req, Done done) {
         decline(self, refusal_code::evaluation_failed, "the zone has no evaluator '" + name + "'"));
     return;
   }
+  // A service evaluator's answers are cached like the generic one's (§5.4.2.2.3): the key
+  // holds everything it was given, so a script must be a function of its arguments.
   evaluate q;
   q.zone = st.cfg.parameters;
   q.free = st.free();
   q.service = *req.service;
   q.deploy = req.deploy;
+  auto hash = evaluator::request_hash(q.zone, q.free, q.service, q.deploy);
+  if (const auto* hit = st.cache.find(no_key, hash, runtime::mono_now(self))) {
+    done(make_offer(self, req, *hit));
+    return;
+  }
   auto shared_req = std::make_shared<zone_evaluate>(std::move(req));
   self->request(ev, ms(st.cfg.evaluator.timeout_ms), std::move(q))
-      .then([=](evaluation& e) mutable { done(make_offer(self, *shared_req, e)); },
-            [=](caf::error& err) mutable {
-              self->state.log->info("zone {}: evaluator '{}' failed: {}", self->state.zone(),
-                                    shared_req->service->evaluator, describe(err));
-              done(decline(self, refusal_code::evaluation_failed,
-                           "evaluator '" + shared_req->service->evaluator + "' did not answer"));
-            });
+      .then(
+          [=](evaluation& e) mutable {
+            self->state.cache.insert(no_key, hash, e, runtime::mono_now(self));
+            done(make_offer(self, *shared_req, e));
+          },
+          [=](caf::error& err) mutable {
+            const auto& evaluator = shared_req->service->evaluator;
+            if (self->state.cfg.evaluator.fallback == "generic") {
+              self->state.log->info(
+                  "zone {}: evaluator '{}' failed ({}); scored with the "
+                  "generic evaluator",
+                  self->state.zone(), evaluator, describe(err));
+              done(evaluate_inline(self, *shared_req));
+              return;
+            }
+            self->state.log->info("zone {}: evaluator '{}' failed: {}", self->state.zone(),
+                                  evaluator, describe(err));
+            done(decline(self, refusal_code::evaluation_failed,
+                         "evaluator '" + evaluator + "' did not answer"));
+          });
 }
 
 zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config cfg,
@@ -216,6 +242,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
   if (st.registration.state == zone_registration_state::pending && !discover) try_register(self);
   start_slots(self);
   start_scaling(self);
+  start_monitoring(self);
   return {
       [=](const zone_evaluate& req) -> caf::result<zone_offer> {
         if (req.service->evaluator.empty()) return evaluate_inline(self, req);
@@ -297,6 +324,7 @@ zone_manager_impl::behavior_type zone_manager(self_ptr self, zone_manager_config
       },
       [=](slot_tick_atom) { slot_tick(self); },
       [=](scale_tick_atom) { scale_tick(self); },
+      [=](monitor_tick_atom) { monitor_tick(self); },
       [=](const list_slots& req) { return list_instance_slots(self, req); },
       [=](const open_session& req) { return open_session_here(self, req); },
       [=](const subscribe_slots& req) { take_subscription(self, req); },

@@ -39,6 +39,10 @@ struct zone_manager_config {
   /// [scaling]: how often the zone checks its services' elasticity rules (their manifests'
   /// slot_utilisation thresholds), and the cooldown after each action (docs/slots.md).
   runtime::scaling_config scaling = runtime::default_config().scaling;
+  /// [monitoring]: the aggregation script's budget and period, and its text
+  /// (`monitoring_source`, "" = no aggregation; actors/zone/aggregation.hpp).
+  runtime::monitoring_config monitoring = runtime::default_config().monitoring;
+  std::string monitoring_source;
   /// Where the zone publishes its slots besides its zone registry: service routers, or any
   /// slot sink (protocols::slot_sink_actor), resolved through the directory at each batch.
   std::vector<protocols::locator> slot_sinks;

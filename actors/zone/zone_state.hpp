@@ -43,12 +43,16 @@ using damped_flush_atom = caf::atom_constant<caf::atom("zm_dflush")>;
 using register_atom = caf::atom_constant<caf::atom("zm_reg")>;
 using slot_tick_atom = caf::atom_constant<caf::atom("zm_slots")>;
 using scale_tick_atom = caf::atom_constant<caf::atom("zm_scale")>;
+using monitor_tick_atom = caf::atom_constant<caf::atom("zm_monitor")>;
+
+class aggregator;  // aggregation.hpp
 
 /// The manager's full interface: the public one plus its own timers.
 using zone_manager_impl =
     zone_manager_actor::extend<caf::reacts_to<expire_atom>, caf::reacts_to<flush_atom>,
                                caf::reacts_to<damped_flush_atom>, caf::reacts_to<register_atom>,
-                               caf::reacts_to<slot_tick_atom>, caf::reacts_to<scale_tick_atom>>;
+                               caf::reacts_to<slot_tick_atom>, caf::reacts_to<scale_tick_atom>,
+                               caf::reacts_to<monitor_tick_atom>>;
 
 inline std::chrono::milliseconds ms(duration_ms x) {
   return std::chrono::milliseconds(std::max<duration_ms>(1, x));
@@ -134,6 +138,12 @@ struct zm_state {
   bool damped_flush_scheduled = false;
   uint64_t offers_made = 0, offers_declined = 0, offers_expired = 0, offers_released = 0;
   uint64_t deployed = 0, deploy_failures = 0, stopped_graceful = 0, stopped_forced = 0;
+  // Monitoring aggregation (aggregation.hpp): the script, if [monitoring] names one, and
+  // what its last successful run gave.
+  std::shared_ptr<aggregator> monitor;
+  std::map<std::string, double> indicators;
+  std::string aggregation_error;  // of the last failed run, until one succeeds
+  uint64_t aggregations = 0, aggregation_failures = 0;
   std::shared_ptr<spdlog::logger> log;
   static inline const char* name = "zone_manager";
 

@@ -103,6 +103,20 @@ contains "$tmp/out" '"figure": "placements_per_s"' "placement prints its rate"
 contains "$tmp/out" '"figure": "failed_placements", "value": 0,' "no placement failed"
 contains "$tmp/out" '"figure": "offers_per_placement", "value": 4,' "each placement got k offers"
 contains "$tmp/out" '"services": 3' "the configuration is printed with the figure"
+# A Lua evaluator beside the generic one, in the same run.
+expect 0 "a placement run with a Lua evaluator" -- "$bench" placement --zones 40 --placements 300 \
+  --k 4 --evaluator lua
+contains "$tmp/out" '"evaluator": "lua:near_users.lua"' "the Lua figures say their evaluator"
+contains "$tmp/out" '"figure": "lua_to_generic_rate"' "the two rates are compared"
+if grep -F '"figure": "failed_placements"' "$tmp/out" | grep -qvF '"value": 0,'; then
+  echo "FAIL: a placement failed: $(cat "$tmp/out")"; failures=$((failures + 1))
+else echo "ok: no placement failed with either evaluator"; fi
+printf 'function evaluate(\n' > "$tmp/broken.lua"
+expect 2 "a Lua evaluator that does not compile is refused" -- "$bench" placement --zones 40 \
+  --placements 300 --evaluator lua --evaluator-script "$tmp/broken.lua"
+contains "$tmp/err" "broken.lua:2:" "the error names the script's line"
+expect 2 "an unknown evaluator is refused" -- "$bench" placement --evaluator python
+expect 2 "a script without --evaluator lua is refused" -- "$bench" placement --evaluator-script x.lua
 # Across processes: the zones in two fusion-node processes (found next to fusion-bench).
 # both FILE TEXT1 TEXT2 DESCRIPTION: one line of FILE holds both texts.
 both() {

@@ -3,8 +3,13 @@
 // the raw CAF request/response rate measured in the same run, and the memory per zone.
 // With --zone-nodes N the same zones also run in N fusion-node processes linked to the
 // domain, and the rate across processes is printed next to the in-process one (issue 9's
-// goal: at least half of it).
+// goal: at least half of it). With --evaluator lua the same domain also places a service
+// scored by a Lua evaluator (configs/evaluators/near_users.lua, or --evaluator-script FILE),
+// and that rate is printed next to the generic evaluator's of the same run (issue 12's goal:
+// at least half of it).
 
+#include "actors/evaluator/lua_evaluator.hpp"
+#include "actors/evaluator/scoring.hpp"
 #include "actors/topology/topology.hpp"
 #include "protocols/all_messages.hpp"
 #include "protocols/registry.hpp"
@@ -56,6 +61,10 @@ zone_parameters make_zone(size_t i, runtime::rng& gen) {
   if (i % 3 == 0) z.accelerator("h264-encoder");
   return z.params();
 }
+
+// The Lua evaluator --evaluator lua places with unless --evaluator-script says otherwise:
+// the example that weighs the generic score with nearness to the closest user.
+constexpr const char* near_users_lua = FUSION_CONFIG_DIR "/evaluators/near_users.lua";
 
 // The benchmark's `n` zones, the same in every run and wherever they run.
 std::vector<zone_parameters> bench_zones(size_t n) {
@@ -173,9 +182,19 @@ void options_placement(po::options_description& desc) {
           throw po::error("--zone-nodes must be at most " + std::to_string(max_zone_nodes));
       }),
       "also run the zones in N fusion-node processes linked to this one and print both rates "
-      "(0: in-process only)")("fusion-node", po::value<std::string>(),
-                              "the fusion-node program for --zone-nodes (default: the one next "
-                              "to fusion-bench)");
+      "(0: in-process only)")(
+      "evaluator", po::value<std::string>()->default_value("generic")->notifier([](const auto& e) {
+        if (e != "generic" && e != "lua")
+          throw po::error("--evaluator must be 'generic' or 'lua', got '" + e + "'");
+      }),
+      "generic: the generic evaluator only; lua: also a service scored by a Lua evaluator, "
+      "printed next to the generic rate of the same run")(
+      "evaluator-script", po::value<std::string>(),
+      "the Lua evaluator for --evaluator lua (default: configs/evaluators/near_users.lua, "
+      "the generic score weighed with nearness to the users)")(
+      "fusion-node", po::value<std::string>(),
+      "the fusion-node program for --zone-nodes (default: the one next "
+      "to fusion-bench)");
 }
 
 namespace {
@@ -258,6 +277,27 @@ int run_placement(const po::variables_map& vm) {
   const auto workers = vm["placement-workers"].as<size_t>();
   const auto policy = vm["policy"].as<std::string>();
   const auto zone_nodes_n = vm["zone-nodes"].as<size_t>();
+  const auto with_lua = vm["evaluator"].as<std::string>() == "lua";
+  if (vm.count("evaluator-script") > 0 && !with_lua) {
+    std::cerr << "fusion-bench placement: --evaluator-script needs --evaluator lua\n";
+    return 2;
+  }
+  if (with_lua && zone_nodes_n > 0) {
+    std::cerr << "fusion-bench placement: --evaluator lua runs in-process only (no --zone-nodes)\n";
+    return 2;
+  }
+  evaluator::lua_evaluator_config lua{"bench-lua", "", "", {}};
+  if (with_lua) {
+    auto path = vm.count("evaluator-script") > 0 ? vm["evaluator-script"].as<std::string>()
+                                                 : std::string{near_users_lua};
+    auto text = runtime::read_text_file(path, "Lua script");
+    if (!text) {
+      std::cerr << "fusion-bench placement: " << describe(text.error()) << "\n";
+      return 2;
+    }
+    lua.chunk_name = std::filesystem::path{path}.filename().string();
+    lua.source = std::move(*text);
+  }
   auto base = default_manifest();
   std::string manifest_name = "built-in";
   if (vm.count("manifest") > 0) {
@@ -300,6 +340,7 @@ int run_placement(const po::variables_map& vm) {
 
   // In-process: the domain and every zone in one actor system.
   measurement local;
+  measurement scripted_run;  // --evaluator lua
   size_t rss_before = 0;
   size_t rss_after = 0;
   {
@@ -331,15 +372,60 @@ int run_placement(const po::variables_map& vm) {
     }
     local = measure(sys, topo.placement(), total, window, services, base,
                     [] { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID); });
+    if (with_lua) {
+      auto ev = evaluator::spawn_lua_evaluator(sys, lua);
+      if (!ev) {
+        std::cerr << "fusion-bench placement: " << describe(ev.error()) << "\n";
+        topo.shutdown();
+        return 2;
+      }
+      topo.with_evaluator(lua.name, caf::actor_cast<caf::actor>(*ev));
+      auto scripted = base;
+      scripted.evaluator = lua.name;
+      scripted_run = measure(sys, topo.placement(), total, window, services, scripted,
+                             [] { return cpu_seconds(CLOCK_PROCESS_CPUTIME_ID); });
+    }
     topo.shutdown();
   }
   print_rates(local, in_process_conf);
+  if (with_lua) {
+    auto lua_conf = in_process_conf;
+    for (auto& [key, value] : lua_conf)
+      if (key == "evaluator") value = std::string{"lua:"} + lua.chunk_name;
+    print_rates(scripted_run, lua_conf);
+    print_outcome(scripted_run, lua_conf);
+    // Evaluations without the zones' cache, one thread: what a cache miss costs.
+    evaluate req;
+    req.zone = domain[0];
+    req.free = resource_report{req.zone.cpu_cores, req.zone.memory_mb, 0, 0, 0, true};
+    req.service = base;
+    req.service.user_locations = {geo_location{"eu-west", 48.85, 2.35}};
+    auto sb = evaluator::load_lua_evaluator(lua);
+    const size_t calls = 20'000;
+    auto timed = [&](auto&& one) {
+      auto t0 = std::chrono::steady_clock::now();
+      for (size_t i = 0; i < calls; ++i) one();
+      return static_cast<double>(calls) /
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    size_t lua_failures = 0;
+    auto generic_rate = timed([&] { (void)evaluator::score_zone(req); });
+    auto lua_rate = timed([&] { lua_failures += !evaluator::lua_score(**sb, req); });
+    print_figure("placement", "generic_evaluations_per_s", generic_rate, "1/s", in_process_conf);
+    print_figure("placement", "lua_evaluations_per_s", lua_rate, "1/s", lua_conf);
+    print_figure("placement", "lua_evaluation_failures", static_cast<double>(lua_failures),
+                 "evaluations", lua_conf);
+    print_figure("placement", "lua_to_generic_rate",
+                 (static_cast<double>(scripted_run.s.done) / scripted_run.wall_s) /
+                     (static_cast<double>(local.s.done) / local.wall_s),
+                 "x", lua_conf);
+  }
   print_figure("placement", "caf_request_response_per_s", caf_rate, "1/s", in_process_conf);
   print_outcome(local, in_process_conf);
   print_figure("placement", "bytes_per_zone",
                static_cast<double>(rss_after - rss_before) / static_cast<double>(zones), "B",
                in_process_conf);
-  if (zone_nodes_n == 0) return local.s.failed == 0 ? 0 : 1;
+  if (zone_nodes_n == 0) return local.s.failed == 0 && scripted_run.s.failed == 0 ? 0 : 1;
 
   // Across processes: the same zones in --zone-nodes fusion-node processes.
   zone_nodes_settings zs;

@@ -301,6 +301,10 @@ TEST_CASE("config: reference.toml documents exactly the options the parser accep
   collect(uncommented, "", collect);
   CHECK(uncommented["service"][0]["deploy"].value<int64_t>() == defaults::service::deploy);
   CHECK(uncommented["peer"][0]["role"].value<std::string>() == std::string{defaults::peer::role});
+  CHECK(uncommented["evaluator_script"][0]["instructions"].value<int64_t>() ==
+        defaults::evaluator_script::instructions);
+  CHECK(uncommented["evaluator_script"][0]["memory_kb"].value<int64_t>() ==
+        defaults::evaluator_script::memory_kb);
   // The peer example is a valid [[peer]] once the node has an identity.
   REQUIRE_FALSE(peer_block.empty());
   auto with_peer = load_config_string("[link]\nidentity = \"node.key\"\n" + peer_block, "p.toml");
@@ -414,6 +418,47 @@ TEST_CASE("config: a service needs a provider and an existing manifest") {
         "\"\"");
   CHECK(error_of("[[service]]\nmanifest = \"" + manifest + "\"\nprovider = \"a\"\ndeploy = -1\n") ==
         "node.toml:4: service[0].deploy: expected an integer from 0 to 10000, found -1");
+}
+
+TEST_CASE(
+    "config: an evaluator script needs a unique name and an existing file, and survives "
+    "to_toml") {
+  CHECK(error_of("[[evaluator_script]]\nname = \"x\"\n") ==
+        "node.toml:1: evaluator_script[0].script: required key is missing");
+  auto msg = error_of("[[evaluator_script]]\nname = \"x\"\nscript = \"nope.lua\"\n");
+  CHECK(msg.rfind("node.toml:3: evaluator_script[0].script: expected a readable Lua file, found "
+                  "\"nope.lua\" (no such file: ",
+                  0) == 0);
+  temp_dir tmp;
+  auto lua = tmp.write("near.lua", "function evaluate() return 1 end\n").string();
+  auto entry = "[[evaluator_script]]\nname = \"near\"\nscript = \"" + lua + "\"\n";
+  CHECK(error_of(entry + entry) ==
+        "node.toml:5: evaluator_script[1].name: duplicate evaluator name \"near\"");
+  CHECK(error_of(entry + "memory_kb = 1\n") ==
+        "node.toml:4: evaluator_script[0].memory_kb: expected an integer from 256 to 1048576, "
+        "found 1");
+  CHECK(error_of("[[evaluator_script]]\nname = \"a b\"\nscript = \"" + lua + "\"\n") ==
+        "node.toml:2: evaluator_script[0].name: expected an evaluator name of 1 to 64 characters "
+        "from [A-Za-z0-9._-], found the string \"a b\"");
+  CHECK(error_of(entry + "instrucions = 5\n") ==
+        "node.toml:4: unknown key 'evaluator_script[0].instrucions' (did you mean "
+        "'evaluator_script[0].instructions'?)");
+  auto cfg = load_config_string(entry + "instructions = 5000\n", "node.toml");
+  REQUIRE_MESSAGE(cfg, describe(cfg.error()));
+  REQUIRE(cfg->evaluator_scripts.size() == 1);
+  CHECK(cfg->evaluator_scripts[0].instructions == 5000);
+  CHECK(cfg->evaluator_scripts[0].memory_kb == defaults::evaluator_script::memory_kb);
+  auto again = load_config_string(to_toml(*cfg), "printed.toml");
+  REQUIRE_MESSAGE(again, describe(again.error()));
+  CHECK(*again == *cfg);
+}
+
+TEST_CASE("config: a monitoring script must exist") {
+  auto msg = error_of("[monitoring]\nscript = \"/nonexistent/agg.lua\"\n");
+  CHECK(msg ==
+        "node.toml:2: monitoring.script: expected a readable Lua file, found "
+        "\"/nonexistent/agg.lua\" (no such file; relative paths start at the config "
+        "file's folder)");
 }
 
 TEST_CASE("config: a missing file is an invalid_config error naming the path") {
@@ -618,6 +663,10 @@ TEST_CASE("config: a config with every option off its default survives to_toml")
   cfg.peers = {peer_entry{"a", "127.0.0.1:7400", key_1, "node"},
                peer_entry{"b", "127.0.0.1:7401", key_2, "node"}};
   cfg.gossip.trusted_keys = {key_1};
+  // [monitoring] script names a file that must exist.
+  temp_dir tmp;
+  cfg.monitoring.script =
+      tmp.write("aggregate.lua", "function aggregate() return {} end\n").string();
   auto again = load_config_string(to_toml(cfg), "printed.toml");
   REQUIRE_MESSAGE(again, describe(again.error()));
   for_each_section([&](std::string_view name, auto member, const auto& table) {

@@ -3,6 +3,7 @@
 
 #include "actors/zone/zone_manager.hpp"
 #include "actors/topology/topology.hpp"
+#include "actors/zone/aggregation.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/names.hpp"
 #include "tests/support/det_fixture.hpp"
@@ -352,10 +353,13 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a missing evaluator declines at once")
   CHECK(info("free_cpu_cores") == "8");
 }
 
-TEST_CASE_FIXTURE(zone_fx, "zone manager: a hanging evaluator is declined after its timeout") {
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: with fallback 'decline', a hanging evaluator is "
+                  "declined after its timeout") {
   zone::zone_manager_config cfg;
   cfg.parameters = edge(8);
   cfg.evaluator.timeout_ms = 100;
+  cfg.evaluator.fallback = "decline";
   start(cfg);
   auto mute = sys.spawn(mute_evaluator);
   dir->put(names::evaluator("slow"), caf::actor_cast<caf::actor>(mute));
@@ -384,15 +388,46 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a hanging evaluator is declined after 
   CHECK_FALSE(r->offers[1].accepted);
 }
 
-TEST_CASE_FIXTURE(zone_fx, "zone manager: a crashing evaluator is declined, not fatal") {
+/// An evaluator that fails its first request and quits.
+evaluator_actor::behavior_type crashing_evaluator(evaluator_actor::pointer self) {
+  return {[=](const evaluate&) -> caf::result<evaluation> {
+    auto err = fusion::make_error(errc::evaluator_unavailable, "boom");
+    self->quit(err);
+    return err;
+  }};
+}
+
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: a failing evaluator is replaced by the generic one "
+                  "(fallback 'generic', the default)") {
   start(8);
-  auto crash = sys.spawn([](evaluator_actor::pointer self) -> evaluator_actor::behavior_type {
-    return {[=](const evaluate&) -> caf::result<evaluation> {
-      auto err = fusion::make_error(errc::evaluator_unavailable, "boom");
-      self->quit(err);
-      return err;
-    }};
-  });
+  auto crash = sys.spawn(crashing_evaluator);
+  dir->put(names::evaluator("crashy"), caf::actor_cast<caf::actor>(crash));
+  run();
+  auto o = ask<zone_offer>(zm, eval_req(1, "crashy"));
+  REQUIRE(o);
+  REQUIRE(o->accepted);
+  // The same scores as the generic evaluator's for the same free resources.
+  REQUIRE(ask<status_reply>(zm, release_offer{o->proposal.offer_id}));
+  auto generic = ask<zone_offer>(zm, eval_req(1));
+  REQUIRE(generic);
+  REQUIRE(generic->accepted);
+  CHECK(o->proposal.scores == generic->proposal.scores);
+  CHECK(o->proposal.instances == 1);
+  // The dead evaluator fails at once from now on, and the zone keeps scoring.
+  auto again = ask<zone_offer>(zm, eval_req(1, "crashy"));
+  REQUIRE(again);
+  CHECK(again->accepted);
+}
+
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: with fallback 'decline', a crashing evaluator is "
+                  "declined, not fatal") {
+  zone::zone_manager_config cfg;
+  cfg.parameters = edge(8);
+  cfg.evaluator.fallback = "decline";
+  start(cfg);
+  auto crash = sys.spawn(crashing_evaluator);
   dir->put(names::evaluator("crashy"), caf::actor_cast<caf::actor>(crash));
   run();
   auto o = ask<zone_offer>(zm, eval_req(1, "crashy"));
@@ -405,6 +440,84 @@ TEST_CASE_FIXTURE(zone_fx, "zone manager: a crashing evaluator is declined, not 
   REQUIRE(again);
   CHECK_FALSE(again->accepted);
   CHECK(ask<zone_offer>(zm, eval_req(1))->accepted);  // the manager lives on
+}
+
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: a monitoring script turns the zone's samples into "
+                  "indicators") {
+  zone::zone_manager_config cfg;
+  cfg.parameters = edge(8);
+  cfg.monitoring.interval_ms = 100;
+  cfg.monitoring_source = R"(
+    runs = 0
+    function aggregate(s)
+      runs = runs + 1
+      local sessions = 0
+      for _, i in ipairs(s.instances) do sessions = sessions + i.max_sessions end
+      return { cpu_used = 1 - s.zone.free_cpu_cores / s.zone.cpu_cores, runs = runs,
+               sessions = sessions }
+    end)";
+  start(cfg);
+  CHECK(info("aggregations") == "0");
+  advance(100ms);
+  CHECK(info("aggregations") == "1");
+  CHECK(info("indicator.cpu_used") == "0");
+  CHECK(info("indicator.sessions") == "0");
+  // Two instances of two cores each, four sessions each.
+  auto o = ask<zone_offer>(zm, eval_req(2));
+  REQUIRE(o);
+  REQUIRE(o->accepted);
+  REQUIRE(ask<deploy_service_reply>(zm, deploy_req(2, o->proposal.offer_id)));
+  advance(100ms);
+  CHECK(info("indicator.cpu_used") == "0.5");
+  CHECK(info("indicator.sessions") == "8");
+  CHECK(info("indicator.runs") == "2");  // the script's globals persist between runs
+}
+
+TEST_CASE_FIXTURE(zone_fx,
+                  "zone manager: a failing or runaway monitoring script keeps the last "
+                  "indicators and the zone keeps serving") {
+  zone::zone_manager_config cfg;
+  cfg.parameters = edge(8);
+  cfg.monitoring.interval_ms = 100;
+  cfg.monitoring.instructions = 50'000;
+  cfg.monitoring_source = R"(
+    runs = 0
+    function aggregate(s)
+      runs = runs + 1
+      if runs == 2 then while true do end end
+      if runs == 3 then return { broken = "text" } end
+      if runs == 4 then error("probe missing") end
+      return { runs = runs }
+    end)";
+  start(cfg);
+  advance(100ms);
+  CHECK(info("indicator.runs") == "1");
+  advance(100ms);
+  CHECK(info("indicator.runs") == "1");
+  CHECK(info("aggregation_error") == "script: instruction budget of 50000 exceeded");
+  advance(100ms);
+  CHECK(info("aggregation_error") ==
+        "aggregate returned indicator 'broken' = a string (expected a finite number)");
+  advance(100ms);
+  CHECK(info("aggregation_error").find("probe missing") != std::string::npos);
+  CHECK(info("aggregation_failures") == "3");
+  CHECK(ask<zone_offer>(zm, eval_req(1))->accepted);  // the zone serves on
+  advance(100ms);
+  CHECK(info("indicator.runs") == "5");
+  CHECK(zone_info().values.count("aggregation_error") == 0);
+}
+
+TEST_CASE("zone manager: a monitoring script that does not load is refused with its line") {
+  auto bad =
+      zone::manager::aggregator::load("agg.lua", "function aggregate(s)\n  return {\nend", {});
+  REQUIRE_FALSE(bad);
+  CHECK(reason_of(bad.error()).rfind("monitoring script agg.lua: syntax error: agg.lua:3:", 0) ==
+        0);
+  auto none = zone::manager::aggregator::load("agg.lua", "x = 1", {});
+  REQUIRE_FALSE(none);
+  CHECK(reason_of(none.error()) ==
+        "monitoring script agg.lua: the script defines no function 'aggregate(samples)'");
 }
 
 TEST_CASE_FIXTURE(zone_fx, "zone manager: graceful termination drains and frees the instance") {
