@@ -1,6 +1,7 @@
 #include "link/peers.hpp"
 
 #include "link/rpc.hpp"
+#include "protocols/all_messages.hpp"
 #include "protocols/errc.hpp"
 #include "protocols/registry.hpp"
 #include "runtime/logging.hpp"
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <typeindex>
@@ -181,6 +183,26 @@ std::optional<protocols::role> principal_role(const std::string& name) {
   return std::nullopt;
 }
 
+/// Requests without a caller that only read state: a domain admin's key may send them too,
+/// so an operator's shell can look at zones, slots, decisions and routes over a link.
+bool admin_may_ask(uint16_t type_id) {
+  using namespace protocols;
+  constexpr uint16_t queries[] = {
+      list_zones::meta.type_id,
+      list_slots::meta.type_id,
+      get_zone_information::meta.type_id,
+      get_service_information::meta.type_id,
+      get_zone_registration::meta.type_id,
+      list_hosted_instances::meta.type_id,
+      explain_placement::meta.type_id,
+      get_routing_information::meta.type_id,
+      get_information::meta.type_id,
+      get_available_sessions::meta.type_id,
+      dc_get_information::meta.type_id,
+  };
+  return std::find(std::begin(queries), std::end(queries), type_id) != std::end(queries);
+}
+
 // A request or tell from a peer: decode, find the local target, forward, answer.
 void serve(router_actor* self, const caf::actor& link, const link_info& from, rpc_frame& f) {
   auto answer_error = [&](caf::error err) {
@@ -208,11 +230,14 @@ void serve(router_actor* self, const caf::actor& link, const link_info& from, rp
   }
   // A node of this domain speaks for the principals it serves; any other key acts only as
   // its own principal, and only through requests that name their caller (so the target's
-  // role checks apply): a provider's key can touch only its own services.
+  // role checks apply): a provider's key can touch only its own services. A domain admin's
+  // key may also read (admin_may_ask).
   if (from.peer_role != "node") {
     auto* caller = rpc->caller ? rpc->caller(*msg) : nullptr;
     auto kind = principal_role(from.peer_role);
-    if (!caller || !kind) {
+    bool admin_query =
+        !caller && kind == protocols::role::domain_admin && admin_may_ask(entry->meta.type_id);
+    if (!admin_query && (!caller || !kind)) {
       auto why = "principal '" + from.peer_name + "' (" + from.peer_role + ") may not send " +
                  registry().print(*msg) + ": only requests made on its own behalf (with a " +
                  "caller) are accepted from a key that is not a node's";
@@ -220,7 +245,7 @@ void serve(router_actor* self, const caf::actor& link, const link_info& from, rp
       answer_error(make_error(errc::not_authorized, why));
       return;
     }
-    *caller = protocols::principal{from.peer_name, *kind};
+    if (caller) *caller = protocols::principal{from.peer_name, *kind};
   }
   auto target = self->state.dir->get(f.target);
   if (!target) {

@@ -7,6 +7,7 @@
 #include "protocols/names.hpp"
 #include "protocols/orchestration_management.hpp"
 #include "protocols/registry.hpp"
+#include "protocols/zone_management.hpp"
 #include "protocols/zone_orchestration.hpp"
 #include "runtime/config.hpp"
 #include "tests/support/det_fixture.hpp"
@@ -141,6 +142,24 @@ struct two_nodes : test::det_fixture {
     run();
   }
 
+  /// Closes the link and joins the nodes again, a's key now trusted as `a_as`.
+  void reconnect_as(link_info a_as) {
+    self->send(a.link, link_close_atom::value);
+    run();
+    a.link = sys.spawn(fake_link, a.router);
+    b.link = sys.spawn(fake_link, b.router);
+    connect(std::move(a_as));
+  }
+
+  /// A zone registry on node b that answers list_zones, as node a reaches it.
+  zone_registry_actor fake_zone_registry() {
+    b.dir->put(names::zone_registry, sys.spawn([]() -> caf::behavior {
+      return {[](const list_zones&) { return zone_list{}; }};
+    }));
+    run();
+    return caf::actor_cast<zone_registry_actor>(a.dir->resolve({"b", names::zone_registry}));
+  }
+
   deployment_actor remote_deployment() {
     return caf::actor_cast<deployment_actor>(a.dir->resolve({"b", names::deployment}));
   }
@@ -179,11 +198,7 @@ TEST_CASE_FIXTURE(two_nodes, "peers: a remote error arrives as the same error wi
 }
 
 TEST_CASE_FIXTURE(two_nodes, "peers: a key that is not a node's acts only as its own principal") {
-  self->send(a.link, link_close_atom::value);
-  run();
-  a.link = sys.spawn(fake_link, a.router);
-  b.link = sys.spawn(fake_link, b.router);
-  connect(link_info{"acme", "service_provider", "ka", "a:1", false, "kb"});
+  reconnect_as(link_info{"acme", "service_provider", "ka", "a:1", false, "kb"});
   deploy_service req;
   req.caller = principal{"root", role::domain_admin};  // claims more than its key may
   auto r = ask<deploy_service_reply>(remote_deployment(), req);
@@ -194,6 +209,30 @@ TEST_CASE_FIXTURE(two_nodes, "peers: a key that is not a node's acts only as its
   REQUIRE_FALSE(rec);
   CHECK(is(rec.error(), errc::not_authorized));
   CHECK(reason_of(rec.error()).find("principal 'acme' (service_provider)") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(two_nodes,
+                  "peers: a domain admin's key may also read without a caller, and "
+                  "only read") {
+  reconnect_as(link_info{"ops", "domain_admin", "ka", "a:1", false, "kb"});
+  auto registry = fake_zone_registry();
+  REQUIRE(registry);
+  auto zones = ask<zone_list>(registry, list_zones{});
+  REQUIRE_MESSAGE(zones, describe(zones.error()));
+  // A request without a caller that changes state still needs a node's key.
+  auto rec = ask<instances_reconciled>(remote_deployment(), reconcile_instances{});
+  REQUIRE_FALSE(rec);
+  CHECK(is(rec.error(), errc::not_authorized));
+  CHECK(reason_of(rec.error()).find("principal 'ops' (domain_admin)") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(two_nodes, "peers: a provider's key may not read without a caller") {
+  reconnect_as(link_info{"acme", "service_provider", "ka", "a:1", false, "kb"});
+  auto registry = fake_zone_registry();
+  REQUIRE(registry);
+  auto zones = ask<zone_list>(registry, list_zones{});
+  REQUIRE_FALSE(zones);
+  CHECK(is(zones.error(), errc::not_authorized));
 }
 
 TEST_CASE_FIXTURE(two_nodes,
