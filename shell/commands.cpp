@@ -4,7 +4,10 @@
 #include "shell/schema.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <csignal>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -36,6 +39,9 @@ const std::map<std::string, command_doc>& docs() {
       {"plan", {"plan MANIFEST [N]", "dry-run placement of the manifest file for N (1) instances"}},
       {"quit", {"quit", "leave the shell"}},
       {"register", {"register FILE", "register the service manifest (YAML) in FILE"}},
+      {"routes",
+       {"routes SERVICE [--via router/NAME[@NODE]]",
+        "where service routers would send a session of SERVICE, best next hop first"}},
       {"request",
        {"request ACTOR MESSAGE [FIELD=VALUE...]",
         "send any request to ACTOR and print the typed reply or error; a dotted FIELD sets a "
@@ -49,6 +55,11 @@ const std::map<std::string, command_doc>& docs() {
         "open a session through a router or zone gateway (or at an instance), or release one"}},
       {"slots", {"slots [SERVICE]", "the live session-slot rows at the zone registry"}},
       {"timeout", {"timeout [MS]", "show or set the request timeout"}},
+      {"watch",
+       {"watch ACTOR [--interval MS] [--count N] [--for SECONDS]",
+        "poll what ACTOR shows (zone/NAME, domain/zone_registry, gossip/MEMBER, instance/ID, "
+        "domain/routing) and print each change as it happens, until Ctrl-C, N polls or "
+        "SECONDS"}},
       {"zones", {"zones", "every registered zone: name, region, manager"}},
   };
   return d;
@@ -93,6 +104,43 @@ void print_decision(std::ostream& out, const value& d) {
     }
 }
 
+// Ctrl-C while a watch runs stops the watch, not the shell.
+std::atomic<bool> interrupted{false};
+
+extern "C" void on_interrupt(int) {
+  interrupted = true;
+}
+
+struct interrupt_guard {
+  struct sigaction previous {};
+  interrupt_guard() {
+    interrupted = false;
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &previous);
+  }
+  ~interrupt_guard() { sigaction(SIGINT, &previous, nullptr); }
+  interrupt_guard(const interrupt_guard&) = delete;
+  interrupt_guard& operator=(const interrupt_guard&) = delete;
+};
+
+void print_routes(std::ostream& out, const value& r) {
+  for (const auto& x : *r.as_array()) {
+    const auto& d = x["decision"];
+    out << x["router"].text() << ":";
+    const auto* hops = d["hops"].as_array();
+    if (!hops || hops->empty()) {
+      out << " no next hop (" << d["reason"].text() << ")\n";
+      continue;
+    }
+    out << "\n";
+    for (const auto& h : *hops)
+      out << "  " << h["hop"]["name"].text() << "  available " << h["available"].text()
+          << "  p_free " << h["p_free"].text() << "  cost " << h["cost_ms"].text() << " ms\n";
+  }
+}
+
 void print_result(std::ostream& out, const std::string& cmd, const value& r) {
   if (cmd == "services" || cmd == "actors") {
     if (auto a = r.as_array()) {
@@ -115,6 +163,7 @@ void print_result(std::ostream& out, const std::string& cmd, const value& r) {
     return;
   }
   if (cmd == "plan" || cmd == "explain") return print_decision(out, r);
+  if (cmd == "routes") return print_routes(out, r);
   if (cmd == "register") {
     out << "registered " << r["name"].text() << " as " << r["service_id"].text() << "\n";
     return;
@@ -349,6 +398,13 @@ int commands::run(const std::vector<std::string>& input, std::ostream& out, std:
     if (args.size() > 1) return usage("one MEMBER at most");
     return done(ops_.members(args.empty() ? "" : args[0]));
   }
+  if (cmd == "routes") {
+    auto via = take_option(args, "--via");
+    if (!via) return fail(via.error());
+    if (args.size() != 1) return usage("one SERVICE");
+    return done(ops_.routes(args[0], *via));
+  }
+  if (cmd == "watch") return watch(args, json, out, err);
   if (cmd == "session") {
     if (args.empty() || (args[0] != "open" && args[0] != "close"))
       return usage("expected 'open' or 'close'");
@@ -391,6 +447,81 @@ int commands::run(const std::vector<std::string>& input, std::ostream& out, std:
   return fail(bad("command '" + cmd + "' is not implemented"));
 }
 
+int commands::watch(std::vector<std::string> args, bool json, std::ostream& out,
+                    std::ostream& err) {
+  auto fail = [&](const std::string& why) {
+    err << "error: " << why << "\n";
+    if (json) out << to_json(value{value_object{{"error", value{why}}}}) << "\n";
+    return 1;
+  };
+  uint32_t interval_ms = 500, count = 0, for_s = 0;
+  for (auto [name, target] : {std::pair{"--interval", &interval_ms}, std::pair{"--count", &count},
+                              std::pair{"--for", &for_s}}) {
+    auto v = take_option(args, name);
+    if (!v) return fail(describe(v.error()));
+    if (v->empty()) continue;
+    auto n = count_arg(*v, name);
+    if (!n) return fail(describe(n.error()));
+    *target = *n;
+  }
+  if (args.size() != 1)
+    return fail(describe(bad(std::string{"one ACTOR; usage: "} + docs().at("watch").usage)));
+  const auto& actor = args[0];
+  interrupt_guard guard;
+  uint32_t polls = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{for_s};
+  auto keep_going = [&] {
+    if (interrupted || (count > 0 && polls >= count)) return false;
+    return for_s == 0 || std::chrono::steady_clock::now() < until;
+  };
+  if (!json)
+    out << "watching " << actor << " every " << interval_ms << " ms"
+        << (count > 0 ? ", " + std::to_string(count) + " polls" : "")
+        << (for_s > 0 ? ", " + std::to_string(for_s) + " s" : "") << " (Ctrl-C stops)\n"
+        << std::flush;
+  std::string last_error;
+  auto stamp = [](double t) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%7.1fs", t);
+    return std::string{buf};
+  };
+  auto on_change = [&](double t, const std::vector<change>& changes) {
+    ++polls;
+    last_error.clear();
+    for (const auto& c : changes) {
+      if (json) {
+        out << to_json(value{value_object{{"t_s", value{t}},
+                                          {"path", value{c.path}},
+                                          {"before", c.before ? value{*c.before} : value{}},
+                                          {"after", c.after ? value{*c.after} : value{}}}})
+            << "\n";
+        continue;
+      }
+      auto shown = [](const std::string& x) { return x.empty() ? std::string{"\"\""} : x; };
+      out << stamp(t) << "  " << c.path << ": ";
+      if (!c.before)
+        out << shown(*c.after);
+      else
+        out << shown(*c.before) << " -> " << (c.after ? shown(*c.after) : "(gone)");
+      out << "\n";
+    }
+    out << std::flush;
+  };
+  auto on_error = [&](double t, const caf::error& e) {
+    ++polls;
+    auto text = describe(e);
+    if (text == last_error) return;  // said once until it changes or the actor answers
+    last_error = text;
+    err << stamp(t) << "  error: " << text << "\n" << std::flush;
+  };
+  if (auto e = ops_.watch(actor, std::chrono::milliseconds{interval_ms}, keep_going, on_change,
+                          on_error))
+    return fail(describe(e));
+  if (!json)
+    out << "watch ended after " << polls << " poll(s)" << (interrupted ? " (Ctrl-C)" : "") << "\n";
+  return last_error.empty() ? 0 : 1;
+}
+
 std::vector<std::string> commands::complete(const std::vector<std::string>& before,
                                             const std::string& partial) {
   std::vector<std::string> pool;
@@ -420,7 +551,14 @@ std::vector<std::string> commands::complete(const std::vector<std::string>& befo
         for (const auto& f : *fields) pool.push_back(f.name + "=");
     } else if (cmd == "messages" && pos == 1) {
       pool = message_names();
-    } else if ((cmd == "deploy" || cmd == "instances" || cmd == "slots") && pos == 1) {
+    } else if (cmd == "watch" && pos == 1) {
+      for (auto& a : ops_.connection().actors())
+        if ((a.starts_with("zone/") && a.find('/', 5) == std::string::npos) ||
+            a.starts_with("gossip/") || a.starts_with("instance/") || a == "domain/zone_registry" ||
+            a == "domain/routing")
+          pool.push_back(std::move(a));
+    } else if ((cmd == "deploy" || cmd == "instances" || cmd == "slots" || cmd == "routes") &&
+               pos == 1) {
       add_services();
     } else if (cmd == "session" && pos == 1) {
       pool = {"open", "close"};

@@ -42,6 +42,8 @@ class commands {
                                     const std::string& partial);
 
  private:
+  int watch(std::vector<std::string> args, bool json, std::ostream& out, std::ostream& err);
+
   operations& ops_;
   bool quit_ = false;
   std::vector<std::string> service_cache_;

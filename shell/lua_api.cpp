@@ -298,6 +298,50 @@ int l_wait(lua_State* L) {
   });
 }
 
+// fusion.routes(service [, via]): where service routers would send a session.
+int l_routes(lua_State* L) {
+  return guarded(L, [L](state& st) -> call_result {
+    std::string e;
+    auto svc = arg_string(L, 1, "fusion.routes", "service", e);
+    auto via = arg_string(L, 2, "fusion.routes", "router", e, true);
+    if (!e.empty()) return {0, e};
+    return reply(L, st.ops.routes(svc, via));
+  });
+}
+
+// fusion.watch(actor, seconds [, interval_s]): polls what the actor shows for `seconds` and
+// returns every change seen, {t = seconds, path =, before =, after =}, the first poll's
+// leaves included (before = nil; after = nil for a leaf that is gone).
+int l_watch(lua_State* L) {
+  return guarded(L, [L](state& st) -> call_result {
+    std::string e;
+    auto actor = arg_string(L, 1, "fusion.watch", "actor", e);
+    auto seconds = arg_seconds(L, 2, "fusion.watch", 1, e);
+    auto interval = arg_seconds(L, 3, "fusion.watch", 0.1, e);
+    if (!e.empty()) return {0, e};
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(seconds));
+    value_array seen;
+    caf::error last_error;
+    auto err = st.ops.watch(
+        actor, std::chrono::milliseconds{static_cast<int64_t>(interval * 1000)},
+        [&] { return std::chrono::steady_clock::now() < until; },
+        [&](double t, const std::vector<change>& changes) {
+          last_error = caf::error{};
+          for (const auto& c : changes)
+            seen.emplace_back(value_object{{"t", value{t}},
+                                           {"path", value{c.path}},
+                                           {"before", c.before ? value{*c.before} : value{}},
+                                           {"after", c.after ? value{*c.after} : value{}}});
+        },
+        [&](double, const caf::error& x) { last_error = x; });
+    if (err) return reply(L, err);
+    if (last_error) return reply(L, last_error);
+    return reply(L, value{std::move(seen)});
+  });
+}
+
 // fusion.wait_until(fn, timeout_s [, interval_s]): calls fn until it returns a true value
 // (returned) or the timeout passes (nil, "timed out ...").
 int l_wait_until(lua_State* L) {
@@ -419,6 +463,9 @@ lua_session::lua_session(operations& ops, const lua_options& opts, std::ostream&
       {"session_close", l_session_close},
       {"actors", l_actors},
       {"messages", l_messages},
+      {"routes", l_routes},
+      {"state", l_one_string<&operations::state_of, false>},
+      {"watch", l_watch},
       {"wait", l_wait},
       {"wait_until", l_wait_until},
       {"check", l_check},

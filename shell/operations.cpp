@@ -5,8 +5,10 @@
 #include "runtime/manifest.hpp"
 #include "shell/schema.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace fusion::shell {
 
@@ -209,6 +211,77 @@ value operations::actors() {
   value_array out;
   for (auto& a : c_.actors()) out.emplace_back(std::move(a));
   return value{std::move(out)};
+}
+
+caf::expected<value> operations::state_of(const std::string& target) {
+  // The actor's name without "@NODE" says its kind.
+  auto actor = target.substr(0, target.find('@'));
+  if (starts_with(actor, "zone/") && actor.find('/', 5) == std::string::npos)
+    return ask(target, "get_zone_information", value_object{});
+  if (actor == names::zone_registry)
+    return ask(target, "list_slots", value_object{{"service", value{""}}});
+  if (starts_with(actor, "gossip/")) return ask(target, "membership_digest", value_object{});
+  if (starts_with(actor, "instance/")) return ask(target, "get_available_sessions", value_object{});
+  if (actor == names::routing_manager)
+    return ask(target, "get_routing_information", value_object{});
+  return bad("cannot watch '" + target + "': watchable are zone/NAME, " +
+             std::string{names::zone_registry} + ", gossip/MEMBER, instance/ID and " +
+             names::routing_manager);
+}
+
+caf::expected<value> operations::routes(const std::string& service, const std::string& via) {
+  if (service.empty()) return bad("routes: name a service");
+  std::vector<std::string> routers;
+  if (!via.empty())
+    routers.push_back(via);
+  else
+    for (const auto& a : c_.actors())
+      if (starts_with(a, "router/")) routers.push_back(a);
+  if (routers.empty())
+    return make_error(errc::unknown_actor,
+                      "routes " + service +
+                          ": no service router here (name one with --via router/NAME[@NODE]); "
+                          "zones route sessions through their gateways: 'slots " +
+                          service + "' shows their free slots");
+  value_array out;
+  for (const auto& r : routers) {
+    auto d = ask(r, "route_session",
+                 value_object{{"service", value{service}}, {"client", value{"fusion-shell"}}});
+    if (!d) return std::move(d.error());
+    out.emplace_back(value_object{{"router", value{r}}, {"decision", std::move(*d)}});
+  }
+  return value{std::move(out)};
+}
+
+caf::error operations::watch(
+    const std::string& actor, std::chrono::milliseconds interval,
+    const std::function<bool()>& keep_going,
+    const std::function<void(double, const std::vector<change>&)>& on_change,
+    const std::function<void(double, const caf::error&)>& on_error) {
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  value last;
+  bool first = true;
+  while (keep_going()) {
+    auto now = state_of(actor);
+    if (!now && is(now.error(), errc::invalid_argument) && first) return std::move(now.error());
+    if (!now) {
+      on_error(seconds(), now.error());
+    } else {
+      auto changes = diff(last, *now);
+      if (!changes.empty() || first) on_change(seconds(), changes);
+      last = std::move(*now);
+      first = false;
+    }
+    // Sleeps in short steps, so a stop (Ctrl-C) is seen at once.
+    const auto next = std::chrono::steady_clock::now() + interval;
+    while (keep_going() && std::chrono::steady_clock::now() < next)
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds{20}, next - std::chrono::steady_clock::now()));
+  }
+  return {};
 }
 
 }  // namespace fusion::shell

@@ -8,6 +8,8 @@
 
 #include <caf/expected.hpp>
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -56,6 +58,24 @@ class operations {
   caf::expected<value> session_close(const std::string& session_id, const std::string& at);
   /// Actor names (client::actors).
   value actors();
+
+  /// What `actor` shows of its state, by the query its kind answers: zone/NAME
+  /// (get_zone_information), domain/zone_registry (list_slots), gossip/MEMBER
+  /// (membership_digest), instance/ID (get_available_sessions), domain/routing
+  /// (get_routing_information); what `watch` compares from one poll to the next.
+  caf::expected<value> state_of(const std::string& actor);
+  /// Where service routers would send a session of `service`, best first (route_session):
+  /// at `via`, or at every router this node knows.
+  caf::expected<value> routes(const std::string& service, const std::string& via);
+
+  /// Polls state_of(`actor`) every `interval` while `keep_going()`, calling `on_change` with
+  /// the seconds since the start and what changed (at the first poll: every leaf, as new),
+  /// and `on_error` when a poll fails (polling goes on). Errors only for an actor that cannot
+  /// be watched.
+  caf::error watch(const std::string& actor, std::chrono::milliseconds interval,
+                   const std::function<bool()>& keep_going,
+                   const std::function<void(double, const std::vector<change>&)>& on_change,
+                   const std::function<void(double, const caf::error&)>& on_error);
 
   client& connection() { return c_; }
 

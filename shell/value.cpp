@@ -1,8 +1,11 @@
 #include "shell/value.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace fusion::shell {
@@ -169,6 +172,65 @@ void write_text(std::ostream& out, const value& x, int indent) {
     return;
   }
   out << pad << x.text() << "\n";
+}
+
+namespace {
+
+/// Names for the elements of a list of objects, so a change is shown under the element it
+/// belongs to ("members[zone/edge-1].status"), not under a position that shifts when an
+/// element comes or goes: the first of these fields every element has, distinct, with the
+/// service prepended when elements carry one (slot rows); none if there is no such field.
+std::vector<std::string> element_keys(const value_array& a) {
+  for (const char* field : {"node_id", "zone_name", "instance_id", "origin", "name", "id"}) {
+    std::vector<std::string> keys;
+    std::set<std::string> seen;
+    for (const auto& e : a) {
+      const auto* k = e.find(field);
+      if (!k || k->text().empty()) break;
+      const auto* service = e.find("service");
+      auto key = service && std::string_view{field} != "name" && !service->text().empty()
+                     ? service->text() + "@" + k->text()
+                     : k->text();
+      if (!seen.insert(key).second) break;
+      keys.push_back(std::move(key));
+    }
+    if (!a.empty() && keys.size() == a.size()) return keys;
+  }
+  return {};
+}
+
+void flatten(const value& x, const std::string& path, std::map<std::string, std::string>& out) {
+  auto at = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
+  if (const auto* o = x.as_object()) {
+    for (const auto& [k, v] : *o) flatten(v, at(k), out);
+  } else if (const auto* a = x.as_array()) {
+    auto keys = element_keys(*a);
+    for (size_t i = 0; i < a->size(); ++i)
+      flatten((*a)[i], keys.empty() ? at(std::to_string(i)) : path + "[" + keys[i] + "]", out);
+  } else if (!path.empty() && !path.ends_with("age_ms")) {
+    out[path] = x.text();
+  }
+}
+
+}  // namespace
+
+std::vector<change> diff(const value& before, const value& after) {
+  std::map<std::string, std::string> a, b;
+  flatten(before, "", a);
+  flatten(after, "", b);
+  std::vector<change> out;
+  for (const auto& [path, text] : a) {
+    auto i = b.find(path);
+    if (i == b.end())
+      out.push_back({path, text, std::nullopt});
+    else if (i->second != text)
+      out.push_back({path, text, i->second});
+  }
+  for (const auto& [path, text] : b)
+    if (!a.count(path)) out.push_back({path, std::nullopt, text});
+  std::sort(out.begin(), out.end(),
+            [](const change& x, const change& y) { return x.path < y.path; });
+  return out;
 }
 
 }  // namespace fusion::shell

@@ -4,6 +4,7 @@
 // wire order). Written out as JSON (write_json) or as indented text for people (write_text).
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -57,6 +58,18 @@ void write_json(std::ostream& out, const value& x);
 
 /// `x` as JSON text.
 std::string to_json(const value& x);
+
+/// One leaf that differs between two values (flattened to dotted paths: "values.free_gpus",
+/// "members.2.status"); `before` or `after` is empty when the leaf is new or gone.
+struct change {
+  std::string path;
+  std::optional<std::string> before;
+  std::optional<std::string> after;
+};
+
+/// The leaves that differ between `before` and `after`, by path. Ages (leaves named
+/// "age_ms") are left out: they change at every look.
+std::vector<change> diff(const value& before, const value& after);
 
 /// Writes `x` for people: scalars as they are, objects as "key: value" lines indented by
 /// `indent` spaces, lists as "- item" lines.

@@ -33,6 +33,33 @@ fusion.check(none == nil and err:find("no field 'instnces'"), "a misspelt field 
 local _, err2 = fusion.request("no/such/actor", "list_zones", {})
 fusion.check(err2 and err2:find("no actor"), "an unknown actor is refused: " .. tostring(err2))
 
+-- A Lua evaluator of the node ([[evaluator_script]] near-users) scores a service whose
+-- manifest names it: its extra score is in the offer.
+local near = assert(fusion.plan([[
+general:
+  name: fusion://acme/near-users-demo
+deployment:
+  hardware: {cpu_cores: 1, memory_mb: 512}
+mapping:
+  evaluator: near-users
+  user_locations:
+    - {region: us-east, latitude: 38.9, longitude: -77.0}
+]], 1))
+fusion.check(near.satisfied, "the Lua-scored plan is satisfied")
+fusion.check(near.chosen[1].zone_name == "bulk-dc-virginia",
+  "nearest to its users: " .. tostring(near.chosen[1].zone_name))
+fusion.check(near.chosen[1].scores.extra.near ~= nil, "the script's extra score is in the offer")
+
+-- The zones' monitoring script ([monitoring]) gives indicators; watch sees them change.
+local indicator = fusion.wait_until(function()
+  return fusion.state("zone/edge-ghent").values["indicator.cpu_used"]
+end, 5)
+fusion.check(indicator ~= nil, "zone/edge-ghent has a cpu_used indicator")
+local seen = assert(fusion.watch("zone/edge-ghent", 0.3, 0.1))
+fusion.check(#seen > 10, "watch returns the first poll's leaves, found " .. #seen)
+local _, werr = fusion.watch("domain/placement", 0.1)
+fusion.check(werr and werr:find("cannot watch"), "an actor that cannot be watched is refused")
+
 fusion.check(io == nil, "no io without --allow-files")
 local ok = fusion.wait_until(function() return #assert(fusion.zones()) == 4 end, 2)
 fusion.check(ok, "wait_until sees the zones")

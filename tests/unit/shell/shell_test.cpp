@@ -180,3 +180,43 @@ TEST_CASE("help: every command has a usage line") {
   }
   CHECK(help_text("nosuch").empty());
 }
+
+TEST_CASE("watch: changes are leaves by path, list elements by their name, ages left out") {
+  auto member = [](const char* id, const char* status, int64_t age) {
+    return value{
+        value_object{{"node_id", value{id}}, {"status", value{status}}, {"age_ms", value{age}}}};
+  };
+  value before{value_object{
+      {"members", value{value_array{member("a", "alive", 1), member("b", "alive", 2)}}},
+      {"count", value{int64_t{2}}}}};
+  value after{value_object{
+      {"members", value{value_array{member("b", "suspect", 9), member("c", "alive", 3)}}},
+      {"count", value{int64_t{2}}}}};
+  auto d = diff(before, after);
+  REQUIRE(d.size() == 5);
+  CHECK(d[0].path == "members[a].node_id");
+  CHECK(d[0].before == "a");
+  CHECK_FALSE(d[0].after);
+  CHECK(d[1].path == "members[a].status");
+  CHECK(d[2].path == "members[b].status");
+  CHECK(d[2].before == "alive");
+  CHECK(d[2].after == "suspect");
+  CHECK(d[3].path == "members[c].node_id");
+  CHECK_FALSE(d[3].before);
+  CHECK(d[4].path == "members[c].status");
+  // Nothing before: every leaf is new; the same value twice: nothing changed.
+  CHECK(diff(value{}, after).size() == 5);
+  CHECK(diff(after, after).empty());
+  // Elements without a distinct name are told apart by position.
+  value list{value_array{value{"x"}, value{"y"}}};
+  value list2{value_array{value{"x"}, value{"z"}}};
+  auto p = diff(list, list2);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].path == "1");
+}
+
+TEST_CASE("help: watch and routes show their options") {
+  CHECK(help_text("watch").find("watch ACTOR [--interval MS] [--count N] [--for SECONDS]") !=
+        std::string::npos);
+  CHECK(help_text("routes").find("routes SERVICE [--via router/NAME[@NODE]]") != std::string::npos);
+}
