@@ -9,9 +9,11 @@
 #include "runtime/logging.hpp"
 #include "runtime/system.hpp"
 
+#include <caf/exit_reason.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include <algorithm>
 #include <map>
@@ -244,6 +246,17 @@ caf::error client::send(const std::string& actor, caf::message msg) {
   auto target = resolve(actor, opts_.timeout);
   if (!target) return std::move(target.error());
   (*self_)->send(*target, std::move(msg));
+  return caf::none;
+}
+
+caf::error client::kill(const std::string& actor) {
+  if (!opts_.embedded || actor.find('@') != std::string::npos)
+    return make_error(errc::not_authorized,
+                      "kill " + actor + ": only actors of this process (--embedded) can be killed");
+  auto h = ctx_.directory->get(actor);
+  if (!h)
+    return make_error(errc::unknown_actor, "no actor '" + actor + "' here; 'actors' lists them");
+  caf::anon_send_exit(h, caf::exit_reason::kill);
   return caf::none;
 }
 

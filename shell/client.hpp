@@ -62,6 +62,10 @@ class client {
   /// Sends `msg` one way (no reply) to `actor`.
   caf::error send(const std::string& actor, caf::message msg);
 
+  /// Ends the actor `actor` of this process at once, as a crash would (exit reason kill):
+  /// for failure scenarios with --embedded. Actors of other nodes cannot be killed.
+  caf::error kill(const std::string& actor);
+
   /// Actor names this node's directory knows (embedded), or the well-known names of the
   /// default node and its zone managers (over a link: nodes do not list their actors).
   std::vector<std::string> actors();

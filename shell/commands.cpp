@@ -33,6 +33,10 @@ const std::map<std::string, command_doc>& docs() {
       {"explain", {"explain DECISION", "show a recorded placement decision again"}},
       {"help", {"help [COMMAND]", "list the commands, or explain one"}},
       {"instances", {"instances SERVICE", "the instances of SERVICE and where they run"}},
+      {"kill",
+       {"kill ACTOR | kill zone NAME",
+        "crash an actor of this process, or a whole zone (its instances, DC and gossip agents "
+        "and manager), for failure scenarios (--embedded only)"}},
       {"members", {"members [MEMBER]", "the gossip membership as a member's agent sees it"}},
       {"messages", {"messages [MESSAGE]", "every message name, or the fields of MESSAGE"}},
       {"node", {"node [NAME]", "show or set the node asked when an actor has no @NODE"}},
@@ -142,6 +146,10 @@ void print_routes(std::ostream& out, const value& r) {
 }
 
 void print_result(std::ostream& out, const std::string& cmd, const value& r) {
+  if (cmd == "kill") {
+    for (const auto& x : *r.as_array()) out << "killed " << x.text() << "\n";
+    return;
+  }
   if (cmd == "services" || cmd == "actors") {
     if (auto a = r.as_array()) {
       if (a->empty()) out << "(none)\n";
@@ -405,6 +413,12 @@ int commands::run(const std::vector<std::string>& input, std::ostream& out, std:
     return done(ops_.routes(args[0], *via));
   }
   if (cmd == "watch") return watch(args, json, out, err);
+  if (cmd == "kill") {
+    if (args.size() == 2 && args[0] == "zone") return done(ops_.kill_zone(args[1]));
+    if (args.size() != 1) return usage("one ACTOR, or 'zone NAME'");
+    if (auto e = c.kill(args[0])) return fail(e);
+    return done(value{value_array{value{args[0]}}});
+  }
   if (cmd == "session") {
     if (args.empty() || (args[0] != "open" && args[0] != "close"))
       return usage("expected 'open' or 'close'");
@@ -551,6 +565,13 @@ std::vector<std::string> commands::complete(const std::vector<std::string>& befo
         for (const auto& f : *fields) pool.push_back(f.name + "=");
     } else if (cmd == "messages" && pos == 1) {
       pool = message_names();
+    } else if (cmd == "kill" && pos == 1) {
+      add_actors();
+      pool.push_back("zone");
+    } else if (cmd == "kill" && pos == 2 && before[1] == "zone") {
+      for (auto& a : ops_.connection().actors())
+        if (a.starts_with("zone/") && a.find('/', 5) == std::string::npos)
+          pool.push_back(a.substr(5));
     } else if (cmd == "watch" && pos == 1) {
       for (auto& a : ops_.connection().actors())
         if ((a.starts_with("zone/") && a.find('/', 5) == std::string::npos) ||

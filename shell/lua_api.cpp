@@ -298,6 +298,18 @@ int l_wait(lua_State* L) {
   });
 }
 
+// fusion.kill(actor): crashes an actor of this process (--embedded); true or nil, error.
+int l_kill(lua_State* L) {
+  return guarded(L, [L](state& st) -> call_result {
+    std::string e;
+    auto actor = arg_string(L, 1, "fusion.kill", "actor", e);
+    if (!e.empty()) return {0, e};
+    if (auto err = st.ops.connection().kill(actor)) return reply(L, err);
+    lua_pushboolean(L, 1);
+    return {1, {}};
+  });
+}
+
 // fusion.routes(service [, via]): where service routers would send a session.
 int l_routes(lua_State* L) {
   return guarded(L, [L](state& st) -> call_result {
@@ -464,6 +476,8 @@ lua_session::lua_session(operations& ops, const lua_options& opts, std::ostream&
       {"actors", l_actors},
       {"messages", l_messages},
       {"routes", l_routes},
+      {"kill", l_kill},
+      {"kill_zone", l_one_string<&operations::kill_zone, false>},
       {"state", l_one_string<&operations::state_of, false>},
       {"watch", l_watch},
       {"wait", l_wait},

@@ -284,4 +284,24 @@ caf::error operations::watch(
   return {};
 }
 
+caf::expected<value> operations::kill_zone(const std::string& zone) {
+  auto manager = names::zone_manager(zone);
+  auto hosted = ask(manager, "list_hosted_instances", value_object{});
+  if (!hosted) return std::move(hosted.error());
+  std::vector<std::string> victims;
+  if (const auto* ids = (*hosted)["instance_ids"].as_array())
+    for (const auto& id : *ids) victims.push_back(names::instance(id.text()));
+  victims.push_back(names::dc_agent(zone));
+  victims.push_back(names::gossip("zone/" + zone));
+  victims.push_back(manager);
+  value_array killed;
+  for (const auto& v : victims) {
+    // A zone without gossip has no agent; anything else missing is an error.
+    auto err = c_.kill(v);
+    if (err && !(is(err, errc::unknown_actor) && starts_with(v, "gossip/"))) return err;
+    if (!err) killed.emplace_back(v);
+  }
+  return value{std::move(killed)};
+}
+
 }  // namespace fusion::shell

@@ -59,6 +59,10 @@ class operations {
   /// Actor names (client::actors).
   value actors();
 
+  /// Crashes zone `zone` of this process (--embedded): its instances (list_hosted_instances),
+  /// its DC agent, its gossip agent and its manager are killed. The names killed.
+  caf::expected<value> kill_zone(const std::string& zone);
+
   /// What `actor` shows of its state, by the query its kind answers: zone/NAME
   /// (get_zone_information), domain/zone_registry (list_slots), gossip/MEMBER
   /// (membership_digest), instance/ID (get_available_sessions), domain/routing

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fusion-shell against an embedded topology (docs/shell.md):
 #   (a) the Lua scenarios of tests/integration/shell/ run with `fusion-shell -f`: a scenario
-#       whose checks pass exits 0; a failing check, a syntax error (its line shown) and a
+#       whose checks pass exits 0 (the demo driven; a zone crashed under sessions and its
+#       instances placed again); a failing check, a syntax error (its line shown) and a
 #       runaway loop (stopped by --instructions) exit 1; io is out of reach unless allowed;
 #   (b) the interactive shell and its Lua mode driven through a pseudo-terminal
 #       (shell/pty_drive.py): what the screen shows after completion, commands, bad input;
@@ -47,6 +48,7 @@ script() {
 
 # (a) scripts
 script scenario 0 "scenario ok"
+script zone_failure 0 "zone failure ok"
 script failing_check 1 "CHECK FAILED failing_check.lua:2: there are 99 services"
 script syntax_error 1 "syntax_error.lua:3:"
 script runaway 1 "instruction budget" --instructions 1000000
