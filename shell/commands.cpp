@@ -27,7 +27,10 @@ struct command_doc {
 // One line of usage and one of meaning per command; `help CMD` shows both.
 const std::map<std::string, command_doc>& docs() {
   static const std::map<std::string, command_doc> d{
-      {"actors", {"actors", "names of the actors of the node asked (embedded: every one)"}},
+      {"actors",
+       {"actors",
+        "the actors of the node asked (embedded: every one), each with a summary of its state "
+        "where it has one"}},
       {"deploy", {"deploy SERVICE [N]", "deploy N (1) more instances of SERVICE (id or name)"}},
       {"exit", {"exit", "leave the shell"}},
       {"explain", {"explain DECISION", "show a recorded placement decision again"}},
@@ -150,7 +153,15 @@ void print_result(std::ostream& out, const std::string& cmd, const value& r) {
     for (const auto& x : *r.as_array()) out << "killed " << x.text() << "\n";
     return;
   }
-  if (cmd == "services" || cmd == "actors") {
+  if (cmd == "actors") {
+    for (const auto& x : *r.as_array()) {
+      out << x["actor"].text();
+      if (!x["summary"].text().empty()) out << "  " << x["summary"].text();
+      out << "\n";
+    }
+    return;
+  }
+  if (cmd == "services") {
     if (auto a = r.as_array()) {
       if (a->empty()) out << "(none)\n";
       for (const auto& x : *a) out << x.text() << "\n";
@@ -370,7 +381,11 @@ int commands::run(const std::vector<std::string>& input, std::ostream& out, std:
   }
   if (cmd == "actors") {
     if (!args.empty()) return usage("no arguments");
-    return done(ops_.actors());
+    value_array rows;
+    auto names = ops_.actors();
+    for (const auto& a : *names.as_array())
+      rows.emplace_back(value_object{{"actor", a}, {"summary", value{ops_.summary(a.text())}}});
+    return done(value{std::move(rows)});
   }
   if (cmd == "zones") {
     if (!args.empty()) return usage("no arguments");

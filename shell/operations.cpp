@@ -213,6 +213,36 @@ value operations::actors() {
   return value{std::move(out)};
 }
 
+std::string operations::summary(const std::string& actor) {
+  auto name = actor.substr(0, actor.find('@'));
+  bool watchable = (starts_with(name, "zone/") && name.find('/', 5) == std::string::npos) ||
+                   name == names::zone_registry || starts_with(name, "gossip/") ||
+                   starts_with(name, "instance/");
+  if (!watchable) return {};
+  auto s = state_of(actor);
+  if (!s) return "(" + describe(s.error()) + ")";
+  const auto& x = *s;
+  if (starts_with(name, "zone/")) {
+    const auto& v = x["values"];
+    return v["free_cpu_cores"].text() + "/" + v["cpu_cores"].text() + " cores free, " +
+           v["instances"].text() + " instance(s), " + v["reservations"].text() +
+           " reservation(s), " + v["registration"].text();
+  }
+  if (starts_with(name, "instance/"))
+    return x["available"].text() + "/" + x["max_sessions"].text() + " sessions free";
+  if (starts_with(name, "gossip/")) {
+    std::map<std::string, int> by_status;
+    const auto* members = x["members"].as_array();
+    for (size_t i = 0; members && i < members->size(); ++i)
+      ++by_status[(*members)[i]["status"].text()];
+    std::string out = std::to_string(members ? members->size() : 0) + " member(s)";
+    for (const auto& [status, n] : by_status) out += ", " + std::to_string(n) + " " + status;
+    return out;
+  }
+  const auto* rows = x["rows"].as_array();
+  return std::to_string(rows ? rows->size() : 0) + " slot row(s)";
+}
+
 caf::expected<value> operations::state_of(const std::string& target) {
   // The actor's name without "@NODE" says its kind.
   auto actor = target.substr(0, target.find('@'));

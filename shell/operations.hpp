@@ -58,6 +58,9 @@ class operations {
   caf::expected<value> session_close(const std::string& session_id, const std::string& at);
   /// Actor names (client::actors).
   value actors();
+  /// One line on the state of `actor` from state_of ("38/48 cores free, 2 instances,
+  /// registered"); "" for an actor that has no state query, the error's text if it fails.
+  std::string summary(const std::string& actor);
 
   /// Crashes zone `zone` of this process (--embedded): its instances (list_hosted_instances),
   /// its DC agent, its gossip agent and its manager are killed. The names killed.
