@@ -181,4 +181,20 @@ caf::error sandbox::call(int nargs, int nresults) {
   return protected_call("script", nargs, nresults);
 }
 
+caf::expected<std::unique_ptr<sandbox>> load_script(std::string_view name, std::string_view source,
+                                                    budget limits, const char* entry,
+                                                    std::string_view signature) {
+  auto sb = std::make_unique<sandbox>(limits);
+  if (!sb->valid())
+    return make_error(errc::invalid_config, "its memory budget cannot hold a Lua state");
+  if (auto err = sb->run(name, source)) return make_error(errc::invalid_config, reason_of(err));
+  lua_getglobal(sb->state(), entry);
+  bool ok = lua_isfunction(sb->state(), -1);
+  lua_pop(sb->state(), 1);
+  if (!ok)
+    return make_error(errc::invalid_config,
+                      "the script defines no function '" + std::string{signature} + "'");
+  return sb;
+}
+
 }  // namespace fusion::scripting

@@ -9,9 +9,11 @@
 // (errc::invalid_argument) whose text says what to fix, with the script's line.
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -84,5 +86,13 @@ class sandbox {
 
 /// The sandbox that owns `L` (the one whose state() it is).
 sandbox& owner_of(lua_State* L);
+
+/// A fresh sandbox under `limits` with `source` run in it as chunk `name`, checked to define
+/// the global function `entry`; or errc::invalid_config saying what is wrong, for the caller
+/// to prefix with what the script is: a syntax error with its line, a budget exceeded while
+/// loading, no such function (`signature` shows how it should look: "evaluate(zone, ...)").
+caf::expected<std::unique_ptr<sandbox>> load_script(std::string_view name, std::string_view source,
+                                                    budget limits, const char* entry,
+                                                    std::string_view signature);
 
 }  // namespace fusion::scripting

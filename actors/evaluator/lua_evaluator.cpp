@@ -2,6 +2,7 @@
 
 #include "actors/evaluator/scoring.hpp"
 #include "protocols/errc.hpp"
+#include "scripting/fields.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -18,88 +19,56 @@ using namespace protocols;
 
 namespace {
 
+using scripting::set_field;
+using scripting::set_integer;
+
 // --- Lua tables from the request ---
 
-void set(lua_State* L, const char* key, double x) {
-  lua_pushnumber(L, x);
-  lua_setfield(L, -2, key);
-}
-
-void set_int(lua_State* L, const char* key, uint64_t x) {
-  lua_pushinteger(L, static_cast<lua_Integer>(x));
-  lua_setfield(L, -2, key);
-}
-
-void set(lua_State* L, const char* key, const std::string& x) {
-  lua_pushlstring(L, x.data(), x.size());
-  lua_setfield(L, -2, key);
-}
-
-void set(lua_State* L, const char* key, bool x) {
-  lua_pushboolean(L, x ? 1 : 0);
-  lua_setfield(L, -2, key);
-}
-
-void set(lua_State* L, const char* key, const std::vector<std::string>& xs) {
-  lua_createtable(L, static_cast<int>(xs.size()), 0);
-  for (size_t i = 0; i < xs.size(); ++i) {
-    lua_pushlstring(L, xs[i].data(), xs[i].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  lua_setfield(L, -2, key);
-}
-
-void set(lua_State* L, const char* key, const std::vector<geo_location>& xs) {
+void set_field(lua_State* L, const char* key, const std::vector<geo_location>& xs) {
   lua_createtable(L, static_cast<int>(xs.size()), 0);
   for (size_t i = 0; i < xs.size(); ++i) {
     lua_createtable(L, 0, 3);
-    set(L, "region", xs[i].region);
-    set(L, "latitude", xs[i].latitude);
-    set(L, "longitude", xs[i].longitude);
+    set_field(L, "region", xs[i].region);
+    set_field(L, "latitude", xs[i].latitude);
+    set_field(L, "longitude", xs[i].longitude);
     lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
   }
-  lua_setfield(L, -2, key);
-}
-
-void set(lua_State* L, const char* key, const std::map<std::string, double>& xs) {
-  lua_createtable(L, 0, static_cast<int>(xs.size()));
-  for (const auto& [k, v] : xs) set(L, k.c_str(), v);
   lua_setfield(L, -2, key);
 }
 
 void push_zone(lua_State* L, const zone_parameters& z, const resource_report& free) {
   lua_createtable(L, 0, 20);
-  set(L, "name", z.name);
-  set(L, "region", z.location.region);
-  set(L, "latitude", z.location.latitude);
-  set(L, "longitude", z.location.longitude);
-  set(L, "latency_ms", z.latency_ms);
-  set(L, "os", z.os);
-  set_int(L, "cpu_cores", z.cpu_cores);
-  set_int(L, "memory_mb", z.memory_mb);
+  set_field(L, "name", z.name);
+  set_field(L, "region", z.location.region);
+  set_field(L, "latitude", z.location.latitude);
+  set_field(L, "longitude", z.location.longitude);
+  set_field(L, "latency_ms", z.latency_ms);
+  set_field(L, "os", z.os);
+  set_integer(L, "cpu_cores", z.cpu_cores);
+  set_integer(L, "memory_mb", z.memory_mb);
   lua_createtable(L, static_cast<int>(z.gpus.size()), 0);
   for (size_t i = 0; i < z.gpus.size(); ++i) {
     lua_createtable(L, 0, 4);
-    set(L, "model", z.gpus[i].model);
-    set_int(L, "memory_mb", z.gpus[i].memory_mb);
-    set(L, "shader_model", z.gpus[i].shader_model);
-    set_int(L, "count", z.gpus[i].count);
+    set_field(L, "model", z.gpus[i].model);
+    set_integer(L, "memory_mb", z.gpus[i].memory_mb);
+    set_field(L, "shader_model", z.gpus[i].shader_model);
+    set_integer(L, "count", z.gpus[i].count);
     lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
   }
   lua_setfield(L, -2, "gpus");
-  set(L, "accelerators", z.accelerators);
-  set(L, "isolation", z.isolation);
-  set_int(L, "max_instances", z.max_instances);
-  set(L, "cost_per_instance_hour", z.cost_per_instance_hour);
-  set(L, "cost_per_core_hour", z.cost_per_core_hour);
-  set(L, "cost_per_gpu_hour", z.cost_per_gpu_hour);
+  set_field(L, "accelerators", z.accelerators);
+  set_field(L, "isolation", z.isolation);
+  set_integer(L, "max_instances", z.max_instances);
+  set_field(L, "cost_per_instance_hour", z.cost_per_instance_hour);
+  set_field(L, "cost_per_core_hour", z.cost_per_core_hour);
+  set_field(L, "cost_per_gpu_hour", z.cost_per_gpu_hour);
   lua_createtable(L, 0, 6);
-  set_int(L, "cpu_cores", free.free_cpu_cores);
-  set_int(L, "memory_mb", free.free_memory_mb);
-  set_int(L, "gpus", free.free_gpus);
-  set_int(L, "instances", free.instances);
-  set_int(L, "reservations", free.reservations);
-  set(L, "healthy", free.healthy);
+  set_integer(L, "cpu_cores", free.free_cpu_cores);
+  set_integer(L, "memory_mb", free.free_memory_mb);
+  set_integer(L, "gpus", free.free_gpus);
+  set_integer(L, "instances", free.instances);
+  set_integer(L, "reservations", free.reservations);
+  set_field(L, "healthy", free.healthy);
   lua_setfield(L, -2, "free");
 }
 
@@ -107,46 +76,47 @@ void push_request(lua_State* L, const evaluate& req) {
   const auto& m = req.service;
   const auto& d = req.deploy;
   lua_createtable(L, 0, 20);
-  set(L, "service", m.name);
-  set(L, "version", m.version);
-  set(L, "service_type", m.service_type);
-  set(L, "keywords", m.keywords);
-  set(L, "categories", m.categories);
-  set(L, "functions", m.functions);
-  set(L, "dependencies", m.dependencies);
-  set(L, "cache_key", req.cache_key);
+  set_field(L, "service", m.name);
+  set_field(L, "version", m.version);
+  set_field(L, "service_type", m.service_type);
+  set_field(L, "keywords", m.keywords);
+  set_field(L, "categories", m.categories);
+  set_field(L, "functions", m.functions);
+  set_field(L, "dependencies", m.dependencies);
+  set_field(L, "cache_key", req.cache_key);
   lua_createtable(L, 0, 9);
-  set(L, "os", m.hardware.os);
-  set_int(L, "cpu_cores", m.hardware.cpu_cores);
-  set_int(L, "memory_mb", m.hardware.memory_mb);
-  set_int(L, "gpus", m.hardware.gpus);
-  set(L, "gpu_model", m.hardware.gpu_model);
-  set_int(L, "gpu_memory_mb", m.hardware.gpu_memory_mb);
-  set(L, "min_shader_model", m.hardware.min_shader_model);
-  set(L, "accelerators", m.hardware.accelerators);
-  set(L, "affinities", m.hardware.affinities);
+  set_field(L, "os", m.hardware.os);
+  set_integer(L, "cpu_cores", m.hardware.cpu_cores);
+  set_integer(L, "memory_mb", m.hardware.memory_mb);
+  set_integer(L, "gpus", m.hardware.gpus);
+  set_field(L, "gpu_model", m.hardware.gpu_model);
+  set_integer(L, "gpu_memory_mb", m.hardware.gpu_memory_mb);
+  set_field(L, "min_shader_model", m.hardware.min_shader_model);
+  set_field(L, "accelerators", m.hardware.accelerators);
+  set_field(L, "affinities", m.hardware.affinities);
   lua_setfield(L, -2, "hardware");
-  set_int(L, "instances", d.instances);
-  set_int(L, "sessions_per_instance",
-          d.sessions_per_instance > 0 ? d.sessions_per_instance : m.sessions_per_instance);
-  set(L, "region", d.region);
-  set(L, "max_cost", d.max_cost);
-  set(L, "policy", std::string{to_string(d.has_policy ? d.policy : m.policy)});
-  set(L, "latency_budget_ms", d.latency_budget_ms > 0 ? d.latency_budget_ms : m.latency_budget_ms);
-  set(L, "user_locations", d.user_locations.empty() ? m.user_locations : d.user_locations);
+  set_integer(L, "instances", d.instances);
+  set_integer(L, "sessions_per_instance",
+              d.sessions_per_instance > 0 ? d.sessions_per_instance : m.sessions_per_instance);
+  set_field(L, "region", d.region);
+  set_field(L, "max_cost", d.max_cost);
+  set_field(L, "policy", std::string{to_string(d.has_policy ? d.policy : m.policy)});
+  set_field(L, "latency_budget_ms",
+            d.latency_budget_ms > 0 ? d.latency_budget_ms : m.latency_budget_ms);
+  set_field(L, "user_locations", d.user_locations.empty() ? m.user_locations : d.user_locations);
 }
 
 void push_generic(lua_State* L, const evaluation& g) {
   lua_createtable(L, 0, 10);
-  set(L, "feasible", g.feasible);
-  set(L, "total", g.scores.total);
-  set(L, "hardware", g.scores.hardware);
-  set(L, "capacity", g.scores.capacity);
-  set(L, "extra", g.scores.extra);
-  set(L, "cost", g.cost);
-  set(L, "latency_ms", g.latency_ms);
-  set_int(L, "instances", g.instances);
-  set(L, "details", g.details);
+  set_field(L, "feasible", g.feasible);
+  set_field(L, "total", g.scores.total);
+  set_field(L, "hardware", g.scores.hardware);
+  set_field(L, "capacity", g.scores.capacity);
+  set_field(L, "extra", g.scores.extra);
+  set_field(L, "cost", g.cost);
+  set_field(L, "latency_ms", g.latency_ms);
+  set_integer(L, "instances", g.instances);
+  set_field(L, "details", g.details);
 }
 
 // --- the script's answer ---
@@ -293,18 +263,11 @@ caf::expected<evaluation> lua_score(scripting::sandbox& sb, const evaluate& req)
 
 caf::expected<std::unique_ptr<scripting::sandbox>> load_lua_evaluator(
     const lua_evaluator_config& cfg) {
-  auto sb = std::make_unique<scripting::sandbox>(cfg.limits);
-  auto where = "evaluator '" + cfg.name + "' (" + cfg.chunk_name + "): ";
-  if (!sb->valid())
-    return make_error(errc::invalid_config, where + "its memory budget cannot hold a Lua state");
-  if (auto err = sb->run(cfg.chunk_name, cfg.source))
-    return make_error(errc::invalid_config, where + reason_of(err));
-  lua_getglobal(sb->state(), "evaluate");
-  bool ok = lua_isfunction(sb->state(), -1);
-  lua_pop(sb->state(), 1);
-  if (!ok)
-    return make_error(errc::invalid_config,
-                      where + "the script defines no function 'evaluate(zone, request, generic)'");
+  auto sb = scripting::load_script(cfg.chunk_name, cfg.source, cfg.limits, "evaluate",
+                                   "evaluate(zone, request, generic)");
+  if (!sb)
+    return make_error(errc::invalid_config, "evaluator '" + cfg.name + "' (" + cfg.chunk_name +
+                                                "): " + reason_of(sb.error()));
   return sb;
 }
 

@@ -1,6 +1,7 @@
 #include "actors/zone/aggregation.hpp"
 
 #include "protocols/errc.hpp"
+#include "scripting/fields.hpp"
 
 #include <lua.hpp>
 
@@ -11,15 +12,8 @@ namespace fusion::zone::manager {
 
 namespace {
 
-void set(lua_State* L, const char* key, double x) {
-  lua_pushnumber(L, x);
-  lua_setfield(L, -2, key);
-}
-
-void set(lua_State* L, const char* key, const std::string& x) {
-  lua_pushlstring(L, x.data(), x.size());
-  lua_setfield(L, -2, key);
-}
+using scripting::set_field;
+using scripting::set_integer;
 
 /// The samples table: the zone, its instances (with their last slot report) and its
 /// services' slot totals.
@@ -27,35 +21,34 @@ void push_samples(lua_State* L, const zm_state& st, int64_t now_ms) {
   const auto& p = st.cfg.parameters;
   auto free = st.free();
   lua_createtable(L, 0, 4);
-  set(L, "now_ms", static_cast<double>(now_ms));
+  set_integer(L, "now_ms", static_cast<uint64_t>(now_ms));
   lua_createtable(L, 0, 10);
-  set(L, "name", p.name);
-  set(L, "cpu_cores", p.cpu_cores);
-  set(L, "memory_mb", static_cast<double>(p.memory_mb));
-  set(L, "gpus", st.ledger.capacity().gpus);
-  set(L, "free_cpu_cores", free.free_cpu_cores);
-  set(L, "free_memory_mb", static_cast<double>(free.free_memory_mb));
-  set(L, "free_gpus", free.free_gpus);
-  set(L, "instances", free.instances);
-  set(L, "reservations", free.reservations);
+  set_field(L, "name", p.name);
+  set_integer(L, "cpu_cores", p.cpu_cores);
+  set_integer(L, "memory_mb", p.memory_mb);
+  set_integer(L, "gpus", st.ledger.capacity().gpus);
+  set_integer(L, "free_cpu_cores", free.free_cpu_cores);
+  set_integer(L, "free_memory_mb", free.free_memory_mb);
+  set_integer(L, "free_gpus", free.free_gpus);
+  set_integer(L, "instances", free.instances);
+  set_integer(L, "reservations", free.reservations);
   lua_setfield(L, -2, "zone");
   lua_createtable(L, static_cast<int>(st.instances.size()), 0);
   lua_Integer n = 0;
   for (const auto& i : st.instances) {
     if (i.withdrawn) continue;
     lua_createtable(L, 0, 10);
-    set(L, "id", i.id);
-    set(L, "service", i.service);
-    set(L, "max_sessions", i.max_sessions);
-    set(L, "cores", i.cores);
-    set(L, "memory_mb", static_cast<double>(i.memory_mb));
-    set(L, "gpus", i.gpus);
-    lua_pushboolean(L, i.draining ? 1 : 0);
-    lua_setfield(L, -2, "draining");
+    set_field(L, "id", i.id);
+    set_field(L, "service", i.service);
+    set_integer(L, "max_sessions", i.max_sessions);
+    set_integer(L, "cores", i.cores);
+    set_integer(L, "memory_mb", i.memory_mb);
+    set_integer(L, "gpus", i.gpus);
+    set_field(L, "draining", i.draining);
     if (const auto* r = st.slot_rows.row(protocols::fusion_id{i.id}, i.service)) {
-      set(L, "available", r->available);
-      set(L, "max", r->max);
-      set(L, "moving_average", r->moving_average);
+      set_integer(L, "available", r->available);
+      set_integer(L, "max", r->max);
+      set_field(L, "moving_average", r->moving_average);
     }
     lua_rawseti(L, -2, ++n);
   }
@@ -65,11 +58,11 @@ void push_samples(lua_State* L, const zm_state& st, int64_t now_ms) {
   for (const auto& s : services) {
     auto a = st.slot_rows.of(s);
     lua_createtable(L, 0, 5);
-    set(L, "available", static_cast<double>(a.available));
-    set(L, "max", static_cast<double>(a.max));
-    set(L, "moving_average", a.moving_average);
-    set(L, "variance", a.variance);
-    set(L, "instances", static_cast<double>(a.origins));
+    set_integer(L, "available", a.available);
+    set_integer(L, "max", a.max);
+    set_field(L, "moving_average", a.moving_average);
+    set_field(L, "variance", a.variance);
+    set_integer(L, "instances", a.origins);
     lua_setfield(L, -2, s.c_str());
   }
   lua_setfield(L, -2, "services");
@@ -84,19 +77,11 @@ caf::error bad(const std::string& what) {
 caf::expected<std::unique_ptr<aggregator>> aggregator::load(const std::string& name,
                                                             const std::string& source,
                                                             scripting::budget limits) {
-  auto sb = std::make_unique<scripting::sandbox>(limits);
-  auto where = "monitoring script " + name + ": ";
-  if (!sb->valid())
-    return make_error(errc::invalid_config, where + "its memory budget cannot hold a Lua state");
-  if (auto err = sb->run(name, source))
-    return make_error(errc::invalid_config, where + reason_of(err));
-  lua_getglobal(sb->state(), "aggregate");
-  bool ok = lua_isfunction(sb->state(), -1);
-  lua_pop(sb->state(), 1);
-  if (!ok)
+  auto sb = scripting::load_script(name, source, limits, "aggregate", "aggregate(samples)");
+  if (!sb)
     return make_error(errc::invalid_config,
-                      where + "the script defines no function 'aggregate(samples)'");
-  return std::unique_ptr<aggregator>{new aggregator{std::move(sb)}};
+                      "monitoring script " + name + ": " + reason_of(sb.error()));
+  return std::unique_ptr<aggregator>{new aggregator{std::move(*sb)}};
 }
 
 caf::expected<std::map<std::string, double>> aggregator::run(const zm_state& st, int64_t now_ms) {
