@@ -25,6 +25,7 @@ using link_tick_atom = caf::atom_constant<caf::atom("lnk_tick")>;
 constexpr const char* peer_closed = "peer closed";
 constexpr const char* peer_silent = "peer silent";
 constexpr const char* closed_by_owner = "closed by owner";
+constexpr const char* owner_gone = "its owner is gone";
 constexpr const char* shut_down = "shut down";
 
 // Bytes read per new_data_msg: every complete frame of one read goes to the owner at once.
@@ -432,6 +433,11 @@ caf::behavior run_link(link_actor* self) {
   // An exit message (other than kill, which cannot be trapped) closes like link_close_atom
   // and quits once the self-messages are back: quitting at once would leak the broker.
   self->set_exit_handler([=](caf::exit_msg&) { close_orderly(self, shut_down); });
+  // An owner that is gone (a router stopped while this link was still in its handshake, so it
+  // never knew the link) would leave it open for good, and the actor system waiting for it.
+  self->set_down_handler([=](caf::down_msg& m) {
+    if (m.source == self->state.owner.address()) close_orderly(self, owner_gone);
+  });
   return {
       // ---- socket events (called directly, not through the mailbox)
       [=](const io::new_data_msg& m) { on_data(self, m); },
@@ -468,6 +474,7 @@ void init(link_actor* self, io::connection_handle hdl, caf::actor owner,
   st.ctx = std::move(ctx);
   st.hdl = hdl;
   st.owner = std::move(owner);
+  self->monitor(st.owner);
   st.info.remote = std::move(remote);
   st.info.initiator = r == role::initiator;
   st.info.local_key = st.ctx->me.public_key_text();

@@ -10,7 +10,8 @@
 #       session is opened and closed or refused with not_authorized (open_session names no
 #       caller), bad input is named; exit 0;
 #   (b) a failing fusion.check against the cluster exits 1 and names the check;
-#   (c) `-e "zones --json"` prints JSON that python3 parses, naming both zones and nodes;
+#   (c) `-e "zones --json"` prints JSON that python3 parses, naming both zones and nodes; a
+#       shell that asks nothing exits at once, its links up or still in their handshake;
 #   (d) the orchestrator killed with -9 under a connected shell (shell/orchestrator_lost.lua):
 #       a request fails with peer_unreachable, zone-node-a still answers, the script exits 1
 #       within a deadline; a shell started while the orchestrator is down says
@@ -175,6 +176,16 @@ else
   fail "-e 'zones --json' (exit $rc)"
   sed 's/^/  | /' "$tmp/zones_json.out" "$tmp/zones_json.err" | tail -10
 fi
+
+# (c2) a shell that asks no node anything exits at once, whether its links are up yet or
+# still in their handshake (a link whose owner had stopped used to keep it alive for good)
+quick_ok=0
+for i in 1 2 3 4 5 6; do
+  run_shell "quick$i" 10 -e "messages list_zones"
+  [ "$rc" -eq 0 ] && quick_ok=$((quick_ok + 1))
+done
+if [ "$quick_ok" -eq 6 ]; then echo "ok: a shell that asks nothing exits at once (6 of 6)"
+else fail "a shell that asks nothing hung or failed in $((6 - quick_ok)) of 6 runs (last exit $rc)"; fi
 
 # (d) the orchestrator killed under a connected shell
 # (not under `timeout`: the pid recorded must be the shell's own, for cleanup to kill it)

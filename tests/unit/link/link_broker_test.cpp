@@ -338,7 +338,7 @@ struct two_node_fixture {
 
   /// Sets both nodes up; `mars_trusts_earth` / `earth_trusts_mars` shape the allowlists.
   void start(bool mars_trusts_earth = true, bool earth_trusts_mars = true,
-             link_settings s = test_settings()) {
+             link_settings s = test_settings(), caf::actor earth_owner = {}) {
     auto earth_id = make_identity();
     auto mars_id = make_identity();
     earth_pk = earth_id.pk();
@@ -359,11 +359,12 @@ struct two_node_fixture {
                         caf::after(0s) >> [] {});
     REQUIRE(listening);
     auto res = earth.sys.middleman().spawn_client(
-        link_initiator, "mars", 8080, caf::actor{earth.owner}, earth.ctx, std::string{"mars:8080"},
-        std::optional<public_key>{});
+        link_initiator, "mars", 8080, earth_owner ? earth_owner : caf::actor{earth.owner},
+        earth.ctx, std::string{"mars:8080"}, std::optional<public_key>{});
     REQUIRE(res);
     earth_link = *res;
     earth.actors.push_back(earth_link);
+    if (earth_owner) caf::anon_send_exit(earth_owner, caf::exit_reason::kill);
     run();
   }
   /// start() with both trusting each other, and both link_ups taken.
@@ -721,6 +722,21 @@ TEST_CASE_FIXTURE(two_node_fixture, "link: a closed link quits once its last tic
   tick(500ms);
   earth.owner->receive([&](caf::down_msg&) { dead = true; }, caf::after(0s) >> [] {});
   CHECK(dead);
+}
+
+TEST_CASE_FIXTURE(two_node_fixture,
+                  "link: a link whose owner dies during the handshake closes, then quits") {
+  // The owner (a node's router, stopped while this link was still being set up) is killed
+  // right after the dial; without noticing it the link would stay up for good.
+  auto owner = earth.sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  earth.owner->monitor(owner);
+  start(true, true, test_settings(), owner);
+  earth.owner->monitor(earth_link);
+  tick(500ms);
+  size_t downs = 0;
+  for (int i = 0; i < 2; ++i)
+    earth.owner->receive([&](caf::down_msg&) { ++downs; }, caf::after(0s) >> [] {});
+  CHECK(downs == 2);  // the owner, and the link
 }
 
 TEST_CASE_FIXTURE(two_node_fixture,
