@@ -126,7 +126,7 @@ sandbox::~sandbox() {
   if (L_ != nullptr) lua_close(L_);
 }
 
-caf::error sandbox::protected_call(std::string_view what, int nargs, int nresults) {
+caf::error sandbox::protected_call(std::string_view chunk, int nargs, int nresults) {
   used_ = 0;
   out_of_memory_ = false;
   last_ = failure::none;
@@ -137,14 +137,19 @@ caf::error sandbox::protected_call(std::string_view what, int nargs, int nresult
   std::string msg =
       lua_type(L_, -1) == LUA_TSTRING ? lua_tostring(L_, -1) : "(error object is not a string)";
   lua_pop(L_, 1);
+  // Lua's own errors carry the chunk and line; a budget's say which chunk ran out.
+  auto in_chunk = [&](std::string text) {
+    return chunk.empty() ? text : std::string{chunk} + ": " + text;
+  };
   if (rc == LUA_ERRMEM || out_of_memory_) {
     last_ = failure::memory;
-    return make_error(errc::invalid_argument, std::string{what} + ": memory budget of " +
-                                                  std::to_string(budget_.memory_bytes) +
-                                                  " bytes exceeded");
+    return make_error(
+        errc::invalid_argument,
+        in_chunk("memory budget of " + std::to_string(budget_.memory_bytes) + " bytes exceeded"));
   }
-  if (last_ != failure::instructions) last_ = failure::runtime;
-  return make_error(errc::invalid_argument, std::string{what} + ": " + msg);
+  if (last_ == failure::instructions) return make_error(errc::invalid_argument, in_chunk(msg));
+  last_ = failure::runtime;
+  return make_error(errc::invalid_argument, std::move(msg));
 }
 
 caf::error sandbox::run(std::string_view name, std::string_view source) {
@@ -178,7 +183,7 @@ caf::error sandbox::run_file(const std::string& path) {
 caf::error sandbox::call(int nargs, int nresults) {
   if (L_ == nullptr)
     return make_error(errc::invalid_argument, "the Lua state could not be created");
-  return protected_call("script", nargs, nresults);
+  return protected_call("", nargs, nresults);
 }
 
 caf::expected<std::unique_ptr<sandbox>> load_script(std::string_view name, std::string_view source,

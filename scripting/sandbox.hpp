@@ -74,7 +74,8 @@ class sandbox {
  private:
   static void* alloc(void* ud, void* ptr, size_t osize, size_t nsize);
   static void hook(lua_State* L, lua_Debug* ar);
-  caf::error protected_call(std::string_view what, int nargs, int nresults);
+  /// `chunk`: named in a budget's error ("" for a call: the caller knows what it called).
+  caf::error protected_call(std::string_view chunk, int nargs, int nresults);
 
   budget budget_;
   lua_State* L_ = nullptr;

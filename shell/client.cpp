@@ -281,9 +281,13 @@ std::vector<std::string> client::actors() {
       names::scaling,   names::routing_manager, names::generic_evaluator};
   auto reply = request(names::zone_registry, caf::make_message(list_zones{}));
   if (reply && reply->match_elements<zone_list>())
-    for (const auto& z : reply->get_as<zone_list>(0).zones)
-      out.push_back(z.manager.actor.empty() ? names::zone_manager(z.parameters.name)
-                                            : z.manager.actor);
+    for (const auto& z : reply->get_as<zone_list>(0).zones) {
+      // A zone manager on another node than the one asked is named with its node.
+      auto actor =
+          z.manager.actor.empty() ? names::zone_manager(z.parameters.name) : z.manager.actor;
+      if (!z.manager.node.empty() && z.manager.node != node_) actor += "@" + z.manager.node;
+      out.push_back(std::move(actor));
+    }
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -3,6 +3,7 @@
 # Usage: pty_drive.py SCRIPT -- PROGRAM ARGS...
 # SCRIPT holds one step per line:  send TEXT  (\t, \r, \x04 escapes)  |  expect TEXT [SECONDS]
 #                                  |  exit CODE [SECONDS]  (the program ends with CODE)
+#                                  |  pause SECONDS  (reads the screen meanwhile)
 # The screen is the program's output with terminal escapes removed. Every wait has a
 # deadline; on failure the screen so far is printed, the program killed, and the exit is 1.
 import os, pty, re, select, signal, sys, time
@@ -60,6 +61,10 @@ def main():
                     fail("'%s' not shown: the program ended" % text)
             seen = screen.index(text, seen) + len(text)
             print('ok: screen shows ' + repr(text))
+        elif verb == 'pause':
+            until = time.time() + float(arg)
+            while time.time() < until:
+                pump(min(0.1, max(0.0, until - time.time())))
         elif verb == 'exit':
             code, _, secs = arg.partition(' ')
             deadline = time.time() + int(secs or 20)

@@ -131,7 +131,7 @@ TEST_CASE(
 
 TEST_CASE("lua evaluator: a runtime error names the script's line") {
   CHECK(refusal("function evaluate(zone)\n  return zone.nothing.here\nend") ==
-        "script: test.lua:2: attempt to index a nil value (field 'nothing')");
+        "test.lua:2: attempt to index a nil value (field 'nothing')");
 }
 
 TEST_CASE(
@@ -148,7 +148,7 @@ TEST_CASE(
   auto sb = load(spin, {200'000, 2u << 20});
   auto first = evaluator::lua_score(*sb, request());
   REQUIRE_FALSE(first);
-  CHECK(reason_of(first.error()) == "script: instruction budget of 200000 exceeded");
+  CHECK(reason_of(first.error()) == "instruction budget of 200000 exceeded");
   auto second = evaluator::lua_score(*sb, request());
   REQUIRE_FALSE(second);
   CHECK(reason_of(second.error()).find("exceeded") != std::string::npos);

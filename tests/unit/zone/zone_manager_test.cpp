@@ -495,7 +495,7 @@ TEST_CASE_FIXTURE(zone_fx,
   CHECK(info("indicator.runs") == "1");
   advance(100ms);
   CHECK(info("indicator.runs") == "1");
-  CHECK(info("aggregation_error") == "script: instruction budget of 50000 exceeded");
+  CHECK(info("aggregation_error") == "instruction budget of 50000 exceeded");
   advance(100ms);
   CHECK(info("aggregation_error") ==
         "aggregate returned indicator 'broken' = a string (expected a finite number)");
