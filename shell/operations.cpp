@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -176,13 +177,24 @@ caf::expected<value> operations::session_open(const std::string& target,
     }
     if (hops.empty()) return bad("session open: no service router or zone gateway is known");
     std::string why;
+    std::optional<caf::error> same;  // the one error every hop gave, if they agree
     for (const auto& hop : hops) {
       granted = ask(hop, "open_session",
                     value_object{{"service", value{target}}, {"client", value{client_name}}});
       if (granted) break;
       why += (why.empty() ? "" : "; ") + hop + ": " + describe(granted.error());
+      const auto& e = granted.error();
+      if (!same)
+        same = e;
+      else if (same->code() != e.code() || same->category() != e.category())
+        same = caf::error{};
     }
-    if (!granted) return make_error(errc::no_session_slots, "session open " + target + ": " + why);
+    // Every hop refusing the same way (not_authorized, say) keeps that code.
+    if (!granted)
+      return same && *same
+                 ? caf::error{same->code(), same->category(),
+                              caf::make_message("session open " + target + ": " + why)}
+                 : make_error(errc::no_session_slots, "session open " + target + ": " + why);
   }
   if (!granted) return granted;
   auto sid = (*granted)["session_id"].text();

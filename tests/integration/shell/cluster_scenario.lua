@@ -87,7 +87,7 @@ if s then
   fusion.check(closed.code == "ok", "the session is closed: " .. fusion.json(closed))
   print("session opened and closed: " .. s.session_id)
 else
-  fusion.check(serr:find("not_authorized"), "a refused session says why: " .. tostring(serr))
+  fusion.check(serr:find("^not_authorized: "), "a refused session says why: " .. tostring(serr))
   print("session open refused for a principal: " .. serr)
 end
 
