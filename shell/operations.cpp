@@ -225,24 +225,34 @@ value operations::actors() {
   return value{std::move(out)};
 }
 
-std::string operations::summary(const std::string& actor) {
+const char* operations::state_query(const std::string& actor) {
+  // The actor's name without "@NODE" says its kind.
   auto name = actor.substr(0, actor.find('@'));
-  bool watchable = (starts_with(name, "zone/") && name.find('/', 5) == std::string::npos) ||
-                   name == names::zone_registry || starts_with(name, "gossip/") ||
-                   starts_with(name, "instance/");
-  if (!watchable) return {};
+  if (starts_with(name, "zone/") && name.find('/', 5) == std::string::npos)
+    return "get_zone_information";
+  if (name == names::zone_registry) return "list_slots";
+  if (starts_with(name, "gossip/")) return "membership_digest";
+  if (starts_with(name, "instance/")) return "get_available_sessions";
+  if (name == names::routing_manager) return "get_routing_information";
+  return nullptr;
+}
+
+std::string operations::summary(const std::string& actor) {
+  const auto* query = state_query(actor);
+  if (query == nullptr || std::string_view{query} == "get_routing_information") return {};
   auto s = state_of(actor);
   if (!s) return "(" + describe(s.error()) + ")";
   const auto& x = *s;
-  if (starts_with(name, "zone/")) {
+  const std::string_view q{query};
+  if (q == "get_zone_information") {
     const auto& v = x["values"];
     return v["free_cpu_cores"].text() + "/" + v["cpu_cores"].text() + " cores free, " +
            v["instances"].text() + " instance(s), " + v["reservations"].text() +
            " reservation(s), " + v["registration"].text();
   }
-  if (starts_with(name, "instance/"))
+  if (q == "get_available_sessions")
     return x["available"].text() + "/" + x["max_sessions"].text() + " sessions free";
-  if (starts_with(name, "gossip/")) {
+  if (q == "membership_digest") {
     std::map<std::string, int> by_status;
     const auto* members = x["members"].as_array();
     for (size_t i = 0; members && i < members->size(); ++i)
@@ -256,19 +266,14 @@ std::string operations::summary(const std::string& actor) {
 }
 
 caf::expected<value> operations::state_of(const std::string& target) {
-  // The actor's name without "@NODE" says its kind.
-  auto actor = target.substr(0, target.find('@'));
-  if (starts_with(actor, "zone/") && actor.find('/', 5) == std::string::npos)
-    return ask(target, "get_zone_information", value_object{});
-  if (actor == names::zone_registry)
-    return ask(target, "list_slots", value_object{{"service", value{""}}});
-  if (starts_with(actor, "gossip/")) return ask(target, "membership_digest", value_object{});
-  if (starts_with(actor, "instance/")) return ask(target, "get_available_sessions", value_object{});
-  if (actor == names::routing_manager)
-    return ask(target, "get_routing_information", value_object{});
-  return bad("cannot watch '" + target + "': watchable are zone/NAME, " +
-             std::string{names::zone_registry} + ", gossip/MEMBER, instance/ID and " +
-             names::routing_manager);
+  const auto* query = state_query(target);
+  if (query == nullptr)
+    return bad("cannot watch '" + target + "': watchable are zone/NAME, " +
+               std::string{names::zone_registry} + ", gossip/MEMBER, instance/ID and " +
+               names::routing_manager);
+  value_object fields;
+  if (std::string_view{query} == "list_slots") fields.emplace_back("service", value{""});
+  return ask(target, query, value{std::move(fields)});
 }
 
 caf::expected<value> operations::routes(const std::string& service, const std::string& via) {

@@ -71,6 +71,9 @@ class operations {
   /// (membership_digest), instance/ID (get_available_sessions), domain/routing
   /// (get_routing_information); what `watch` compares from one poll to the next.
   caf::expected<value> state_of(const std::string& actor);
+  /// The query state_of asks `actor` ("get_zone_information", ...), or nullptr if its kind
+  /// has none.
+  static const char* state_query(const std::string& actor);
   /// Where service routers would send a session of `service`, best first (route_session):
   /// at `via`, or at every router this node knows.
   caf::expected<value> routes(const std::string& service, const std::string& via);

@@ -16,6 +16,7 @@
 #include "runtime/cli.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/config.hpp"
+#include "runtime/defaults.hpp"
 #include "runtime/files.hpp"
 #include "runtime/manifest.hpp"
 #include "tests/bench/bench.hpp"
@@ -286,7 +287,13 @@ int run_placement(const po::variables_map& vm) {
     std::cerr << "fusion-bench placement: --evaluator lua runs in-process only (no --zone-nodes)\n";
     return 2;
   }
-  evaluator::lua_evaluator_config lua{"bench-lua", "", "", {}};
+  // The budgets a node gives an [[evaluator_script]] that sets none.
+  namespace budget_defaults = fusion::defaults::evaluator_script;
+  evaluator::lua_evaluator_config lua{
+      "bench-lua",
+      "",
+      "",
+      {budget_defaults::instructions, static_cast<size_t>(budget_defaults::memory_kb) * 1024}};
   if (with_lua) {
     auto path = vm.count("evaluator-script") > 0 ? vm["evaluator-script"].as<std::string>()
                                                  : std::string{near_users_lua};

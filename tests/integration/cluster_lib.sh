@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Helpers of the cluster tests (sourced by cluster_test.sh and netns_test.sh after they set
-# $node, the fusion-node to run, and $src, the source directory). Makes $tmp; on exit stops
+# Helpers of the cluster tests (sourced by cluster_test.sh, netns_test.sh, gossip_test.sh and
+# shell_cluster_test.sh after they set $node, the fusion-node to run, and $src, the source
+# directory). Makes $tmp; on exit stops
 # every process started by its pid, runs the commands in $at_exit (after the processes are
 # gone), and removes $tmp unless a check failed (then it says where the logs are).
 tmp=$(mktemp -d "/tmp/${tmp_name:-fusion-cluster}-XXXXXX")
@@ -77,14 +78,28 @@ make_cluster() {
     "$tmp/c" >/dev/null
 }
 
-# listen_port HOST: the port the orchestrator (started with port 0) listens on, read back
-# from its log; fails, showing the log, if it does not listen within 20 s.
+# listen_port HOST [NAME]: the port node NAME (the orchestrator unless given; started with
+# port 0) listens on, read back from its log; fails, showing the log, if it does not listen
+# within 20 s.
 listen_port() {
-  if ! await "$tmp/orchestrator.err" "listens for links on $1:" 20; then
-    echo "FAIL: the orchestrator does not listen on $1" >&2; cat "$tmp/orchestrator.err" >&2
+  local log="$tmp/${2:-orchestrator}.err"
+  if ! await "$log" "listens for links on $1:" 20; then
+    echo "FAIL: ${2:-the orchestrator} does not listen on $1" >&2; cat "$log" >&2
     return 1
   fi
-  sed -n "s/.*listens for links on $1:\([0-9]*\).*/\1/p" "$tmp/orchestrator.err" | head -1
+  sed -n "s/.*listens for links on $1:\([0-9]*\).*/\1/p" "$log" | head -1
+}
+
+# fail TEXT: a failed check, counted.
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# key NAME: makes $tmp/keys/NAME.key with fusion-node keygen; prints its public key.
+key() {
+  "$node" keygen "$tmp/keys/$1.key" >/dev/null || return 1
+  sed -n 's/^public *= *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$tmp/keys/$1.key"
 }
 
 # check_deployed: (a) of issue 9 on the orchestrator's log: both zone nodes linked, their

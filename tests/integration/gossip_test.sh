@@ -38,17 +38,6 @@ dump_logs() {
 # shellcheck disable=SC2016  # evaluated by cleanup, once the processes are gone
 at_exit+=('[ "$failures" -eq 0 ] || dump_logs')
 
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# key NAME: makes $tmp/keys/NAME.key with fusion-node keygen; prints its public key.
-key() {
-  "$node" keygen "$tmp/keys/$1.key" >/dev/null || return 1
-  sed -n 's/^public *= *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$tmp/keys/$1.key"
-}
-
 # epoch_of_line FILE TEXT: the time (s since the epoch) the first line of FILE holding TEXT
 # was logged, from its UTC timestamp (the line's first field).
 epoch_of_line() {

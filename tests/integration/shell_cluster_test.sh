@@ -29,23 +29,6 @@ source "$src/tests/integration/cluster_lib.sh"
 dir=$src/tests/integration/shell
 [ -x "$shell" ] || { echo "FAIL: no fusion-shell at $shell"; failures=1; exit 1; }
 
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# key NAME: makes $tmp/keys/NAME.key with fusion-node keygen; prints its public key.
-key() {
-  "$node" keygen "$tmp/keys/$1.key" >/dev/null || return 1
-  sed -n 's/^public *= *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$tmp/keys/$1.key"
-}
-
-# port_of NAME: the port node NAME (started with port 0) listens on, from its log.
-port_of() {
-  await "$tmp/$1.err" "listens for links on 127.0.0.1:" 20 || return 1
-  sed -n 's/.*listens for links on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$1.err" | head -1
-}
-
 # run_shell NAME SECONDS ARGS...: runs fusion-shell --config shell.toml ARGS under a
 # deadline, output in $tmp/NAME.out (stdout) and $tmp/NAME.err; sets rc (124: it hung).
 run_shell() {
@@ -120,7 +103,7 @@ printf '\n[[peer]]\nname = "ops"\npublic_key = "%s"\nrole = "domain_admin"\n' "$
   >>"$tmp/zone-node-a.toml"
 start zone-node-a "$tmp/zone-node-a.toml"
 start zone-node-b "$tmp/zone-node-b.toml"
-port_a=$(port_of zone-node-a) || { fail "zone-node-a does not listen"; tail "$tmp/zone-node-a.err"; exit 1; }
+port_a=$(listen_port 127.0.0.1 zone-node-a) || { failures=$((failures + 1)); exit 1; }
 echo "ok: zone-node-a listens on port $port_a (chosen by the OS)"
 check "$tmp/orchestrator.err" "link to node 'zone-node-a'" 15 "zone-node-a links to the orchestrator"
 check "$tmp/orchestrator.err" "link to node 'zone-node-b'" 15 "zone-node-b links to the orchestrator"
